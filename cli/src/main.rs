@@ -1,0 +1,177 @@
+//! `loglake`: the same handler code as the Lambda functions, on one machine, with a local
+//! directory standing in for the bucket.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ingest_cloudwatch::{Config, State};
+use loglake::IngestReport;
+use loglake::cloudwatch::SubscriptionEvent;
+use loglake::config::PipelineConfig;
+use loglake::schema::{Table, athena_ddl};
+use loglake::storage::LocalStore;
+
+mod demo;
+
+#[derive(Parser)]
+#[command(
+    name = "loglake",
+    version,
+    about = "A serverless log data lake, run on one machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a function's handler on event files, one JSON response per event on stdout.
+    Invoke {
+        function: Function,
+        /// Event files, or directories of *.json event files (processed in name order).
+        #[arg(long = "event", required = true, num_args = 1..)]
+        events: Vec<PathBuf>,
+        /// A local directory to use as the bucket. Without it, LOGLAKE_BUCKET (and the usual AWS
+        /// settings, AWS_ENDPOINT_URL included) name the bucket.
+        #[arg(long)]
+        lake: Option<PathBuf>,
+    },
+    /// Runs the sample events through the pipeline into a local lake and shows what happened.
+    Demo {
+        #[arg(long, default_value = "loglake-demo")]
+        lake: PathBuf,
+    },
+    /// Prints the Athena DDL of a lake table, derived from the schema the writer uses.
+    Schema {
+        #[arg(long, value_enum, default_value = "logs")]
+        table: TableArg,
+        /// The bucket the table's LOCATION points at.
+        #[arg(long, default_value = "my-loglake-bucket")]
+        bucket: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Function {
+    IngestCloudwatch,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TableArg {
+    Logs,
+    Staging,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Invoke {
+            function: Function::IngestCloudwatch,
+            events,
+            lake,
+        } => invoke(&events, lake.as_deref()).await,
+        Command::Demo { lake } => demo::run(&lake).await,
+        Command::Schema { table, bucket } => {
+            let table = match table {
+                TableArg::Logs => Table::Logs,
+                TableArg::Staging => Table::Staging,
+            };
+            athena_ddl(table, &bucket).map(|ddl| print!("{ddl}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("loglake: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The state the handler runs with: the local lake, or the bucket of the environment.
+async fn state_for(lake: Option<&Path>) -> Result<State, String> {
+    match lake {
+        Some(dir) => {
+            let pipeline = PipelineConfig::from_lookup(env_lookup).map_err(|e| e.to_string())?;
+            Ok(State {
+                pipeline,
+                store: Box::new(LocalStore::new(dir)),
+            })
+        }
+        None => {
+            let config =
+                Config::from_lookup(env_lookup).map_err(|e| format!("{e} (or pass --lake DIR)"))?;
+            Ok(State::from_config(config).await)
+        }
+    }
+}
+
+/// Expands directories into their *.json files, in name order.
+pub fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read directory {}: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+pub fn read_event(path: &Path) -> Result<SubscriptionEvent, String> {
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&text).map_err(|e| {
+        format!(
+            "{} is not a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":…}}}}): {e}",
+            path.display()
+        )
+    })
+}
+
+async fn invoke(paths: &[PathBuf], lake: Option<&Path>) -> Result<(), String> {
+    let state = state_for(lake).await?;
+    let mut failures = 0;
+    for path in event_files(paths)? {
+        let line = match read_event(&path) {
+            Ok(event) => match ingest_cloudwatch::handle(&state, &event).await {
+                Ok(report) => response_line(&path, &report),
+                Err(error) => {
+                    failures += 1;
+                    serde_json::json!({"event": path, "errorType": error.0.error_type(), "errorMessage": error.to_string()})
+                }
+            },
+            Err(message) => {
+                failures += 1;
+                serde_json::json!({"event": path, "errorType": "Loglake.InvalidEvent", "errorMessage": message})
+            }
+        };
+        println!("{line}");
+    }
+    if failures > 0 {
+        Err(format!("{failures} event(s) failed"))
+    } else {
+        Ok(())
+    }
+}
+
+fn response_line(path: &Path, report: &IngestReport) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("event".into(), serde_json::json!(path));
+    }
+    value
+}

@@ -1,0 +1,176 @@
+//! Pipeline settings. Library code never reads the environment: callers pass a lookup
+//! function (`std::env::var` in the functions, a map in tests), and every problem is named.
+
+use chrono_tz::Tz;
+
+/// Default cap on one decompressed payload. CloudWatch Logs sends at most 1 MB of events per
+/// payload, which JSON framing and escapes can roughly double; anything far past that is a
+/// gzip bomb, not logs.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+/// Default tolerance between a timestamp inside a record and the CloudWatch timestamp.
+pub const DEFAULT_MAX_EVENT_TIME_SKEW_SECS: i64 = 3600;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    /// Decompressed payloads larger than this are dead-lettered as oversized.
+    pub max_decompressed_bytes: usize,
+    /// A time found inside a record is used as `event_time` only when it lies within this many
+    /// seconds of the CloudWatch timestamp; otherwise the CloudWatch timestamp is used.
+    pub max_event_time_skew_secs: i64,
+    /// Zone in which the `dt` / `hour` partitions are computed (UTC by default).
+    pub partition_time_zone: Tz,
+    /// Region recorded in the `region` column (the Lambda's own region).
+    pub region: String,
+    /// ZSTD level of the Parquet files (1 is ~2x faster than 3 for ~5% larger files).
+    pub zstd_level: i32,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_event_time_skew_secs: DEFAULT_MAX_EVENT_TIME_SKEW_SECS,
+            partition_time_zone: Tz::UTC,
+            region: String::new(),
+            zstd_level: 1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid configuration: {}", .problems.join("; "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// Names of the settings, shared by every function and the CLI.
+pub mod vars {
+    pub const MAX_DECOMPRESSED_BYTES: &str = "LOGLAKE_MAX_DECOMPRESSED_BYTES";
+    pub const MAX_EVENT_TIME_SKEW_SECS: &str = "LOGLAKE_MAX_EVENT_TIME_SKEW_SECS";
+    pub const PARTITION_TIME_ZONE: &str = "LOGLAKE_PARTITION_TIME_ZONE";
+    pub const ZSTD_LEVEL: &str = "LOGLAKE_ZSTD_LEVEL";
+    pub const REGION: &str = "AWS_REGION";
+    pub const BUCKET: &str = "LOGLAKE_BUCKET";
+    pub const S3_FORCE_PATH_STYLE: &str = "LOGLAKE_S3_FORCE_PATH_STYLE";
+}
+
+impl PipelineConfig {
+    /// Reads the settings through `lookup`; unset ones take their defaults. Every invalid value
+    /// is reported, not just the first.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = PipelineConfig::default();
+        let mut problems = Vec::new();
+        if let Some(v) = lookup(vars::MAX_DECOMPRESSED_BYTES) {
+            match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1024 => config.max_decompressed_bytes = n,
+                _ => problems.push(format!(
+                    "{}={v:?}: expected a byte count of at least 1024",
+                    vars::MAX_DECOMPRESSED_BYTES
+                )),
+            }
+        }
+        if let Some(v) = lookup(vars::MAX_EVENT_TIME_SKEW_SECS) {
+            match v.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => config.max_event_time_skew_secs = n,
+                _ => problems.push(format!(
+                    "{}={v:?}: expected a non-negative number of seconds",
+                    vars::MAX_EVENT_TIME_SKEW_SECS
+                )),
+            }
+        }
+        if let Some(v) = lookup(vars::PARTITION_TIME_ZONE) {
+            match v.trim().parse::<Tz>() {
+                Ok(tz) => config.partition_time_zone = tz,
+                Err(_) => problems.push(format!(
+                    "{}={v:?}: expected an IANA time zone such as UTC or Asia/Tokyo",
+                    vars::PARTITION_TIME_ZONE
+                )),
+            }
+        }
+        if let Some(v) = lookup(vars::ZSTD_LEVEL) {
+            match v.trim().parse::<i32>() {
+                Ok(n) if (1..=22).contains(&n) => config.zstd_level = n,
+                _ => problems.push(format!("{}={v:?}: expected 1..=22", vars::ZSTD_LEVEL)),
+            }
+        }
+        if let Some(v) = lookup(vars::REGION) {
+            config.region = v;
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+/// Reads a boolean setting (`true`/`false`/`1`/`0`), naming the variable when it is neither.
+pub fn parse_bool(name: &str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(false),
+        Some("1") | Some("true") | Some("TRUE") | Some("True") => Ok(true),
+        Some("0") | Some("false") | Some("FALSE") | Some("False") => Ok(false),
+        Some(other) => Err(ConfigError {
+            problems: vec![format!("{name}={other:?}: expected true or false")],
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn unset_settings_take_defaults() {
+        assert_eq!(
+            PipelineConfig::from_lookup(lookup(&[])).unwrap(),
+            PipelineConfig::default()
+        );
+    }
+
+    #[test]
+    fn reads_time_zone_and_limits() {
+        let c = PipelineConfig::from_lookup(lookup(&[
+            ("LOGLAKE_PARTITION_TIME_ZONE", "Asia/Tokyo"),
+            ("LOGLAKE_MAX_DECOMPRESSED_BYTES", "2048"),
+            ("LOGLAKE_MAX_EVENT_TIME_SKEW_SECS", "60"),
+            ("AWS_REGION", "eu-west-1"),
+        ]))
+        .unwrap();
+        assert_eq!(c.partition_time_zone, chrono_tz::Asia::Tokyo);
+        assert_eq!(c.max_decompressed_bytes, 2048);
+        assert_eq!(c.max_event_time_skew_secs, 60);
+        assert_eq!(c.region, "eu-west-1");
+    }
+
+    #[test]
+    fn every_invalid_setting_is_named() {
+        let err = PipelineConfig::from_lookup(lookup(&[
+            ("LOGLAKE_PARTITION_TIME_ZONE", "Mars/Olympus"),
+            ("LOGLAKE_MAX_DECOMPRESSED_BYTES", "lots"),
+            ("LOGLAKE_ZSTD_LEVEL", "99"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 3);
+        let text = err.to_string();
+        assert!(text.contains("LOGLAKE_PARTITION_TIME_ZONE"));
+        assert!(text.contains("LOGLAKE_MAX_DECOMPRESSED_BYTES"));
+        assert!(text.contains("LOGLAKE_ZSTD_LEVEL"));
+    }
+
+    #[test]
+    fn booleans_are_strict() {
+        assert!(parse_bool("X", Some("true".into())).unwrap());
+        assert!(!parse_bool("X", None).unwrap());
+        assert!(parse_bool("X", Some("yes please".into())).is_err());
+    }
+}

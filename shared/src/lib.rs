@@ -1,0 +1,23 @@
+//! loglake: the pipeline every ingest function shares.
+//!
+//! decode ([`cloudwatch`]) → normalize ([`normalize`]) → group by partition ([`partition`]) →
+//! encode Parquet ([`parquet_encode`]) → write ([`storage`]), orchestrated by [`pipeline`].
+//! Everything here is pure over bytes and records except [`storage`]; nothing reads the
+//! environment (configuration comes in through [`config::PipelineConfig`]).
+
+pub mod cloudwatch;
+pub mod config;
+pub mod keys;
+pub mod normalize;
+pub mod parquet_encode;
+pub mod partition;
+pub mod pipeline;
+pub mod record;
+pub mod schema;
+pub mod storage;
+pub mod timestamp;
+
+pub use config::PipelineConfig;
+pub use pipeline::{IngestError, IngestReport};
+pub use record::{Level, Record};
+pub use storage::{LocalStore, ObjectStore, S3Store, StorageError};

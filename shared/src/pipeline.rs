@@ -1,0 +1,299 @@
+//! The one ingest pipeline: decode → normalize → group by partition → encode Parquet → write.
+//! Every ingest function calls into here; they differ only in how they unwrap their event.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cloudwatch::{self, DecodeError, LogsPayload, MessageType};
+use crate::config::PipelineConfig;
+use crate::keys::{self, InputHasher};
+use crate::normalize::{LineContext, normalize_line};
+use crate::parquet_encode::{EncodeError, encode_parquet};
+use crate::partition::Partition;
+use crate::record::Record;
+use crate::storage::{ObjectStore, StorageError};
+
+/// Why an invocation failed. Bad input is not here: it is dead-lettered and the invocation
+/// succeeds, because a retry cannot fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The lake could not be written. A retry can fix this: the invocation must fail.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Records could not be encoded as Parquet: a bug, reported loudly rather than dropped.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+impl IngestError {
+    /// The error type a Lambda invocation reports, so that retryable failures can be told
+    /// from bugs in metrics and on-failure destinations.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            IngestError::Storage(_) => "Loglake.StorageError",
+            IngestError::Encode(_) => "Loglake.EncodeError",
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, IngestError::Storage(_))
+    }
+}
+
+/// One object written to the lake.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WrittenObject {
+    pub key: String,
+    pub partition: String,
+    pub records: usize,
+    pub bytes: usize,
+}
+
+/// One input that went to `errors/`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeadLetter {
+    pub key: String,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+/// What one invocation did. This is the function's response and what the CLI prints.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct IngestReport {
+    /// Payloads received (one per CloudWatch Logs event).
+    pub payloads: usize,
+    pub control_messages: usize,
+    /// Log events decoded from the payloads.
+    pub log_events: usize,
+    /// Records written to the lake (equal to `log_events` unless something was dead-lettered).
+    pub records: usize,
+    /// Bytes of log message text in the records written.
+    pub message_bytes: usize,
+    /// Bytes received, as sent (base64 or gzip).
+    pub input_bytes: usize,
+    pub decompressed_bytes: usize,
+    pub parquet_bytes: usize,
+    pub formats: BTreeMap<&'static str, usize>,
+    pub objects: Vec<WrittenObject>,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+impl IngestReport {
+    /// Adds another report's counts into this one (the CLI sums over many events).
+    pub fn merge(&mut self, other: IngestReport) {
+        self.payloads += other.payloads;
+        self.control_messages += other.control_messages;
+        self.log_events += other.log_events;
+        self.records += other.records;
+        self.message_bytes += other.message_bytes;
+        self.input_bytes += other.input_bytes;
+        self.decompressed_bytes += other.decompressed_bytes;
+        self.parquet_bytes += other.parquet_bytes;
+        for (format, n) in other.formats {
+            *self.formats.entry(format).or_default() += n;
+        }
+        self.objects.extend(other.objects);
+        self.dead_letters.extend(other.dead_letters);
+    }
+}
+
+pub const SOURCE_CLOUDWATCH: &str = "cloudwatch";
+
+/// Ingests one CloudWatch Logs subscription payload (`awslogs.data`: base64 of gzip of JSON).
+/// Undecodable input is dead-lettered and reported; only a failure to write fails the call.
+pub async fn ingest_cloudwatch_data(
+    data: &str,
+    config: &PipelineConfig,
+    ingest_time_ms: i64,
+    store: &dyn ObjectStore,
+) -> Result<IngestReport, IngestError> {
+    let mut report = IngestReport {
+        payloads: 1,
+        input_bytes: data.len(),
+        ..IngestReport::default()
+    };
+    let json = match cloudwatch::decompress_base64(data, config.max_decompressed_bytes) {
+        Ok(json) => json,
+        Err(error) => return reject(report, store, &error, data, ingest_time_ms).await,
+    };
+    report.decompressed_bytes = json.len();
+    let (kind, payload) = match cloudwatch::parse_payload(&json) {
+        Ok(parsed) => parsed,
+        Err(error) => return reject(report, store, &error, data, ingest_time_ms).await,
+    };
+    if kind == MessageType::Control {
+        report.control_messages = 1;
+        return Ok(report);
+    }
+    report.log_events = payload.log_events.len();
+    let records = normalize_payload(&payload, config, ingest_time_ms);
+    write_staging(
+        records,
+        SOURCE_CLOUDWATCH,
+        &payload.log_group,
+        config,
+        store,
+        &mut report,
+    )
+    .await?;
+    Ok(report)
+}
+
+async fn reject(
+    mut report: IngestReport,
+    store: &dyn ObjectStore,
+    error: &DecodeError,
+    data: &str,
+    ingest_time_ms: i64,
+) -> Result<IngestReport, IngestError> {
+    report
+        .dead_letters
+        .push(dead_letter(store, SOURCE_CLOUDWATCH, error, data, ingest_time_ms).await?);
+    Ok(report)
+}
+
+/// Turns every log event of a DATA_MESSAGE into a record.
+pub fn normalize_payload<'a>(
+    payload: &'a LogsPayload<'a>,
+    config: &PipelineConfig,
+    ingest_time_ms: i64,
+) -> Vec<Record<'a>> {
+    let ctx = LineContext {
+        source: SOURCE_CLOUDWATCH,
+        account_id: Cow::Borrowed(payload.owner.as_ref()),
+        region: Cow::Owned(config.region.clone()),
+        log_group: Cow::Borrowed(payload.log_group.as_ref()),
+        log_stream: Cow::Borrowed(payload.log_stream.as_ref()),
+        ingest_time_ms,
+        max_event_time_skew_secs: config.max_event_time_skew_secs,
+    };
+    let filters = payload.subscription_filters.join(",");
+    payload
+        .log_events
+        .iter()
+        .map(|event| {
+            let mut record = normalize_line(
+                &ctx,
+                Cow::Borrowed(event.id.as_ref()),
+                event.timestamp_ms(),
+                Cow::Borrowed(event.message.as_ref()),
+            );
+            if event.timestamp_ms().is_none() {
+                record.attributes.push((
+                    Cow::Borrowed("transport_timestamp"),
+                    Cow::Owned(event.timestamp.to_string()),
+                ));
+            }
+            if !filters.is_empty() {
+                record.attributes.push((
+                    Cow::Borrowed("subscription_filters"),
+                    Cow::Owned(filters.clone()),
+                ));
+            }
+            if let Some(level) = &payload.policy_level {
+                record
+                    .attributes
+                    .push((Cow::Borrowed("policy_level"), Cow::Borrowed(level.as_ref())));
+            }
+            record
+        })
+        .collect()
+}
+
+/// Groups records by partition and writes one staging object per partition. The key of each
+/// object is a hash of what identifies its records (source, account, group, stream, partition,
+/// event ids), so a retry of the same input rewrites the same objects.
+pub async fn write_staging(
+    records: Vec<Record<'_>>,
+    source: &str,
+    name: &str,
+    config: &PipelineConfig,
+    store: &dyn ObjectStore,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let mut by_partition: BTreeMap<Partition, Vec<Record<'_>>> = BTreeMap::new();
+    for record in records {
+        by_partition
+            .entry(Partition::of(
+                record.event_time_ms,
+                config.partition_time_zone,
+            ))
+            .or_default()
+            .push(record);
+    }
+    for (partition, mut records) in by_partition {
+        records.sort_by_key(|r| r.event_time_ms);
+        let mut hasher = InputHasher::new();
+        hasher.part(source).part(partition.path());
+        for record in &records {
+            hasher
+                .part(record.account_id.as_ref())
+                .part(record.log_group.as_ref())
+                .part(record.log_stream.as_ref())
+                .part(record.event_id.as_ref());
+        }
+        let key = keys::staging_key(&partition, source, name, &hasher.hex(24));
+        let body = encode_parquet(&records, config.zstd_level)?;
+        let bytes = body.len();
+        store.put(&key, body).await?;
+        for record in &records {
+            *report.formats.entry(record.format.as_str()).or_default() += 1;
+            report.message_bytes += record.message.len();
+        }
+        report.records += records.len();
+        report.parquet_bytes += bytes;
+        report.objects.push(WrittenObject {
+            key,
+            partition: partition.path(),
+            records: records.len(),
+            bytes,
+        });
+    }
+    Ok(())
+}
+
+/// The body of an `errors/` object: why, when, and the raw input exactly as received.
+#[derive(Debug, Serialize)]
+struct DeadLetterBody<'a> {
+    source: &'a str,
+    error_kind: &'static str,
+    reason: String,
+    received_at_ms: i64,
+    input_bytes: usize,
+    /// How `raw` is encoded: the CloudWatch `awslogs.data` string is kept as the base64 it came in.
+    raw_encoding: &'static str,
+    raw: &'a str,
+}
+
+/// Writes undecodable input to `errors/` under a key derived from the input itself.
+pub async fn dead_letter(
+    store: &dyn ObjectStore,
+    source: &str,
+    error: &DecodeError,
+    raw_base64: &str,
+    ingest_time_ms: i64,
+) -> Result<DeadLetter, StorageError> {
+    let hash = InputHasher::new().part(source).part(raw_base64).hex(32);
+    let key = keys::dead_letter_key(source, &hash);
+    let reason = error.to_string();
+    let body = DeadLetterBody {
+        source,
+        error_kind: error.kind(),
+        reason: reason.clone(),
+        received_at_ms: ingest_time_ms,
+        input_bytes: raw_base64.len(),
+        raw_encoding: "base64",
+        raw: raw_base64,
+    };
+    // Serializing a struct of strings and integers cannot fail.
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    store.put(&key, bytes).await?;
+    tracing::warn!(source, kind = error.kind(), key = %key, reason = %reason, input_bytes = raw_base64.len(), "input dead-lettered");
+    Ok(DeadLetter {
+        key,
+        kind: error.kind(),
+        reason,
+    })
+}
