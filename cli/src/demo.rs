@@ -12,42 +12,20 @@ use loglake::storage::LocalStore;
 
 /// The sample events of events/ingest-cloudwatch, in the order the demo sends them.
 pub const SAMPLE_EVENTS: &[(&str, &str)] = &[
-    (
-        "control-message.json",
-        include_str!("../../events/ingest-cloudwatch/control-message.json"),
-    ),
-    (
-        "text-batch.json",
-        include_str!("../../events/ingest-cloudwatch/text-batch.json"),
-    ),
-    (
-        "json-batch.json",
-        include_str!("../../events/ingest-cloudwatch/json-batch.json"),
-    ),
-    (
-        "lambda-runtime-batch.json",
-        include_str!("../../events/ingest-cloudwatch/lambda-runtime-batch.json"),
-    ),
-    (
-        "truncated-gzip.json",
-        include_str!("../../events/ingest-cloudwatch/truncated-gzip.json"),
-    ),
+    ("control-message.json", include_str!("../../events/ingest-cloudwatch/control-message.json")),
+    ("text-batch.json", include_str!("../../events/ingest-cloudwatch/text-batch.json")),
+    ("json-batch.json", include_str!("../../events/ingest-cloudwatch/json-batch.json")),
+    ("lambda-runtime-batch.json", include_str!("../../events/ingest-cloudwatch/lambda-runtime-batch.json")),
+    ("truncated-gzip.json", include_str!("../../events/ingest-cloudwatch/truncated-gzip.json")),
 ];
 
 pub async fn run(lake: &Path) -> Result<(), String> {
-    let pipeline =
-        PipelineConfig::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-    let state = State {
-        pipeline,
-        store: Box::new(LocalStore::new(lake)),
-    };
+    let pipeline = PipelineConfig::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let state = State { pipeline, store: Box::new(LocalStore::new(lake)) };
     let mut total = IngestReport::default();
     for (name, text) in SAMPLE_EVENTS {
-        let event: SubscriptionEvent =
-            serde_json::from_str(text).map_err(|e| format!("embedded event {name}: {e}"))?;
-        let report = ingest_cloudwatch::handle(&state, &event)
-            .await
-            .map_err(|e| format!("{name}: {e}"))?;
+        let event: SubscriptionEvent = serde_json::from_str(text).map_err(|e| format!("embedded event {name}: {e}"))?;
+        let report = ingest_cloudwatch::handle(&state, &event).await.map_err(|e| format!("{name}: {e}"))?;
         total.merge(report);
     }
     print!("{}", summary(lake, &total));
@@ -63,12 +41,7 @@ fn human(bytes: usize) -> String {
 }
 
 pub fn summary(lake: &Path, r: &IngestReport) -> String {
-    let formats = r
-        .formats
-        .iter()
-        .map(|(f, n)| format!("{f} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let formats = r.formats.iter().map(|(f, n)| format!("{f} {n}")).collect::<Vec<_>>().join(", ");
     let partitions: BTreeSet<&str> = r.objects.iter().map(|o| o.partition.as_str()).collect();
     let mut out = String::new();
     out.push_str(&format!("loglake demo → {}\n\n", lake.display()));
@@ -80,18 +53,10 @@ pub fn summary(lake: &Path, r: &IngestReport) -> String {
     ));
     out.push_str(&format!("  log events       {}\n", r.log_events));
     out.push_str(&format!("  records out      {}  ({formats})\n", r.records));
-    out.push_str(&format!(
-        "  partitions       {}\n",
-        partitions.into_iter().collect::<Vec<_>>().join(", ")
-    ));
+    out.push_str(&format!("  partitions       {}\n", partitions.into_iter().collect::<Vec<_>>().join(", ")));
     out.push_str(&format!("  files written    {}\n", r.objects.len()));
     for o in &r.objects {
-        out.push_str(&format!(
-            "    {}  {} records, {}\n",
-            o.key,
-            o.records,
-            human(o.bytes)
-        ));
+        out.push_str(&format!("    {}  {} records, {}\n", o.key, o.records, human(o.bytes)));
     }
     out.push_str(&format!(
         "  bytes            {} received (base64 gzip), {} decompressed, {} of message text → {} Parquet\n",

@@ -15,11 +15,7 @@ use loglake::storage::LocalStore;
 mod demo;
 
 #[derive(Parser)]
-#[command(
-    name = "loglake",
-    version,
-    about = "A serverless log data lake, run on one machine"
-)]
+#[command(name = "loglake", version, about = "A serverless log data lake, run on one machine")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,11 +64,9 @@ enum TableArg {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Invoke {
-            function: Function::IngestCloudwatch,
-            events,
-            lake,
-        } => invoke(&events, lake.as_deref()).await,
+        Command::Invoke { function: Function::IngestCloudwatch, events, lake } => {
+            invoke(&events, lake.as_deref()).await
+        }
         Command::Demo { lake } => demo::run(&lake).await,
         Command::Schema { table, bucket } => {
             let table = match table {
@@ -100,14 +94,10 @@ async fn state_for(lake: Option<&Path>) -> Result<State, String> {
     match lake {
         Some(dir) => {
             let pipeline = PipelineConfig::from_lookup(env_lookup).map_err(|e| e.to_string())?;
-            Ok(State {
-                pipeline,
-                store: Box::new(LocalStore::new(dir)),
-            })
+            Ok(State { pipeline, store: Box::new(LocalStore::new(dir)) })
         }
         None => {
-            let config =
-                Config::from_lookup(env_lookup).map_err(|e| format!("{e} (or pass --lake DIR)"))?;
+            let config = Config::from_lookup(env_lookup).map_err(|e| format!("{e} (or pass --lake DIR)"))?;
             Ok(State::from_config(config).await)
         }
     }
@@ -135,10 +125,7 @@ pub fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 pub fn read_event(path: &Path) -> Result<SubscriptionEvent, String> {
     let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_slice(&text).map_err(|e| {
-        format!(
-            "{} is not a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":…}}}}): {e}",
-            path.display()
-        )
+        format!("{} is not a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":…}}}}): {e}", path.display())
     })
 }
 
@@ -161,11 +148,7 @@ async fn invoke(paths: &[PathBuf], lake: Option<&Path>) -> Result<(), String> {
         };
         println!("{line}");
     }
-    if failures > 0 {
-        Err(format!("{failures} event(s) failed"))
-    } else {
-        Ok(())
-    }
+    if failures > 0 { Err(format!("{failures} event(s) failed")) } else { Ok(()) }
 }
 
 fn response_line(path: &Path, report: &IngestReport) -> serde_json::Value {

@@ -10,13 +10,7 @@ fn repo_file(path: &str) -> String {
 }
 
 fn ddl_columns(ddl: &str) -> Vec<(String, String)> {
-    let body = ddl
-        .split_once("(\n")
-        .unwrap()
-        .1
-        .split_once("\n)")
-        .unwrap()
-        .0;
+    let body = ddl.split_once("(\n").unwrap().1.split_once("\n)").unwrap().0;
     body.lines()
         .map(|line| {
             let line = line.trim().trim_end_matches(',');
@@ -33,11 +27,7 @@ fn printed_ddl_matches_the_arrow_schema() {
             .args(["schema", "--table", table, "--bucket", "example-lake"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let ddl = String::from_utf8(out.stdout).unwrap();
         assert_eq!(ddl_columns(&ddl), hive_columns(), "{table}");
         assert!(ddl.contains("PARTITIONED BY (`dt` string, `hour` string)"));
@@ -70,20 +60,11 @@ fn template_glue_columns_match_the_arrow_schema() {
             .as_sequence()
             .unwrap()
             .iter()
-            .map(|c| {
-                (
-                    c["Name"].as_str().unwrap().to_owned(),
-                    c["Type"].as_str().unwrap().to_owned(),
-                )
-            })
+            .map(|c| (c["Name"].as_str().unwrap().to_owned(), c["Type"].as_str().unwrap().to_owned()))
             .collect();
         assert_eq!(columns, hive_columns(), "{name:?}");
-        let partitions: Vec<&str> = input["PartitionKeys"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|c| c["Name"].as_str().unwrap())
-            .collect();
+        let partitions: Vec<&str> =
+            input["PartitionKeys"].as_sequence().unwrap().iter().map(|c| c["Name"].as_str().unwrap()).collect();
         assert_eq!(partitions, loglake::schema::PARTITION_COLUMNS, "{name:?}");
     }
     assert_eq!(tables, 2, "logs and logs_staging");

@@ -117,9 +117,7 @@ pub fn decompress_base64(data: &str, limit: usize) -> Result<Vec<u8>, DecodeErro
 /// is bad input, not an out-of-memory kill).
 pub fn decompress_gzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     if !compressed.starts_with(&GZIP_MAGIC) {
-        return Err(DecodeError::NotGzip(
-            compressed.iter().take(4).copied().collect(),
-        ));
+        return Err(DecodeError::NotGzip(compressed.iter().take(4).copied().collect()));
     }
     // A gzip trailer states the size modulo 2^32: a good first guess for the buffer.
     let hinted = compressed
@@ -130,9 +128,7 @@ pub fn decompress_gzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Decod
         .unwrap_or(0);
     let mut out = Vec::with_capacity(hinted.min(limit).saturating_add(1));
     let mut decoder = flate2::read::GzDecoder::new(compressed).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(DecodeError::CorruptGzip)?;
+    decoder.read_to_end(&mut out).map_err(DecodeError::CorruptGzip)?;
     if out.len() > limit {
         return Err(DecodeError::TooLarge { limit });
     }
@@ -141,17 +137,13 @@ pub fn decompress_gzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Decod
 
 /// Decompressed bytes → the payload, borrowing from `json`.
 pub fn parse_payload(json: &[u8]) -> Result<(MessageType, LogsPayload<'_>), DecodeError> {
-    let text = std::str::from_utf8(json).map_err(|e| DecodeError::InvalidUtf8 {
-        offset: e.valid_up_to(),
-    })?;
+    let text = std::str::from_utf8(json).map_err(|e| DecodeError::InvalidUtf8 { offset: e.valid_up_to() })?;
     let payload: LogsPayload<'_> = serde_json::from_str(text)?;
     let kind = match payload.message_type.as_ref() {
         "DATA_MESSAGE" => MessageType::Data,
         "CONTROL_MESSAGE" => MessageType::Control,
         other => {
-            return Err(DecodeError::UnknownMessageType(
-                other.chars().take(64).collect(),
-            ));
+            return Err(DecodeError::UnknownMessageType(other.chars().take(64).collect()));
         }
     };
     if kind == MessageType::Data && payload.log_events.is_empty() {
@@ -189,18 +181,14 @@ mod tests {
 
     #[test]
     fn round_trips_a_data_message() {
-        let json =
-            payload_json(r#"{"id":"1","timestamp":1700000000000,"message":"hello \"you\""}"#);
+        let json = payload_json(r#"{"id":"1","timestamp":1700000000000,"message":"hello \"you\""}"#);
         let bytes = decompress_base64(&encode_data(json.as_bytes()), LIMIT).unwrap();
         let (kind, payload) = parse_payload(&bytes).unwrap();
         assert_eq!(kind, MessageType::Data);
         assert_eq!(payload.owner, "123456789012");
         assert_eq!(payload.subscription_filters, vec!["all"]);
         assert_eq!(payload.log_events[0].message, "hello \"you\"");
-        assert_eq!(
-            payload.log_events[0].timestamp_ms(),
-            Some(1_700_000_000_000)
-        );
+        assert_eq!(payload.log_events[0].timestamp_ms(), Some(1_700_000_000_000));
     }
 
     #[test]
@@ -245,31 +233,18 @@ mod tests {
     #[test]
     fn oversize_payload_is_refused_without_inflating_it_all() {
         let bomb = gzip(&vec![b' '; 8 * LIMIT]);
-        assert!(
-            bomb.len() < 64 * 1024,
-            "the test input must be a small bomb"
-        );
+        assert!(bomb.len() < 64 * 1024, "the test input must be a small bomb");
         let err = decompress_gzip(&bomb, LIMIT).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { limit } if limit == LIMIT));
         // Exactly at the limit is accepted.
-        assert_eq!(
-            decompress_gzip(&gzip(&vec![b' '; LIMIT]), LIMIT)
-                .unwrap()
-                .len(),
-            LIMIT
-        );
+        assert_eq!(decompress_gzip(&gzip(&vec![b' '; LIMIT]), LIMIT).unwrap().len(), LIMIT);
     }
 
     #[test]
     fn invalid_json_is_a_clear_error() {
         for bad in [&b"{\"messageType\":"[..], b"[]", b"{}", b"null", b""] {
             let err = parse_payload(bad).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                "invalid_json",
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert_eq!(err.kind(), "invalid_json", "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
@@ -290,12 +265,8 @@ mod tests {
 
     #[test]
     fn unknown_message_type_is_an_error() {
-        let json = payload_json(r#"{"id":"1","timestamp":1,"message":"x"}"#)
-            .replace("DATA_MESSAGE", "SURPRISE");
-        assert_eq!(
-            parse_payload(json.as_bytes()).unwrap_err().kind(),
-            "unknown_message_type"
-        );
+        let json = payload_json(r#"{"id":"1","timestamp":1,"message":"x"}"#).replace("DATA_MESSAGE", "SURPRISE");
+        assert_eq!(parse_payload(json.as_bytes()).unwrap_err().kind(), "unknown_message_type");
     }
 
     #[test]

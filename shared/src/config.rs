@@ -63,10 +63,8 @@ impl PipelineConfig {
         if let Some(v) = lookup(vars::MAX_DECOMPRESSED_BYTES) {
             match v.trim().parse::<usize>() {
                 Ok(n) if n >= 1024 => config.max_decompressed_bytes = n,
-                _ => problems.push(format!(
-                    "{}={v:?}: expected a byte count of at least 1024",
-                    vars::MAX_DECOMPRESSED_BYTES
-                )),
+                _ => problems
+                    .push(format!("{}={v:?}: expected a byte count of at least 1024", vars::MAX_DECOMPRESSED_BYTES)),
             }
         }
         if let Some(v) = lookup(vars::MAX_EVENT_TIME_SKEW_SECS) {
@@ -96,11 +94,7 @@ impl PipelineConfig {
         if let Some(v) = lookup(vars::REGION) {
             config.region = v;
         }
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError { problems })
-        }
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError { problems }) }
     }
 }
 
@@ -110,9 +104,7 @@ pub fn parse_bool(name: &str, value: Option<String>) -> Result<bool, ConfigError
         None | Some("") => Ok(false),
         Some("1") | Some("true") | Some("TRUE") | Some("True") => Ok(true),
         Some("0") | Some("false") | Some("FALSE") | Some("False") => Ok(false),
-        Some(other) => Err(ConfigError {
-            problems: vec![format!("{name}={other:?}: expected true or false")],
-        }),
+        Some(other) => Err(ConfigError { problems: vec![format!("{name}={other:?}: expected true or false")] }),
     }
 }
 
@@ -122,19 +114,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn unset_settings_take_defaults() {
-        assert_eq!(
-            PipelineConfig::from_lookup(lookup(&[])).unwrap(),
-            PipelineConfig::default()
-        );
+        assert_eq!(PipelineConfig::from_lookup(lookup(&[])).unwrap(), PipelineConfig::default());
     }
 
     #[test]

@@ -25,11 +25,7 @@ pub fn slug(name: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('_');
-    if trimmed.is_empty() {
-        "x".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
+    if trimmed.is_empty() { "x".to_owned() } else { trimmed.to_owned() }
 }
 
 /// Incremental hash of the parts that identify an input. Parts are length-prefixed so that
@@ -63,13 +59,7 @@ impl InputHasher {
 
 /// `staging/logs/dt=…/hour=…/<source>-<slug>-<hash>.parquet`
 pub fn staging_key(partition: &Partition, source: &str, name: &str, input_hash: &str) -> String {
-    format!(
-        "{STAGING_PREFIX}{}/{}-{}-{}.parquet",
-        partition.path(),
-        slug(source),
-        slug(name),
-        input_hash
-    )
+    format!("{STAGING_PREFIX}{}/{}-{}-{}.parquet", partition.path(), slug(source), slug(name), input_hash)
 }
 
 /// `errors/<source>/<hash>.json`
@@ -82,21 +72,12 @@ mod tests {
     use super::*;
 
     fn is_safe_segment(s: &str) -> bool {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.=".contains(c))
-            && s != ".."
-            && s != "."
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=".contains(c)) && s != ".." && s != "."
     }
 
     #[test]
     fn hostile_log_group_names_stay_one_safe_segment() {
-        let p = Partition {
-            year: 2024,
-            month: 5,
-            day: 1,
-            hour: 7,
-        };
+        let p = Partition { year: 2024, month: 5, day: 1, hour: 7 };
         for name in [
             "/aws/lambda/my-fn",
             "../../etc/passwd",
@@ -109,9 +90,7 @@ mod tests {
             &"x".repeat(600),
         ] {
             let key = staging_key(&p, "cloudwatch", name, "0123abcd");
-            let rest = key
-                .strip_prefix("staging/logs/dt=2024-05-01/hour=07/")
-                .expect(&key);
+            let rest = key.strip_prefix("staging/logs/dt=2024-05-01/hour=07/").expect(&key);
             assert!(is_safe_segment(rest), "{key}");
             assert!(rest.len() < 120, "{key}");
         }

@@ -23,47 +23,14 @@ pub struct LineContext<'a> {
 }
 
 /// Keys that carry the severity, in the order they are looked up.
-const LEVEL_KEYS: &[&str] = &[
-    "level",
-    "levelname",
-    "severity",
-    "log.level",
-    "loglevel",
-    "lvl",
-    "level_name",
-    "status",
-];
+const LEVEL_KEYS: &[&str] = &["level", "levelname", "severity", "log.level", "loglevel", "lvl", "level_name", "status"];
 /// Keys that carry the human message; its text is stored as the `msg` attribute.
 const MESSAGE_KEYS: &[&str] = &["message", "msg", "@message", "log"];
-const TIME_KEYS: &[&str] = &[
-    "timestamp",
-    "time",
-    "@timestamp",
-    "ts",
-    "datetime",
-    "date",
-    "asctime",
-];
-const REQUEST_ID_KEYS: &[&str] = &[
-    "requestId",
-    "request_id",
-    "AWSRequestId",
-    "aws_request_id",
-    "awsRequestId",
-    "RequestId",
-    "requestID",
-    "req_id",
-];
-const TRACE_ID_KEYS: &[&str] = &[
-    "traceId",
-    "trace_id",
-    "xray_trace_id",
-    "xrayTraceId",
-    "TraceId",
-    "traceID",
-    "dd.trace_id",
-    "_X_AMZN_TRACE_ID",
-];
+const TIME_KEYS: &[&str] = &["timestamp", "time", "@timestamp", "ts", "datetime", "date", "asctime"];
+const REQUEST_ID_KEYS: &[&str] =
+    &["requestId", "request_id", "AWSRequestId", "aws_request_id", "awsRequestId", "RequestId", "requestID", "req_id"];
+const TRACE_ID_KEYS: &[&str] =
+    &["traceId", "trace_id", "xray_trace_id", "xrayTraceId", "TraceId", "traceID", "dd.trace_id", "_X_AMZN_TRACE_ID"];
 
 /// Nested objects are flattened to dotted keys down to this depth; deeper values stay JSON text.
 const MAX_FLATTEN_DEPTH: usize = 8;
@@ -85,25 +52,17 @@ pub fn normalize_line<'a>(
     let format = parse_line(line, &mut parsed);
 
     let mut attributes = parsed.attributes;
-    let transport_ms =
-        cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
+    let transport_ms = cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
     let reference_ms = transport_ms.unwrap_or(ctx.ingest_time_ms);
     let event_time_ms = match parsed.time_ms {
-        Some(ms)
-            if timestamp::plausible_record_ms(ms, reference_ms, ctx.max_event_time_skew_secs) =>
-        {
-            ms
-        }
+        Some(ms) if timestamp::plausible_record_ms(ms, reference_ms, ctx.max_event_time_skew_secs) => ms,
         _ => reference_ms,
     };
     if transport_ms.is_none() {
         // Keep what the transport said, and say that arrival time stands in for it.
         attributes.push((Cow::Borrowed("event_time_source"), Cow::Borrowed("arrival")));
         if let Some(ms) = cloudwatch_ms {
-            attributes.push((
-                Cow::Borrowed("transport_timestamp"),
-                Cow::Owned(ms.to_string()),
-            ));
+            attributes.push((Cow::Borrowed("transport_timestamp"), Cow::Owned(ms.to_string())));
         }
     }
 
@@ -138,8 +97,7 @@ struct Parsed {
 
 impl Parsed {
     fn attr(&mut self, key: &'static str, value: &str) {
-        self.attributes
-            .push((Cow::Borrowed(key), Cow::Owned(value.to_owned())));
+        self.attributes.push((Cow::Borrowed(key), Cow::Owned(value.to_owned())));
     }
 }
 
@@ -214,27 +172,15 @@ fn parse_json_object(mut object: Map<String, Value>, out: &mut Parsed) {
     if let Some(text) = take_first(&mut object, MESSAGE_KEYS) {
         match text {
             Value::String(s) => out.attributes.push((Cow::Borrowed("msg"), Cow::Owned(s))),
-            other => out
-                .attributes
-                .push((Cow::Borrowed("msg"), Cow::Owned(other.to_string()))),
+            other => out.attributes.push((Cow::Borrowed("msg"), Cow::Owned(other.to_string()))),
         }
     }
-    out.request_id = take_first(&mut object, REQUEST_ID_KEYS)
-        .as_ref()
-        .and_then(scalar_text)
-        .map(Cow::Owned);
-    out.trace_id = take_first(&mut object, TRACE_ID_KEYS)
-        .as_ref()
-        .and_then(scalar_text)
-        .map(Cow::Owned);
+    out.request_id = take_first(&mut object, REQUEST_ID_KEYS).as_ref().and_then(scalar_text).map(Cow::Owned);
+    out.trace_id = take_first(&mut object, TRACE_ID_KEYS).as_ref().and_then(scalar_text).map(Cow::Owned);
     // Lambda's JSON application logs nest the X-Ray id as {"xray": {"traceId": …}}.
     flatten_into(String::new(), object, 0, &mut out.attributes);
     if out.trace_id.is_none() {
-        if let Some(at) = out
-            .attributes
-            .iter()
-            .position(|(k, _)| k == "xray.traceId" || k == "tracing.value")
-        {
+        if let Some(at) = out.attributes.iter().position(|(k, _)| k == "xray.traceId" || k == "tracing.value") {
             let (_, value) = out.attributes.remove(at);
             out.trace_id = Some(Cow::Owned(xray_root(&value).to_owned()));
         }
@@ -251,17 +197,11 @@ fn flatten_into(
         if attributes.len() >= MAX_ATTRIBUTES {
             return;
         }
-        let name = if prefix.is_empty() {
-            key
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
         match value {
             Value::Null => {}
             Value::String(s) => attributes.push((Cow::Owned(name), Cow::Owned(s))),
-            Value::Object(inner) if depth < MAX_FLATTEN_DEPTH => {
-                flatten_into(name, inner, depth + 1, attributes)
-            }
+            Value::Object(inner) if depth < MAX_FLATTEN_DEPTH => flatten_into(name, inner, depth + 1, attributes),
             other => attributes.push((Cow::Owned(name), Cow::Owned(other.to_string()))),
         }
     }
@@ -269,18 +209,14 @@ fn flatten_into(
 
 /// `Root=1-abc-def;Parent=…;Sampled=1` → `1-abc-def`; anything else unchanged.
 fn xray_root(value: &str) -> &str {
-    value
-        .split(';')
-        .find_map(|part| part.strip_prefix("Root="))
-        .unwrap_or(value)
+    value.split(';').find_map(|part| part.strip_prefix("Root=")).unwrap_or(value)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Lambda: JSON platform records and text runtime lines
 
 fn is_lambda_platform_record(object: &Map<String, Value>) -> bool {
-    matches!(object.get("type"), Some(Value::String(t)) if t.starts_with("platform."))
-        && object.contains_key("time")
+    matches!(object.get("type"), Some(Value::String(t)) if t.starts_with("platform.")) && object.contains_key("time")
 }
 
 /// Attribute names shared by REPORT lines and `platform.report` records.
@@ -315,24 +251,15 @@ fn platform_event_name(kind: &str) -> String {
 fn parse_lambda_platform(mut object: Map<String, Value>, out: &mut Parsed) {
     out.time_ms = object.get("time").and_then(json_time_ms);
     if let Some(Value::String(kind)) = object.remove("type") {
-        out.attributes.push((
-            Cow::Borrowed("lambda_event"),
-            Cow::Owned(platform_event_name(&kind)),
-        ));
+        out.attributes.push((Cow::Borrowed("lambda_event"), Cow::Owned(platform_event_name(&kind))));
     }
     let Some(Value::Object(mut record)) = object.remove("record") else {
         return;
     };
-    out.request_id = record
-        .remove("requestId")
-        .as_ref()
-        .and_then(scalar_text)
-        .map(Cow::Owned);
+    out.request_id = record.remove("requestId").as_ref().and_then(scalar_text).map(Cow::Owned);
     if let Some(Value::Object(metrics)) = record.remove("metrics") {
         for (key, value) in metrics {
-            let name = lambda_metric_name(&key)
-                .map(Cow::Borrowed)
-                .unwrap_or(Cow::Owned(key));
+            let name = lambda_metric_name(&key).map(Cow::Borrowed).unwrap_or(Cow::Owned(key));
             if let Some(text) = scalar_text(&value) {
                 out.attributes.push((name, Cow::Owned(text)));
             }
@@ -377,11 +304,9 @@ fn parse_lambda_text(line: &str, out: &mut Parsed) -> bool {
         parse_report_fields(tail, out);
         return true;
     }
-    for (prefix, event) in [
-        ("INIT_START ", "init_start"),
-        ("INIT_REPORT ", "init_report"),
-        ("RESTORE_REPORT ", "restore_report"),
-    ] {
+    for (prefix, event) in
+        [("INIT_START ", "init_start"), ("INIT_REPORT ", "init_report"), ("RESTORE_REPORT ", "restore_report")]
+    {
         if let Some(rest) = line.strip_prefix(prefix) {
             out.attr("lambda_event", event);
             parse_report_fields(rest, out);
@@ -421,8 +346,7 @@ fn parse_report_fields(fields: &str, out: &mut Parsed) {
             _ => {
                 let name = snake_case(key);
                 if !name.is_empty() {
-                    out.attributes
-                        .push((Cow::Owned(name), Cow::Owned(value.to_owned())));
+                    out.attributes.push((Cow::Owned(name), Cow::Owned(value.to_owned())));
                 }
             }
         }
@@ -456,11 +380,7 @@ fn parse_runtime_tab_line(line: &str, out: &mut Parsed) -> bool {
     };
     let text = parts.next().unwrap_or("");
     let (level, time, request_id) = if a.starts_with('[') && a.ends_with(']') {
-        (
-            Level::parse(&a[1..a.len() - 1]),
-            timestamp::parse_text_ms(b),
-            c,
-        )
+        (Level::parse(&a[1..a.len() - 1]), timestamp::parse_text_ms(b), c)
     } else {
         (Level::parse(c), timestamp::parse_text_ms(a), b)
     };
@@ -502,10 +422,9 @@ pub fn sniff_level(line: &str) -> Option<Level> {
         let after = head.get(end).copied().unwrap_or(b' ');
         // Upper-case words stand on their own; lower-case ones only inside [..] or after level=.
         let all_upper = word.iter().all(u8::is_ascii_uppercase);
-        let marked = (before == b'[' && after == b']')
-            || (before == b'=' && start >= 6 && head[..start].ends_with(b"level="));
-        if (3..=8).contains(&word.len()) && (all_upper || marked) && after != b'_' && before != b'_'
-        {
+        let marked =
+            (before == b'[' && after == b']') || (before == b'=' && start >= 6 && head[..start].ends_with(b"level="));
+        if (3..=8).contains(&word.len()) && (all_upper || marked) && after != b'_' && before != b'_' {
             // SAFETY of from_utf8: the word is ASCII letters only.
             let text = std::str::from_utf8(word).unwrap_or("");
             if let Some(level) = Level::parse(text) {
@@ -525,11 +444,8 @@ pub fn sniff_level(line: &str) -> Option<Level> {
 
 // ---------------------------------------------------------------------------------------------
 
-fn dedup_attributes<'a>(
-    attributes: Vec<(Cow<'static, str>, Cow<'static, str>)>,
-) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
-    let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> =
-        Vec::with_capacity(attributes.len().min(MAX_ATTRIBUTES));
+fn dedup_attributes<'a>(attributes: Vec<(Cow<'static, str>, Cow<'static, str>)>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+    let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(attributes.len().min(MAX_ATTRIBUTES));
     for (key, value) in attributes {
         if out.len() >= MAX_ATTRIBUTES {
             break;

@@ -20,21 +20,14 @@ fn norm(line: &str) -> Record<'_> {
 }
 
 fn attr<'r>(record: &'r Record<'_>, key: &str) -> Option<&'r str> {
-    record
-        .attributes
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_ref())
+    record.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
 }
 
 #[test]
 fn message_is_kept_byte_for_byte() {
-    for line in [
-        "plain\n",
-        "{\"level\":\"info\",\"msg\":\"x\"}\r\n",
-        "REPORT RequestId: a\tDuration: 1 ms\t\n",
-        "  spaced  ",
-    ] {
+    for line in
+        ["plain\n", "{\"level\":\"info\",\"msg\":\"x\"}\r\n", "REPORT RequestId: a\tDuration: 1 ms\t\n", "  spaced  "]
+    {
         assert_eq!(norm(line).message, line);
     }
 }
@@ -54,13 +47,7 @@ fn json_usual_keys_go_to_columns_and_the_rest_to_attributes() {
     assert_eq!(attr(&r, "order.total"), Some("42.5"));
     assert_eq!(attr(&r, "tags"), Some(r#"["a"]"#));
     assert_eq!(attr(&r, "gone"), None);
-    for consumed in [
-        "level",
-        "message",
-        "timestamp",
-        "requestId",
-        "xray_trace_id",
-    ] {
+    for consumed in ["level", "message", "timestamp", "requestId", "xray_trace_id"] {
         assert_eq!(attr(&r, consumed), None, "{consumed}");
     }
 }
@@ -72,30 +59,19 @@ fn json_level_spellings() {
         (r#"{"severity":"warning"}"#, Level::Warn),
         (r#"{"levelname":"CRITICAL"}"#, Level::Fatal),
         (r#"{"log.level":"debug"}"#, Level::Debug),
-        (
-            r#"{"status":"error","message":"datadog style"}"#,
-            Level::Error,
-        ),
+        (r#"{"status":"error","message":"datadog style"}"#, Level::Error),
     ] {
         assert_eq!(norm(line).level, Some(level), "{line}");
     }
     let unknown = norm(r#"{"level":"loud","status":200}"#);
     assert_eq!(unknown.level, None);
-    assert_eq!(
-        attr(&unknown, "level"),
-        Some("loud"),
-        "an unknown level is kept as an attribute"
-    );
+    assert_eq!(attr(&unknown, "level"), Some("loud"), "an unknown level is kept as an attribute");
     assert_eq!(attr(&unknown, "status"), Some("200"));
 }
 
 #[test]
 fn json_epoch_times_in_any_unit() {
-    for line in [
-        r#"{"time":1795168800250}"#,
-        r#"{"ts":1795168800.25}"#,
-        r#"{"timestamp":"1795168800250"}"#,
-    ] {
+    for line in [r#"{"time":1795168800250}"#, r#"{"ts":1795168800.25}"#, r#"{"timestamp":"1795168800250"}"#] {
         assert_eq!(norm(line).event_time_ms, CW + 250, "{line}");
     }
 }
@@ -112,13 +88,7 @@ fn implausible_record_time_falls_back_to_cloudwatch_time() {
 
 #[test]
 fn absurd_cloudwatch_timestamp_uses_arrival_time_and_says_so() {
-    for ts in [
-        Some(-5),
-        Some(0),
-        Some(NOW + 10 * 86_400_000),
-        Some(i64::MAX),
-        None,
-    ] {
+    for ts in [Some(-5), Some(0), Some(NOW + 10 * 86_400_000), Some(i64::MAX), None] {
         let r = normalize_line(&ctx(), "id".into(), ts, Cow::Borrowed("hello"));
         assert_eq!(r.event_time_ms, NOW, "{ts:?}");
         assert_eq!(attr(&r, "event_time_source"), Some("arrival"));
@@ -137,36 +107,18 @@ fn not_an_object_or_broken_json_is_text() {
 
 #[test]
 fn deeply_nested_json_does_not_overflow() {
-    let deep = format!(
-        "{}{}",
-        "{\"a\":".repeat(200),
-        "1".to_owned() + &"}".repeat(200)
-    );
+    let deep = format!("{}{}", "{\"a\":".repeat(200), "1".to_owned() + &"}".repeat(200));
     let r = norm(&deep);
     assert_eq!(r.message, deep);
-    let nested = format!(
-        "{}{}",
-        "{\"a\":".repeat(20),
-        "1".to_owned() + &"}".repeat(20)
-    );
+    let nested = format!("{}{}", "{\"a\":".repeat(20), "1".to_owned() + &"}".repeat(20));
     let r = norm(&nested);
     assert_eq!(r.format, Format::Json);
-    assert_eq!(
-        r.attributes.len(),
-        1,
-        "flattened to depth 8, the rest kept as JSON text"
-    );
+    assert_eq!(r.attributes.len(), 1, "flattened to depth 8, the rest kept as JSON text");
 }
 
 #[test]
 fn attributes_are_bounded_and_unique() {
-    let many = format!(
-        "{{{}}}",
-        (0..1000)
-            .map(|i| format!("\"k{i}\":{i}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let many = format!("{{{}}}", (0..1000).map(|i| format!("\"k{i}\":{i}")).collect::<Vec<_>>().join(","));
     assert_eq!(norm(&many).attributes.len(), MAX_ATTRIBUTES);
     let clash = norm(r#"{"a.b":"flat","a":{"b":"nested"}}"#);
     let keys: Vec<&str> = clash.attributes.iter().map(|(k, _)| k.as_ref()).collect();
@@ -182,10 +134,7 @@ fn lambda_start_end_report() {
     assert_eq!(attr(&start, "version"), Some("$LATEST"));
 
     let end = norm("END RequestId: 4c7e9b1a-2d3f\n");
-    assert_eq!(
-        (end.format, end.request_id.as_deref()),
-        (Format::Lambda, Some("4c7e9b1a-2d3f"))
-    );
+    assert_eq!((end.format, end.request_id.as_deref()), (Format::Lambda, Some("4c7e9b1a-2d3f")));
 
     let report = norm(
         "REPORT RequestId: 4c7e\tDuration: 25.31 ms\tBilled Duration: 26 ms\tMemory Size: 128 MB\tMax Memory Used: 71 MB\tInit Duration: 178.55 ms\t\nXRAY TraceId: 1-673db5aa-0123\tSegmentId: 0a1b\tSampled: true\t\n",
@@ -219,16 +168,12 @@ fn lambda_timeout_report_is_an_error() {
 
 #[test]
 fn lambda_init_start() {
-    let r = norm(
-        "INIT_START Runtime Version: nodejs:22.v41\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:0f\n",
-    );
+    let r =
+        norm("INIT_START Runtime Version: nodejs:22.v41\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:0f\n");
     assert_eq!(r.format, Format::Lambda);
     assert_eq!(attr(&r, "lambda_event"), Some("init_start"));
     assert_eq!(attr(&r, "runtime_version"), Some("nodejs:22.v41"));
-    assert_eq!(
-        attr(&r, "runtime_version_arn"),
-        Some("arn:aws:lambda:us-east-1::runtime:0f")
-    );
+    assert_eq!(attr(&r, "runtime_version_arn"), Some("arn:aws:lambda:us-east-1::runtime:0f"));
 }
 
 #[test]
@@ -240,18 +185,14 @@ fn node_and_python_runtime_lines() {
     assert_eq!(node.event_time_ms, CW + 10_190);
     assert_eq!(attr(&node, "msg"), Some("fetching order A-1001"));
 
-    let python =
-        norm("[WARNING]\t2026-11-20T10:00:11.000Z\t9d8c7b6a\tinventory low\tfor sku=XL-42\n");
+    let python = norm("[WARNING]\t2026-11-20T10:00:11.000Z\t9d8c7b6a\tinventory low\tfor sku=XL-42\n");
     assert_eq!(python.format, Format::Lambda);
     assert_eq!(python.level, Some(Level::Warn));
     assert_eq!(python.request_id.as_deref(), Some("9d8c7b6a"));
     assert_eq!(attr(&python, "msg"), Some("inventory low\tfor sku=XL-42"));
 
     let init_error = norm("2026-11-20T10:00:12.000Z\tundefined\tERROR\tUncaught Exception\n");
-    assert_eq!(
-        (init_error.level, init_error.request_id.as_deref()),
-        (Some(Level::Error), None)
-    );
+    assert_eq!((init_error.level, init_error.request_id.as_deref()), (Some(Level::Error), None));
 
     // Tabs alone do not make a runtime line.
     assert_eq!(norm("a\tb\tc\td").format, Format::Text);
@@ -286,28 +227,16 @@ fn lambda_json_platform_records() {
     let failed = norm(
         r#"{"time":"2026-11-20T10:00:16.000Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"timeout"}}"#,
     );
-    assert_eq!(
-        (failed.level, attr(&failed, "lambda_event")),
-        (Some(Level::Error), Some("runtime_done"))
-    );
+    assert_eq!((failed.level, attr(&failed, "lambda_event")), (Some(Level::Error), Some("runtime_done")));
 }
 
 #[test]
 fn plain_text_level_sniffing() {
     for (line, level) in [
-        (
-            "2026-11-20 10:00:01,123 INFO  [main] Server - listening",
-            Some(Level::Info),
-        ),
-        (
-            "2026-11-20 10:00:02,456 WARN  [pool-1] Cart - slow",
-            Some(Level::Warn),
-        ),
+        ("2026-11-20 10:00:01,123 INFO  [main] Server - listening", Some(Level::Info)),
+        ("2026-11-20 10:00:02,456 WARN  [pool-1] Cart - slow", Some(Level::Warn)),
         ("ERROR could not reach redis", Some(Level::Error)),
-        (
-            "2026/11/20 10:00:03 [error] 12#12: upstream timed out",
-            Some(Level::Error),
-        ),
+        ("2026/11/20 10:00:03 [error] 12#12: upstream timed out", Some(Level::Error)),
         ("level=debug msg=\"cache miss\"", Some(Level::Debug)),
         ("Traceback (most recent call last):", Some(Level::Error)),
         ("FATAL out of memory", Some(Level::Fatal)),
@@ -321,11 +250,7 @@ fn plain_text_level_sniffing() {
         assert_eq!((r.format, r.level), (Format::Text, level), "{line}");
     }
     let late = format!("{} ERROR", "x".repeat(300));
-    assert_eq!(
-        norm(&late).level,
-        None,
-        "only the head of a line is sniffed"
-    );
+    assert_eq!(norm(&late).level, None, "only the head of a line is sniffed");
 }
 
 #[test]

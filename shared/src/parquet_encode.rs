@@ -46,23 +46,14 @@ pub fn to_record_batch(records: &[Record<'_>]) -> Result<RecordBatch, EncodeErro
     fn strings<'r>(records: &'r [Record<'_>], f: impl Fn(&'r Record<'_>) -> &'r str) -> ArrayRef {
         Arc::new(records.iter().map(|r| Some(f(r))).collect::<StringArray>())
     }
-    fn optional<'r>(
-        records: &'r [Record<'_>],
-        f: impl Fn(&'r Record<'_>) -> Option<&'r str>,
-    ) -> ArrayRef {
+    fn optional<'r>(records: &'r [Record<'_>], f: impl Fn(&'r Record<'_>) -> Option<&'r str>) -> ArrayRef {
         Arc::new(records.iter().map(f).collect::<StringArray>())
     }
     fn times(records: &[Record<'_>], f: impl Fn(&Record<'_>) -> i64) -> ArrayRef {
-        Arc::new(
-            TimestampMillisecondArray::from_iter_values(records.iter().map(f)).with_timezone("UTC"),
-        )
+        Arc::new(TimestampMillisecondArray::from_iter_values(records.iter().map(f)).with_timezone("UTC"))
     }
 
-    let names = MapFieldNames {
-        entry: "key_value".into(),
-        key: "key".into(),
-        value: "value".into(),
-    };
+    let names = MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() };
     let attribute_count: usize = records.iter().map(|r| r.attributes.len()).sum();
     let mut attributes = MapBuilder::with_capacity(
         Some(names),
@@ -70,16 +61,8 @@ pub fn to_record_batch(records: &[Record<'_>]) -> Result<RecordBatch, EncodeErro
         StringBuilder::with_capacity(attribute_count, attribute_count * 24),
         n,
     )
-    .with_keys_field(Arc::new(arrow_schema::Field::new(
-        "key",
-        arrow_schema::DataType::Utf8,
-        false,
-    )))
-    .with_values_field(Arc::new(arrow_schema::Field::new(
-        "value",
-        arrow_schema::DataType::Utf8,
-        true,
-    )));
+    .with_keys_field(Arc::new(arrow_schema::Field::new("key", arrow_schema::DataType::Utf8, false)))
+    .with_values_field(Arc::new(arrow_schema::Field::new("value", arrow_schema::DataType::Utf8, true)));
     for record in records {
         for (key, value) in &record.attributes {
             attributes.keys().append_value(key);
@@ -110,10 +93,8 @@ pub fn to_record_batch(records: &[Record<'_>]) -> Result<RecordBatch, EncodeErro
 /// The records as one Parquet file, in memory.
 pub fn encode_parquet(records: &[Record<'_>], zstd_level: i32) -> Result<Vec<u8>, EncodeError> {
     let batch = to_record_batch(records)?;
-    let mut out =
-        Vec::with_capacity(records.iter().map(|r| r.message.len()).sum::<usize>() / 4 + 4096);
-    let mut writer =
-        ArrowWriter::try_new(&mut out, logs_schema(), Some(writer_properties(zstd_level)))?;
+    let mut out = Vec::with_capacity(records.iter().map(|r| r.message.len()).sum::<usize>() / 4 + 4096);
+    let mut writer = ArrowWriter::try_new(&mut out, logs_schema(), Some(writer_properties(zstd_level)))?;
     writer.write(&batch)?;
     writer.close()?;
     Ok(out)

@@ -18,12 +18,7 @@ impl Partition {
     pub fn of(event_time_ms: i64, zone: Tz) -> Partition {
         let utc = DateTime::from_timestamp_millis(event_time_ms).unwrap_or_default();
         let local = zone.from_utc_datetime(&utc.naive_utc());
-        Partition {
-            year: local.year(),
-            month: local.month(),
-            day: local.day(),
-            hour: local.hour(),
-        }
+        Partition { year: local.year(), month: local.month(), day: local.day(), hour: local.hour() }
     }
 
     /// `2024-05-01`
@@ -56,25 +51,16 @@ mod tests {
 
     #[test]
     fn tokyo_partition_crosses_midnight() {
-        assert_eq!(
-            Partition::of(T, chrono_tz::Asia::Tokyo).path(),
-            "dt=2024-05-02/hour=08"
-        );
+        assert_eq!(Partition::of(T, chrono_tz::Asia::Tokyo).path(), "dt=2024-05-02/hour=08");
     }
 
     #[test]
     fn half_hour_zone() {
-        assert_eq!(
-            Partition::of(T, chrono_tz::Asia::Kolkata).path(),
-            "dt=2024-05-02/hour=05"
-        );
+        assert_eq!(Partition::of(T, chrono_tz::Asia::Kolkata).path(), "dt=2024-05-02/hour=05");
     }
 
     #[test]
     fn out_of_range_time_does_not_panic() {
-        assert_eq!(
-            Partition::of(i64::MAX, Tz::UTC).path(),
-            "dt=1970-01-01/hour=00"
-        );
+        assert_eq!(Partition::of(i64::MAX, Tz::UTC).path(), "dt=1970-01-01/hour=00");
     }
 }

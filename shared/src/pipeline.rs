@@ -109,11 +109,7 @@ pub async fn ingest_cloudwatch_data(
     ingest_time_ms: i64,
     store: &dyn ObjectStore,
 ) -> Result<IngestReport, IngestError> {
-    let mut report = IngestReport {
-        payloads: 1,
-        input_bytes: data.len(),
-        ..IngestReport::default()
-    };
+    let mut report = IngestReport { payloads: 1, input_bytes: data.len(), ..IngestReport::default() };
     let json = match cloudwatch::decompress_base64(data, config.max_decompressed_bytes) {
         Ok(json) => json,
         Err(error) => return reject(report, store, &error, data, ingest_time_ms).await,
@@ -129,15 +125,7 @@ pub async fn ingest_cloudwatch_data(
     }
     report.log_events = payload.log_events.len();
     let records = normalize_payload(&payload, config, ingest_time_ms);
-    write_staging(
-        records,
-        SOURCE_CLOUDWATCH,
-        &payload.log_group,
-        config,
-        store,
-        &mut report,
-    )
-    .await?;
+    write_staging(records, SOURCE_CLOUDWATCH, &payload.log_group, config, store, &mut report).await?;
     Ok(report)
 }
 
@@ -148,9 +136,7 @@ async fn reject(
     data: &str,
     ingest_time_ms: i64,
 ) -> Result<IngestReport, IngestError> {
-    report
-        .dead_letters
-        .push(dead_letter(store, SOURCE_CLOUDWATCH, error, data, ingest_time_ms).await?);
+    report.dead_letters.push(dead_letter(store, SOURCE_CLOUDWATCH, error, data, ingest_time_ms).await?);
     Ok(report)
 }
 
@@ -181,21 +167,13 @@ pub fn normalize_payload<'a>(
                 Cow::Borrowed(event.message.as_ref()),
             );
             if event.timestamp_ms().is_none() {
-                record.attributes.push((
-                    Cow::Borrowed("transport_timestamp"),
-                    Cow::Owned(event.timestamp.to_string()),
-                ));
+                record.attributes.push((Cow::Borrowed("transport_timestamp"), Cow::Owned(event.timestamp.to_string())));
             }
             if !filters.is_empty() {
-                record.attributes.push((
-                    Cow::Borrowed("subscription_filters"),
-                    Cow::Owned(filters.clone()),
-                ));
+                record.attributes.push((Cow::Borrowed("subscription_filters"), Cow::Owned(filters.clone())));
             }
             if let Some(level) = &payload.policy_level {
-                record
-                    .attributes
-                    .push((Cow::Borrowed("policy_level"), Cow::Borrowed(level.as_ref())));
+                record.attributes.push((Cow::Borrowed("policy_level"), Cow::Borrowed(level.as_ref())));
             }
             record
         })
@@ -215,13 +193,7 @@ pub async fn write_staging(
 ) -> Result<(), IngestError> {
     let mut by_partition: BTreeMap<Partition, Vec<Record<'_>>> = BTreeMap::new();
     for record in records {
-        by_partition
-            .entry(Partition::of(
-                record.event_time_ms,
-                config.partition_time_zone,
-            ))
-            .or_default()
-            .push(record);
+        by_partition.entry(Partition::of(record.event_time_ms, config.partition_time_zone)).or_default().push(record);
     }
     for (partition, mut records) in by_partition {
         records.sort_by_key(|r| r.event_time_ms);
@@ -244,12 +216,7 @@ pub async fn write_staging(
         }
         report.records += records.len();
         report.parquet_bytes += bytes;
-        report.objects.push(WrittenObject {
-            key,
-            partition: partition.path(),
-            records: records.len(),
-            bytes,
-        });
+        report.objects.push(WrittenObject { key, partition: partition.path(), records: records.len(), bytes });
     }
     Ok(())
 }
@@ -291,9 +258,5 @@ pub async fn dead_letter(
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     store.put(&key, bytes).await?;
     tracing::warn!(source, kind = error.kind(), key = %key, reason = %reason, input_bytes = raw_base64.len(), "input dead-lettered");
-    Ok(DeadLetter {
-        key,
-        kind: error.kind(),
-        reason,
-    })
+    Ok(DeadLetter { key, kind: error.kind(), reason })
 }

@@ -41,9 +41,7 @@ impl Level {
             b"INFO" | b"INFORMATION" | b"NOTICE" | b"LOG" => Level::Info,
             b"WARN" | b"WARNING" => Level::Warn,
             b"ERROR" | b"ERR" => Level::Error,
-            b"FATAL" | b"CRITICAL" | b"CRIT" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC" => {
-                Level::Fatal
-            }
+            b"FATAL" | b"CRITICAL" | b"CRIT" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC" => Level::Fatal,
             _ => return None,
         })
     }

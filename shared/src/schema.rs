@@ -64,11 +64,7 @@ pub fn hive_type(data_type: &DataType) -> String {
         DataType::Boolean => "boolean".to_owned(),
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(fields) if fields.len() == 2 => {
-                format!(
-                    "map<{},{}>",
-                    hive_type(fields[0].data_type()),
-                    hive_type(fields[1].data_type())
-                )
+                format!("map<{},{}>", hive_type(fields[0].data_type()), hive_type(fields[1].data_type()))
             }
             other => format!("unsupported<{other}>"),
         },
@@ -78,11 +74,7 @@ pub fn hive_type(data_type: &DataType) -> String {
 
 /// `(name, hive type)` for every data column, in order: what Glue's `Columns` must list.
 pub fn hive_columns() -> Vec<(String, String)> {
-    logs_schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), hive_type(f.data_type())))
-        .collect()
+    logs_schema().fields().iter().map(|f| (f.name().clone(), hive_type(f.data_type()))).collect()
 }
 
 /// Which table of the lake: the curated one, or the staging files ingest writes.
@@ -112,18 +104,12 @@ impl Table {
 /// crawler nor `MSCK REPAIR TABLE` is needed. `bucket` is checked: it reaches SQL text.
 pub fn athena_ddl(table: Table, bucket: &str) -> Result<String, String> {
     let valid = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
     if !valid {
         return Err(format!("{bucket:?} is not a valid S3 bucket name"));
     }
     let location = format!("s3://{bucket}/{}", table.prefix());
-    let columns = hive_columns()
-        .iter()
-        .map(|(name, ty)| format!("  `{name}` {ty}"))
-        .collect::<Vec<_>>()
-        .join(",\n");
+    let columns = hive_columns().iter().map(|(name, ty)| format!("  `{name}` {ty}")).collect::<Vec<_>>().join(",\n");
     Ok(format!(
         "CREATE EXTERNAL TABLE IF NOT EXISTS `{table}` (\n{columns}\n)\n\
 PARTITIONED BY (`dt` string, `hour` string)\n\
@@ -186,14 +172,8 @@ mod tests {
             assert!(ddl.contains(&format!("`{name}` {ty}")), "{name}");
         }
         assert!(ddl.contains("LOCATION 's3://my-lake/logs/'"));
-        assert!(
-            ddl.contains("'storage.location.template'='s3://my-lake/logs/dt=${dt}/hour=${hour}/'")
-        );
-        assert!(
-            athena_ddl(Table::Staging, "my-lake")
-                .unwrap()
-                .contains("s3://my-lake/staging/logs/")
-        );
+        assert!(ddl.contains("'storage.location.template'='s3://my-lake/logs/dt=${dt}/hour=${hour}/'"));
+        assert!(athena_ddl(Table::Staging, "my-lake").unwrap().contains("s3://my-lake/staging/logs/"));
     }
 
     #[test]

@@ -9,12 +9,7 @@ pub enum StorageError {
     /// `detail` is the SDK error with its whole chain of causes (service code, HTTP status,
     /// connection error), which is what a person debugging a failed write needs.
     #[error("S3 {op} s3://{bucket}/{key} failed: {detail}")]
-    S3 {
-        op: &'static str,
-        bucket: String,
-        key: String,
-        detail: String,
-    },
+    S3 { op: &'static str, bucket: String, key: String, detail: String },
     #[error("{op} {} failed: {source}", path.display())]
     Local {
         op: &'static str,
@@ -45,19 +40,13 @@ pub fn check_key(key: &str) -> Result<(), StorageError> {
         Some("empty")
     } else if key.contains('\0') || key.contains('\\') {
         Some("contains NUL or backslash")
-    } else if key
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..")
-    {
+    } else if key.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
         Some("has an empty, '.' or '..' segment")
     } else {
         None
     };
     match reason {
-        Some(reason) => Err(StorageError::InvalidKey {
-            key: key.chars().take(200).collect(),
-            reason,
-        }),
+        Some(reason) => Err(StorageError::InvalidKey { key: key.chars().take(200).collect(), reason }),
         None => Ok(()),
     }
 }
@@ -87,15 +76,8 @@ impl LocalStore {
 
 const TEMP_MARKER: &str = ".loglake-tmp-";
 
-fn local_err<'p>(
-    op: &'static str,
-    path: &'p Path,
-) -> impl FnOnce(std::io::Error) -> StorageError + 'p {
-    move |source| StorageError::Local {
-        op,
-        path: path.to_owned(),
-        source,
-    }
+fn local_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> StorageError + 'p {
+    move |source| StorageError::Local { op, path: path.to_owned(), source }
 }
 
 #[async_trait]
@@ -103,37 +85,21 @@ impl ObjectStore for LocalStore {
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
         let path = self.path(key)?;
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(local_err("create directory", parent))?;
+            tokio::fs::create_dir_all(parent).await.map_err(local_err("create directory", parent))?;
         }
         // Write aside, then rename: a reader never sees half an object, as with S3.
-        let file_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("object");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let temp = path.with_file_name(format!(
-            "{file_name}{TEMP_MARKER}{}-{nanos}",
-            std::process::id()
-        ));
-        tokio::fs::write(&temp, body)
-            .await
-            .map_err(local_err("write", &temp))?;
-        tokio::fs::rename(&temp, &path)
-            .await
-            .map_err(local_err("rename", &path))?;
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let temp = path.with_file_name(format!("{file_name}{TEMP_MARKER}{}-{nanos}", std::process::id()));
+        tokio::fs::write(&temp, body).await.map_err(local_err("write", &temp))?;
+        tokio::fs::rename(&temp, &path).await.map_err(local_err("rename", &path))?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         let path = self.path(key)?;
-        tokio::fs::read(&path)
-            .await
-            .map_err(local_err("read", &path))
+        tokio::fs::read(&path).await.map_err(local_err("read", &path))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
@@ -145,19 +111,13 @@ impl ObjectStore for LocalStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(local_err("list", &dir)(e)),
             };
-            while let Some(entry) = entries
-                .next_entry()
-                .await
-                .map_err(local_err("list", &dir))?
-            {
+            while let Some(entry) = entries.next_entry().await.map_err(local_err("list", &dir))? {
                 let path = entry.path();
                 let file_type = entry.file_type().await.map_err(local_err("stat", &path))?;
                 let Ok(relative) = path.strip_prefix(&self.root) else {
                     continue;
                 };
-                let key = relative
-                    .to_string_lossy()
-                    .replace(std::path::MAIN_SEPARATOR, "/");
+                let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
                 if file_type.is_dir() {
                     // Descend only where keys with the prefix can be.
                     let as_prefix = format!("{key}/");
@@ -191,30 +151,17 @@ pub struct S3Store {
 /// credentials; `AWS_ENDPOINT_URL` for a local server) with an HTTPS client on rustls + ring.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http_client)
-        .load()
-        .await
+    let http_client =
+        aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client).load().await
 }
 
 impl S3Store {
     /// `force_path_style` addresses the bucket as `endpoint/bucket/key`, which local
     /// S3-compatible servers (moto, MinIO) need.
-    pub fn new(
-        sdk_config: &aws_config::SdkConfig,
-        bucket: impl Into<String>,
-        force_path_style: bool,
-    ) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk_config)
-            .force_path_style(force_path_style)
-            .build();
-        S3Store {
-            client: aws_sdk_s3::Client::from_conf(config),
-            bucket: bucket.into(),
-        }
+    pub fn new(sdk_config: &aws_config::SdkConfig, bucket: impl Into<String>, force_path_style: bool) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(force_path_style).build();
+        S3Store { client: aws_sdk_s3::Client::from_conf(config), bucket: bucket.into() }
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
@@ -227,12 +174,7 @@ impl S3Store {
 
     fn err(&self, op: &'static str, key: &str, error: impl std::error::Error) -> StorageError {
         let detail = aws_sdk_s3::error::DisplayErrorContext(error).to_string();
-        StorageError::S3 {
-            op,
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            detail,
-        }
+        StorageError::S3 { op, bucket: self.bucket.clone(), key: key.to_owned(), detail }
     }
 }
 
@@ -261,30 +203,16 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| self.err("GetObject", key, e))?;
-        let bytes = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| self.err("GetObject body", key, e))?;
+        let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
         Ok(bytes.into_bytes().to_vec())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.err("ListObjectsV2", prefix, e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
         }
         keys.sort();
         Ok(keys)
@@ -303,47 +231,16 @@ mod tests {
     async fn local_store_round_trips_and_lists_by_prefix() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
-        store
-            .put(
-                "staging/logs/dt=2024-05-01/hour=01/a.parquet",
-                b"one".to_vec(),
-            )
-            .await
-            .unwrap();
-        store
-            .put(
-                "staging/logs/dt=2024-05-01/hour=02/b.parquet",
-                b"two".to_vec(),
-            )
-            .await
-            .unwrap();
-        store
-            .put("errors/cloudwatch/c.json", b"three".to_vec())
-            .await
-            .unwrap();
-        store
-            .put("errors/cloudwatch/c.json", b"three again".to_vec())
-            .await
-            .unwrap();
-        assert_eq!(
-            store.get("errors/cloudwatch/c.json").await.unwrap(),
-            b"three again"
-        );
+        store.put("staging/logs/dt=2024-05-01/hour=01/a.parquet", b"one".to_vec()).await.unwrap();
+        store.put("staging/logs/dt=2024-05-01/hour=02/b.parquet", b"two".to_vec()).await.unwrap();
+        store.put("errors/cloudwatch/c.json", b"three".to_vec()).await.unwrap();
+        store.put("errors/cloudwatch/c.json", b"three again".to_vec()).await.unwrap();
+        assert_eq!(store.get("errors/cloudwatch/c.json").await.unwrap(), b"three again");
         assert_eq!(
             store.list("staging/").await.unwrap(),
-            [
-                "staging/logs/dt=2024-05-01/hour=01/a.parquet",
-                "staging/logs/dt=2024-05-01/hour=02/b.parquet"
-            ]
+            ["staging/logs/dt=2024-05-01/hour=01/a.parquet", "staging/logs/dt=2024-05-01/hour=02/b.parquet"]
         );
-        assert_eq!(
-            store
-                .list("staging/logs/dt=2024-05-01/hour=02")
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(store.list("staging/logs/dt=2024-05-01/hour=02").await.unwrap().len(), 1);
         assert_eq!(store.list("").await.unwrap().len(), 3);
         assert!(store.list("nothing/").await.unwrap().is_empty());
     }
@@ -354,10 +251,7 @@ mod tests {
         let store = LocalStore::new(dir.path().join("lake"));
         for key in ["../outside", "a/../../b", "/etc/passwd", "a//b", "", "a\\b"] {
             let err = store.put(key, b"x".to_vec()).await.unwrap_err();
-            assert!(
-                matches!(err, StorageError::InvalidKey { .. }),
-                "{key}: {err}"
-            );
+            assert!(matches!(err, StorageError::InvalidKey { .. }), "{key}: {err}");
         }
         assert!(!dir.path().join("outside").exists());
     }
@@ -365,10 +259,7 @@ mod tests {
     #[tokio::test]
     async fn local_store_get_of_a_missing_key_names_the_path() {
         let dir = tempfile::tempdir().unwrap();
-        let err = LocalStore::new(dir.path())
-            .get("missing/key")
-            .await
-            .unwrap_err();
+        let err = LocalStore::new(dir.path()).get("missing/key").await.unwrap_err();
         assert!(err.to_string().contains("missing/key"), "{err}");
     }
 }

@@ -52,12 +52,7 @@ pub fn parse_text_ms(text: &str) -> Option<i64> {
     }
     // Python logging writes a comma before the milliseconds.
     let normalized = text.replacen(',', ".", 1);
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-    ] {
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(&normalized, format) {
             return Some(t.and_utc().timestamp_millis());
         }
@@ -72,8 +67,7 @@ pub fn plausible_cloudwatch_ms(ms: i64, ingest_ms: i64) -> bool {
 
 /// Whether a time found inside a record can be believed: within `skew_secs` of the reference.
 pub fn plausible_record_ms(ms: i64, reference_ms: i64, skew_secs: i64) -> bool {
-    ms >= MIN_PLAUSIBLE_MS
-        && ms.saturating_sub(reference_ms).saturating_abs() <= skew_secs.saturating_mul(1000)
+    ms >= MIN_PLAUSIBLE_MS && ms.saturating_sub(reference_ms).saturating_abs() <= skew_secs.saturating_mul(1000)
 }
 
 #[cfg(test)]
@@ -94,21 +88,12 @@ mod tests {
         ] {
             assert_eq!(parse_text_ms(text), Some(expect), "{text}");
         }
-        assert_eq!(
-            parse_text_ms("2024-05-01 12:00:00"),
-            Some(1_714_564_800_000)
-        );
+        assert_eq!(parse_text_ms("2024-05-01 12:00:00"), Some(1_714_564_800_000));
     }
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for text in [
-            "",
-            "yesterday",
-            "2024-13-45T99:00:00Z",
-            "12345",
-            "abcd-ef-ghT",
-        ] {
+        for text in ["", "yesterday", "2024-13-45T99:00:00Z", "12345", "abcd-ef-ghT"] {
             assert_eq!(parse_text_ms(text), None, "{text}");
         }
     }

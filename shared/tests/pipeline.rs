@@ -35,20 +35,11 @@ struct Row {
 }
 
 fn read_rows(bytes: Vec<u8>) -> Vec<Row> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-        .unwrap()
-        .build()
-        .unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
-        let s = |name: &str| {
-            batch
-                .column_by_name(name)
-                .unwrap()
-                .as_string::<i32>()
-                .clone()
-        };
+        let s = |name: &str| batch.column_by_name(name).unwrap().as_string::<i32>().clone();
         let (ids, sources, accounts, regions, groups, streams, formats, levels, messages, requests) = (
             s("event_id"),
             s("source"),
@@ -61,11 +52,7 @@ fn read_rows(bytes: Vec<u8>) -> Vec<Row> {
             s("message"),
             s("request_id"),
         );
-        let times = batch
-            .column_by_name("event_time")
-            .unwrap()
-            .as_primitive::<TimestampMillisecondType>()
-            .clone();
+        let times = batch.column_by_name("event_time").unwrap().as_primitive::<TimestampMillisecondType>().clone();
         let attributes = batch.column_by_name("attributes").unwrap().as_map().clone();
         for i in 0..batch.num_rows() {
             let entries = attributes.value(i);
@@ -84,9 +71,7 @@ fn read_rows(bytes: Vec<u8>) -> Vec<Row> {
                 level: opt(&levels),
                 message: messages.value(i).to_owned(),
                 request_id: opt(&requests),
-                attributes: (0..keys.len())
-                    .map(|j| (keys.value(j).to_owned(), values.value(j).to_owned()))
-                    .collect(),
+                attributes: (0..keys.len()).map(|j| (keys.value(j).to_owned(), values.value(j).to_owned())).collect(),
             });
         }
     }
@@ -103,10 +88,8 @@ async fn lake_rows(store: &LocalStore) -> Vec<Row> {
 }
 
 fn payload(group: &str, events: &[(&str, i64, &str)]) -> String {
-    let events: Vec<_> = events
-        .iter()
-        .map(|(id, ts, msg)| json!({"id": id, "timestamp": ts, "message": msg}))
-        .collect();
+    let events: Vec<_> =
+        events.iter().map(|(id, ts, msg)| json!({"id": id, "timestamp": ts, "message": msg})).collect();
     let body = json!({
         "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group,
         "logStream": "2026/11/20/[$LATEST]abc", "subscriptionFilters": ["loglake"], "logEvents": events
@@ -115,10 +98,7 @@ fn payload(group: &str, events: &[(&str, i64, &str)]) -> String {
 }
 
 fn config() -> PipelineConfig {
-    PipelineConfig {
-        region: "eu-west-1".into(),
-        ..PipelineConfig::default()
-    }
+    PipelineConfig { region: "eu-west-1".into(), ..PipelineConfig::default() }
 }
 
 #[tokio::test]
@@ -126,89 +106,42 @@ async fn every_event_lands_once_with_its_fields() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let events = [
-        (
-            "e1",
-            1_795_168_800_000,
-            "{\"level\":\"warn\",\"message\":\"disk 91%\",\"requestId\":\"r-1\"}",
-        ),
-        (
-            "e2",
-            1_795_168_801_000,
-            "START RequestId: r-2 Version: $LATEST\n",
-        ),
+        ("e1", 1_795_168_800_000, "{\"level\":\"warn\",\"message\":\"disk 91%\",\"requestId\":\"r-1\"}"),
+        ("e2", 1_795_168_801_000, "START RequestId: r-2 Version: $LATEST\n"),
         ("e3", 1_795_165_200_000, "plain ERROR in the previous hour"),
         ("e4", 1_795_168_802_000, "caf\u{e9} \"quoted\" \\ \u{1f980}"),
     ];
     let data = payload("/aws/lambda/orders", &events);
-    let report = ingest_cloudwatch_data(&data, &config(), NOW, &store)
-        .await
-        .unwrap();
-    assert_eq!(
-        (report.log_events, report.records, report.dead_letters.len()),
-        (4, 4, 0)
-    );
+    let report = ingest_cloudwatch_data(&data, &config(), NOW, &store).await.unwrap();
+    assert_eq!((report.log_events, report.records, report.dead_letters.len()), (4, 4, 0));
     assert_eq!(report.objects.len(), 2, "two hours, two partitions");
-    assert_eq!(
-        report.formats,
-        BTreeMap::from([("json", 1), ("lambda", 1), ("text", 2)])
-    );
-    assert_eq!(
-        report.message_bytes,
-        events.iter().map(|e| e.2.len()).sum::<usize>()
-    );
+    assert_eq!(report.formats, BTreeMap::from([("json", 1), ("lambda", 1), ("text", 2)]));
+    assert_eq!(report.message_bytes, events.iter().map(|e| e.2.len()).sum::<usize>());
 
     let keys = store.list("staging/logs/").await.unwrap();
-    assert!(
-        keys[0].starts_with("staging/logs/dt=2026-11-20/hour=09/cloudwatch-aws_lambda_orders-"),
-        "{keys:?}"
-    );
-    assert!(
-        keys[1].starts_with("staging/logs/dt=2026-11-20/hour=10/"),
-        "{keys:?}"
-    );
+    assert!(keys[0].starts_with("staging/logs/dt=2026-11-20/hour=09/cloudwatch-aws_lambda_orders-"), "{keys:?}");
+    assert!(keys[1].starts_with("staging/logs/dt=2026-11-20/hour=10/"), "{keys:?}");
 
     let rows = lake_rows(&store).await;
     assert_eq!(rows.len(), 4);
     for (row, (id, ts, message)) in rows.iter().zip(events) {
+        assert_eq!((row.event_id.as_str(), row.event_time, row.message.as_str()), (id, ts, message));
         assert_eq!(
-            (row.event_id.as_str(), row.event_time, row.message.as_str()),
-            (id, ts, message)
-        );
-        assert_eq!(
-            (
-                row.source.as_str(),
-                row.account_id.as_str(),
-                row.region.as_str()
-            ),
+            (row.source.as_str(), row.account_id.as_str(), row.region.as_str()),
             ("cloudwatch", "123456789012", "eu-west-1")
         );
         assert_eq!(
             (row.log_group.as_str(), row.log_stream.as_str()),
             ("/aws/lambda/orders", "2026/11/20/[$LATEST]abc")
         );
-        assert_eq!(
-            row.attributes
-                .get("subscription_filters")
-                .map(String::as_str),
-            Some("loglake")
-        );
+        assert_eq!(row.attributes.get("subscription_filters").map(String::as_str), Some("loglake"));
     }
     assert_eq!(
-        (
-            rows[0].format.as_str(),
-            rows[0].level.as_deref(),
-            rows[0].request_id.as_deref()
-        ),
+        (rows[0].format.as_str(), rows[0].level.as_deref(), rows[0].request_id.as_deref()),
         ("json", Some("WARN"), Some("r-1"))
     );
-    assert_eq!(
-        rows[0].attributes.get("msg").map(String::as_str),
-        Some("disk 91%")
-    );
-    assert_eq!(
-        (rows[1].format.as_str(), rows[1].request_id.as_deref()),
-        ("lambda", Some("r-2"))
-    );
+    assert_eq!(rows[0].attributes.get("msg").map(String::as_str), Some("disk 91%"));
+    assert_eq!((rows[1].format.as_str(), rows[1].request_id.as_deref()), ("lambda", Some("r-2")));
     assert_eq!(rows[2].level.as_deref(), Some("ERROR"));
     assert_eq!(rows[3].level, None);
 }
@@ -217,19 +150,9 @@ async fn every_event_lands_once_with_its_fields() {
 async fn a_retried_invocation_rewrites_the_same_objects() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let data = payload(
-        "g",
-        &[
-            ("a", 1_795_168_800_000, "one"),
-            ("b", 1_795_165_200_000, "two"),
-        ],
-    );
-    let first = ingest_cloudwatch_data(&data, &config(), NOW, &store)
-        .await
-        .unwrap();
-    let second = ingest_cloudwatch_data(&data, &config(), NOW + 60_000, &store)
-        .await
-        .unwrap();
+    let data = payload("g", &[("a", 1_795_168_800_000, "one"), ("b", 1_795_165_200_000, "two")]);
+    let first = ingest_cloudwatch_data(&data, &config(), NOW, &store).await.unwrap();
+    let second = ingest_cloudwatch_data(&data, &config(), NOW + 60_000, &store).await.unwrap();
     let first_keys: Vec<_> = first.objects.iter().map(|o| o.key.clone()).collect();
     let second_keys: Vec<_> = second.objects.iter().map(|o| o.key.clone()).collect();
     assert_eq!(first_keys, second_keys);
@@ -238,9 +161,7 @@ async fn a_retried_invocation_rewrites_the_same_objects() {
 
     // Other events make other objects.
     let other = payload("g", &[("c", 1_795_168_800_000, "three")]);
-    ingest_cloudwatch_data(&other, &config(), NOW, &store)
-        .await
-        .unwrap();
+    ingest_cloudwatch_data(&other, &config(), NOW, &store).await.unwrap();
     assert_eq!(lake_rows(&store).await.len(), 3);
 }
 
@@ -248,21 +169,13 @@ async fn a_retried_invocation_rewrites_the_same_objects() {
 async fn partitions_follow_the_configured_time_zone() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let tokyo = PipelineConfig {
-        partition_time_zone: chrono_tz::Asia::Tokyo,
-        ..config()
-    };
+    let tokyo = PipelineConfig { partition_time_zone: chrono_tz::Asia::Tokyo, ..config() };
     // 2026-11-20T15:30:00Z is 2026-11-21 00:30 in Tokyo.
     let data = payload("g", &[("a", 1_795_188_600_000, "late UTC, early Tokyo")]);
-    let report = ingest_cloudwatch_data(&data, &tokyo, 1_795_188_600_000, &store)
-        .await
-        .unwrap();
+    let report = ingest_cloudwatch_data(&data, &tokyo, 1_795_188_600_000, &store).await.unwrap();
     assert_eq!(report.objects[0].partition, "dt=2026-11-21/hour=00");
     let rows = lake_rows(&store).await;
-    assert_eq!(
-        rows[0].event_time, 1_795_188_600_000,
-        "event_time itself stays UTC"
-    );
+    assert_eq!(rows[0].event_time, 1_795_188_600_000, "event_time itself stays UTC");
 }
 
 #[tokio::test]
@@ -270,22 +183,9 @@ async fn a_control_message_writes_nothing_and_is_no_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let body = json!({"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":NOW,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda function."}]});
-    let report = ingest_cloudwatch_data(
-        &encode_data(body.to_string().as_bytes()),
-        &config(),
-        NOW,
-        &store,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (
-            report.control_messages,
-            report.records,
-            report.dead_letters.len()
-        ),
-        (1, 0, 0)
-    );
+    let report =
+        ingest_cloudwatch_data(&encode_data(body.to_string().as_bytes()), &config(), NOW, &store).await.unwrap();
+    assert_eq!((report.control_messages, report.records, report.dead_letters.len()), (1, 0, 0));
     assert!(store.list("").await.unwrap().is_empty());
 }
 
@@ -300,41 +200,29 @@ async fn undecodable_input_is_dead_lettered_with_reason_and_raw_input() {
         ("corrupt_gzip", b64(&good[..good.len() / 2])),
         ("invalid_json", encode_data(b"{\"messageType\": nope")),
         ("invalid_utf8", encode_data(b"{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"\xff\"}")),
-        ("empty_log_events", encode_data(br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#)),
+        (
+            "empty_log_events",
+            encode_data(br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#),
+        ),
         ("too_large", encode_data(&vec![b' '; 4096])),
     ];
-    let small = PipelineConfig {
-        max_decompressed_bytes: 2048,
-        ..config()
-    };
+    let small = PipelineConfig { max_decompressed_bytes: 2048, ..config() };
     for (kind, data) in cases {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
-        let report = ingest_cloudwatch_data(&data, &small, NOW, &store)
-            .await
-            .expect(kind);
+        let report = ingest_cloudwatch_data(&data, &small, NOW, &store).await.expect(kind);
         assert_eq!(report.records, 0, "{kind}");
         assert_eq!(report.dead_letters.len(), 1, "{kind}");
         assert_eq!(report.dead_letters[0].kind, kind);
         let keys = store.list("").await.unwrap();
         assert_eq!(keys.len(), 1, "{kind}: only the dead letter is written");
-        assert!(
-            keys[0].starts_with("errors/cloudwatch/"),
-            "{kind}: {keys:?}"
-        );
-        let letter: serde_json::Value =
-            serde_json::from_slice(&store.get(&keys[0]).await.unwrap()).unwrap();
+        assert!(keys[0].starts_with("errors/cloudwatch/"), "{kind}: {keys:?}");
+        let letter: serde_json::Value = serde_json::from_slice(&store.get(&keys[0]).await.unwrap()).unwrap();
         assert_eq!(letter["error_kind"], kind);
-        assert_eq!(
-            letter["raw"],
-            data.as_str(),
-            "{kind}: the raw input is kept as received"
-        );
+        assert_eq!(letter["raw"], data.as_str(), "{kind}: the raw input is kept as received");
         assert!(!letter["reason"].as_str().unwrap().is_empty());
         // The same bad input again does not add a second dead letter.
-        ingest_cloudwatch_data(&data, &small, NOW + 1, &store)
-            .await
-            .unwrap();
+        ingest_cloudwatch_data(&data, &small, NOW + 1, &store).await.unwrap();
         assert_eq!(store.list("").await.unwrap().len(), 1, "{kind}");
     }
 }
@@ -382,35 +270,19 @@ async fn a_storage_failure_fails_the_call_and_the_retry_converges() {
         puts: AtomicUsize::new(0),
         written: Mutex::new(vec![]),
     };
-    let data = payload(
-        "g",
-        &[
-            ("a", 1_795_168_800_000, "one"),
-            ("b", 1_795_165_200_000, "two"),
-        ],
-    );
-    let error = ingest_cloudwatch_data(&data, &config(), NOW, &failing)
-        .await
-        .unwrap_err();
+    let data = payload("g", &[("a", 1_795_168_800_000, "one"), ("b", 1_795_165_200_000, "two")]);
+    let error = ingest_cloudwatch_data(&data, &config(), NOW, &failing).await.unwrap_err();
     assert!(matches!(error, IngestError::Storage(_)));
     assert!(error.is_retryable());
     assert_eq!(error.error_type(), "Loglake.StorageError");
-    assert!(
-        error.to_string().contains("s3://lake/staging/logs/"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("s3://lake/staging/logs/"), "{error}");
 
     // Lambda retries the whole payload: the object written before the failure is rewritten,
     // not duplicated.
     let store = LocalStore::new(dir.path());
-    ingest_cloudwatch_data(&data, &config(), NOW, &store)
-        .await
-        .unwrap();
+    ingest_cloudwatch_data(&data, &config(), NOW, &store).await.unwrap();
     let rows = lake_rows(&store).await;
-    assert_eq!(
-        rows.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
+    assert_eq!(rows.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     assert_eq!(store.list("").await.unwrap().len(), 2);
 }
 
@@ -423,12 +295,7 @@ async fn a_dead_letter_that_cannot_be_written_fails_the_call() {
         puts: AtomicUsize::new(0),
         written: Mutex::new(vec![]),
     };
-    let error = ingest_cloudwatch_data("not base64!", &config(), NOW, &failing)
-        .await
-        .unwrap_err();
-    assert!(
-        error.is_retryable(),
-        "losing the dead letter would lose the input silently"
-    );
+    let error = ingest_cloudwatch_data("not base64!", &config(), NOW, &failing).await.unwrap_err();
+    assert!(error.is_retryable(), "losing the dead letter would lose the input silently");
     assert!(failing.written.lock().unwrap().is_empty());
 }

@@ -24,27 +24,19 @@ impl Config {
         let mut problems = Vec::new();
         let bucket = lookup(vars::BUCKET).filter(|b| !b.trim().is_empty());
         if bucket.is_none() {
-            problems.push(format!(
-                "{} is not set: the bucket of the lake",
-                vars::BUCKET
-            ));
+            problems.push(format!("{} is not set: the bucket of the lake", vars::BUCKET));
         }
-        let force_path_style =
-            config::parse_bool(vars::S3_FORCE_PATH_STYLE, lookup(vars::S3_FORCE_PATH_STYLE))
-                .unwrap_or_else(|e| {
-                    problems.extend(e.problems);
-                    false
-                });
+        let force_path_style = config::parse_bool(vars::S3_FORCE_PATH_STYLE, lookup(vars::S3_FORCE_PATH_STYLE))
+            .unwrap_or_else(|e| {
+                problems.extend(e.problems);
+                false
+            });
         let pipeline = PipelineConfig::from_lookup(&lookup).unwrap_or_else(|e| {
             problems.extend(e.problems);
             PipelineConfig::default()
         });
         match bucket {
-            Some(bucket) if problems.is_empty() => Ok(Config {
-                bucket,
-                force_path_style,
-                pipeline,
-            }),
+            Some(bucket) if problems.is_empty() => Ok(Config { bucket, force_path_style, pipeline }),
             _ => Err(ConfigError { problems }),
         }
     }
@@ -61,10 +53,7 @@ impl State {
     pub async fn from_config(config: Config) -> State {
         let sdk_config = load_aws_config().await;
         let store = S3Store::new(&sdk_config, config.bucket, config.force_path_style);
-        State {
-            pipeline: config.pipeline,
-            store: Box::new(store),
-        }
+        State { pipeline: config.pipeline, store: Box::new(store) }
     }
 }
 
@@ -75,26 +64,17 @@ pub struct InvocationError(#[from] pub IngestError);
 
 impl From<InvocationError> for Diagnostic {
     fn from(error: InvocationError) -> Diagnostic {
-        Diagnostic {
-            error_type: error.0.error_type().to_owned(),
-            error_message: error.0.to_string(),
-        }
+        Diagnostic { error_type: error.0.error_type().to_owned(), error_message: error.0.to_string() }
     }
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Handles one subscription event. Undecodable input is dead-lettered and the invocation
 /// succeeds (a retry cannot fix it); a storage failure fails it (a retry can).
-pub async fn handle(
-    state: &State,
-    event: &SubscriptionEvent,
-) -> Result<IngestReport, InvocationError> {
+pub async fn handle(state: &State, event: &SubscriptionEvent) -> Result<IngestReport, InvocationError> {
     handle_at(state, event, now_ms()).await
 }
 

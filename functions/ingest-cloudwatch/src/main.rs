@@ -7,5 +7,6 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;
     let state = &State::from_config(config).await;
-    run(service_fn(move |event: LambdaEvent<SubscriptionEvent>| async move { handle(state, &event.payload).await })).await
+    run(service_fn(move |event: LambdaEvent<SubscriptionEvent>| async move { handle(state, &event.payload).await }))
+        .await
 }

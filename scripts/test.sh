@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The test command. On a fresh machine it installs what the tests need (a venv with moto,
+# pyarrow, DuckDB, cargo-lambda and cfn-lint), starts moto in server mode on 127.0.0.1, runs
+# every check and test, and stops moto again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+venv=${LOGLAKE_VENV:-$root/.venv}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+step() { printf '\n== %s\n' "$*"; }
+
+step "python venv ($venv)"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+export PATH="$venv/bin:$PATH"
+
+step "static checks: rustfmt, sample events, cfn-lint"
+cargo fmt --all -- --check
+python events/generate.py --check
+cfn-lint template.yaml
+
+step "moto server"
+port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_log=$(mktemp)
+moto_server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null || { cat "$moto_log"; exit 1; }
+echo "moto on 127.0.0.1:$port"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+  AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+  LOGLAKE_S3_FORCE_PATH_STYLE=true LOGLAKE_TEST_PYTHON="$venv/bin/python" LOGLAKE_REQUIRE_INTEGRATION=1
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+step "cargo tests (unit, pipeline, moto integration, schema)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+step "loglake demo, read back with DuckDB"
+demo=$(mktemp -d)
+cargo run --quiet -p loglake-cli -- demo --lake "$demo/lake"
+python scripts/check_demo.py "$demo/lake"
+
+step "ingest-cloudwatch through the Lambda runtime API (cargo lambda watch + invoke)"
+scripts/lambda_runtime_test.sh
+
+step "all checks passed"
