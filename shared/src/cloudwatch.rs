@@ -54,9 +54,10 @@ pub struct LogEvent<'a> {
 }
 
 impl LogEvent<'_> {
-    /// The timestamp as whole milliseconds, when it is an integer that fits.
+    /// The timestamp as whole milliseconds; fractions are cut and out-of-range values saturate
+    /// (the plausibility check downstream then rejects them).
     pub fn timestamp_ms(&self) -> Option<i64> {
-        self.timestamp.as_i64()
+        self.timestamp.as_i64().or_else(|| self.timestamp.as_f64().map(|f| f as i64))
     }
 }
 
@@ -276,7 +277,7 @@ mod tests {
         );
         let (_, payload) = parse_payload(json.as_bytes()).unwrap();
         assert_eq!(payload.log_events[0].timestamp_ms(), Some(-5));
-        assert_eq!(payload.log_events[1].timestamp_ms(), None);
-        assert_eq!(payload.log_events[2].timestamp_ms(), None);
+        assert_eq!(payload.log_events[1].timestamp_ms(), Some(i64::MAX));
+        assert_eq!(payload.log_events[2].timestamp_ms(), Some(i64::MAX));
     }
 }

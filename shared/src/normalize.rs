@@ -20,6 +20,9 @@ pub struct LineContext<'a> {
     pub log_stream: Cow<'a, str>,
     pub ingest_time_ms: i64,
     pub max_event_time_skew_secs: i64,
+    /// Attributes of the envelope (subscription filters …), given to every record. They take
+    /// precedence over fields of the same name parsed from a line.
+    pub envelope: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 /// Keys that carry the severity, in the order they are looked up.
@@ -51,7 +54,8 @@ pub fn normalize_line<'a>(
     let line = message.as_ref().trim_end_matches(['\n', '\r']);
     let format = parse_line(line, &mut parsed);
 
-    let mut attributes = parsed.attributes;
+    let mut attributes: Vec<(Cow<'a, str>, Cow<'a, str>)> = ctx.envelope.clone();
+    attributes.extend(parsed.attributes);
     let transport_ms = cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
     let reference_ms = transport_ms.unwrap_or(ctx.ingest_time_ms);
     let event_time_ms = match parsed.time_ms {
@@ -444,7 +448,7 @@ pub fn sniff_level(line: &str) -> Option<Level> {
 
 // ---------------------------------------------------------------------------------------------
 
-fn dedup_attributes<'a>(attributes: Vec<(Cow<'static, str>, Cow<'static, str>)>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+fn dedup_attributes<'a>(attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
     let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(attributes.len().min(MAX_ATTRIBUTES));
     for (key, value) in attributes {
         if out.len() >= MAX_ATTRIBUTES {

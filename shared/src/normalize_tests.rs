@@ -12,6 +12,7 @@ fn ctx() -> LineContext<'static> {
         log_stream: "s".into(),
         ingest_time_ms: NOW,
         max_event_time_skew_secs: 3600,
+        envelope: vec![("subscription_filters".into(), "loglake".into())],
     }
 }
 
@@ -113,7 +114,7 @@ fn deeply_nested_json_does_not_overflow() {
     let nested = format!("{}{}", "{\"a\":".repeat(20), "1".to_owned() + &"}".repeat(20));
     let r = norm(&nested);
     assert_eq!(r.format, Format::Json);
-    assert_eq!(r.attributes.len(), 1, "flattened to depth 8, the rest kept as JSON text");
+    assert_eq!(r.attributes.len(), 2, "the envelope and one attribute: flattened to depth 8, the rest kept as JSON text");
 }
 
 #[test]
@@ -122,7 +123,7 @@ fn attributes_are_bounded_and_unique() {
     assert_eq!(norm(&many).attributes.len(), MAX_ATTRIBUTES);
     let clash = norm(r#"{"a.b":"flat","a":{"b":"nested"}}"#);
     let keys: Vec<&str> = clash.attributes.iter().map(|(k, _)| k.as_ref()).collect();
-    assert_eq!(keys, ["a.b"]);
+    assert_eq!(keys, ["subscription_filters", "a.b"]);
 }
 
 #[test]
@@ -260,4 +261,13 @@ fn level_parse_spellings() {
     assert_eq!(Level::parse(" notice "), Some(Level::Info));
     assert_eq!(Level::parse("a-very-long-level-name"), None);
     assert_eq!(Level::parse(""), None);
+}
+
+#[test]
+fn envelope_attributes_win_over_parsed_fields_of_the_same_name() {
+    let r = norm(r#"{"subscription_filters":"from the line","other":"x"}"#);
+    let filters: Vec<&str> =
+        r.attributes.iter().filter(|(k, _)| k == "subscription_filters").map(|(_, v)| v.as_ref()).collect();
+    assert_eq!(filters, ["loglake"]);
+    assert_eq!(attr(&r, "other"), Some("x"));
 }

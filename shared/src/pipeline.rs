@@ -143,39 +143,38 @@ async fn reject(
 /// Turns every log event of a DATA_MESSAGE into a record.
 pub fn normalize_payload<'a>(
     payload: &'a LogsPayload<'a>,
-    config: &PipelineConfig,
+    config: &'a PipelineConfig,
     ingest_time_ms: i64,
 ) -> Vec<Record<'a>> {
+    let mut envelope = Vec::new();
+    match payload.subscription_filters.as_slice() {
+        [] => {}
+        [one] => envelope.push((Cow::Borrowed("subscription_filters"), Cow::Borrowed(one.as_ref()))),
+        many => envelope.push((Cow::Borrowed("subscription_filters"), Cow::Owned(many.join(",")))),
+    }
+    if let Some(level) = &payload.policy_level {
+        envelope.push((Cow::Borrowed("policy_level"), Cow::Borrowed(level.as_ref())));
+    }
     let ctx = LineContext {
         source: SOURCE_CLOUDWATCH,
         account_id: Cow::Borrowed(payload.owner.as_ref()),
-        region: Cow::Owned(config.region.clone()),
+        region: Cow::Borrowed(config.region.as_str()),
         log_group: Cow::Borrowed(payload.log_group.as_ref()),
         log_stream: Cow::Borrowed(payload.log_stream.as_ref()),
         ingest_time_ms,
         max_event_time_skew_secs: config.max_event_time_skew_secs,
+        envelope,
     };
-    let filters = payload.subscription_filters.join(",");
     payload
         .log_events
         .iter()
         .map(|event| {
-            let mut record = normalize_line(
+            normalize_line(
                 &ctx,
                 Cow::Borrowed(event.id.as_ref()),
                 event.timestamp_ms(),
                 Cow::Borrowed(event.message.as_ref()),
-            );
-            if event.timestamp_ms().is_none() {
-                record.attributes.push((Cow::Borrowed("transport_timestamp"), Cow::Owned(event.timestamp.to_string())));
-            }
-            if !filters.is_empty() {
-                record.attributes.push((Cow::Borrowed("subscription_filters"), Cow::Owned(filters.clone())));
-            }
-            if let Some(level) = &payload.policy_level {
-                record.attributes.push((Cow::Borrowed("policy_level"), Cow::Borrowed(level.as_ref())));
-            }
-            record
+            )
         })
         .collect()
 }
