@@ -5,8 +5,6 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
-
 use crate::record::{Format, Level, Record};
 use crate::timestamp;
 
@@ -25,16 +23,6 @@ pub struct LineContext<'a> {
     pub envelope: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-/// Keys that carry the severity, in the order they are looked up.
-const LEVEL_KEYS: &[&str] = &["level", "levelname", "severity", "log.level", "loglevel", "lvl", "level_name", "status"];
-/// Keys that carry the human message; its text is stored as the `msg` attribute.
-const MESSAGE_KEYS: &[&str] = &["message", "msg", "@message", "log"];
-const TIME_KEYS: &[&str] = &["timestamp", "time", "@timestamp", "ts", "datetime", "date", "asctime"];
-const REQUEST_ID_KEYS: &[&str] =
-    &["requestId", "request_id", "AWSRequestId", "aws_request_id", "awsRequestId", "RequestId", "requestID", "req_id"];
-const TRACE_ID_KEYS: &[&str] =
-    &["traceId", "trace_id", "xray_trace_id", "xrayTraceId", "TraceId", "traceID", "dd.trace_id", "_X_AMZN_TRACE_ID"];
-
 /// Nested objects are flattened to dotted keys down to this depth; deeper values stay JSON text.
 const MAX_FLATTEN_DEPTH: usize = 8;
 /// At most this many attributes per record (a record with thousands of keys is kept whole in
@@ -42,20 +30,21 @@ const MAX_FLATTEN_DEPTH: usize = 8;
 pub const MAX_ATTRIBUTES: usize = 256;
 
 /// Normalizes one line. `cloudwatch_ms` is the timestamp the transport recorded, when any.
-/// Never fails: a line that fits no known shape is `text`.
+/// Never fails: a line that fits no known shape is `text`. Everything parsed borrows from
+/// `message` unless it had to be unescaped.
 pub fn normalize_line<'a>(
     ctx: &LineContext<'a>,
     event_id: Cow<'a, str>,
     cloudwatch_ms: Option<i64>,
-    message: Cow<'a, str>,
+    message: &'a str,
 ) -> Record<'a> {
     let mut parsed = Parsed::default();
-    // Parsing looks at an owned copy only where it must; `message` itself is moved in untouched.
-    let line = message.as_ref().trim_end_matches(['\n', '\r']);
+    let line = message.trim_end_matches(['\n', '\r']);
     let format = parse_line(line, &mut parsed);
 
-    let mut attributes: Vec<(Cow<'a, str>, Cow<'a, str>)> = ctx.envelope.clone();
-    attributes.extend(parsed.attributes);
+    let mut attributes = Vec::with_capacity(ctx.envelope.len() + parsed.attributes.len() + 2);
+    attributes.extend(ctx.envelope.iter().cloned());
+    attributes.append(&mut parsed.attributes);
     let transport_ms = cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
     let reference_ms = transport_ms.unwrap_or(ctx.ingest_time_ms);
     let event_time_ms = match parsed.time_ms {
@@ -69,6 +58,7 @@ pub fn normalize_line<'a>(
             attributes.push((Cow::Borrowed("transport_timestamp"), Cow::Owned(ms.to_string())));
         }
     }
+    dedup_attributes(&mut attributes);
 
     Record {
         event_time_ms,
@@ -83,37 +73,35 @@ pub fn normalize_line<'a>(
         level: parsed.level,
         request_id: parsed.request_id,
         trace_id: parsed.trace_id,
-        attributes: dedup_attributes(attributes),
-        message,
+        attributes,
+        message: Cow::Borrowed(message),
     }
 }
 
-/// What a parser found in a line. Values are owned: they outlive the line's borrow only
-/// through the record, and most are short.
+/// What a parser found in a line, borrowed from it where possible.
 #[derive(Debug, Default)]
-struct Parsed {
+struct Parsed<'a> {
     level: Option<Level>,
     time_ms: Option<i64>,
-    request_id: Option<Cow<'static, str>>,
-    trace_id: Option<Cow<'static, str>>,
-    attributes: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    request_id: Option<Cow<'a, str>>,
+    trace_id: Option<Cow<'a, str>>,
+    attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Parsed {
-    fn attr(&mut self, key: &'static str, value: &str) {
-        self.attributes.push((Cow::Borrowed(key), Cow::Owned(value.to_owned())));
+impl<'a> Parsed<'a> {
+    fn attr(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
+        self.attributes.push((Cow::Borrowed(key), value.into()));
     }
 }
 
-fn parse_line(line: &str, out: &mut Parsed) -> Format {
-    let first = line.as_bytes().first().copied();
-    if first == Some(b'{') {
-        if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(line) {
-            return if is_lambda_platform_record(&object) {
-                parse_lambda_platform(object, out);
+fn parse_line<'a>(line: &'a str, out: &mut Parsed<'a>) -> Format {
+    if line.starts_with('{') {
+        if let Some(entries) = json::parse_object(line) {
+            return if json::is_lambda_platform_record(&entries) {
+                parse_lambda_platform(entries, out);
                 Format::Lambda
             } else {
-                parse_json_object(object, out);
+                parse_json_object(entries, out);
                 Format::Json
             };
         }
@@ -128,100 +116,262 @@ fn parse_line(line: &str, out: &mut Parsed) -> Format {
 // ---------------------------------------------------------------------------------------------
 // JSON lines
 
-fn take_first(object: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
-    keys.iter().find_map(|k| object.remove(*k))
-}
+/// Borrowed JSON: an object's entries with their values as raw JSON text, parsed only as far
+/// as a field needs. Strings are unescaped (and so copied) only when they hold escapes.
+mod json {
+    use std::borrow::Cow;
+    use std::fmt;
 
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    pub type Entries<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+
+    /// The entries of `text` when it is exactly one JSON object, in document order.
+    pub fn parse_object(text: &str) -> Option<Entries<'_>> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let entries = de.deserialize_map(EntriesVisitor).ok()?;
+        de.end().ok()?;
+        Some(entries)
     }
-}
 
-fn json_time_ms(value: &Value) -> Option<i64> {
-    match value {
-        Value::String(s) => timestamp::parse_text_ms(s),
-        Value::Number(n) => n.as_f64().and_then(timestamp::epoch_number_to_ms),
-        _ => None,
-    }
-}
+    struct EntriesVisitor;
 
-fn json_level(value: &Value) -> Option<Level> {
-    match value {
-        Value::String(s) => Level::parse(s),
-        Value::Number(n) => n.as_f64().and_then(Level::from_number),
-        _ => None,
-    }
-}
+    impl<'de> Visitor<'de> for EntriesVisitor {
+        type Value = Entries<'de>;
 
-fn parse_json_object(mut object: Map<String, Value>, out: &mut Parsed) {
-    // A key is consumed only when its value is understood; otherwise it stays an attribute.
-    for key in LEVEL_KEYS {
-        if let Some(level) = object.get(*key).and_then(json_level) {
-            out.level = Some(level);
-            object.remove(*key);
-            break;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+            while let Some(Key(key)) = map.next_key()? {
+                entries.push((key, map.next_value::<&'de RawValue>()?));
+            }
+            Ok(entries)
         }
     }
-    for key in TIME_KEYS {
-        if let Some(ms) = object.get(*key).and_then(json_time_ms) {
-            out.time_ms = Some(ms);
-            object.remove(*key);
-            break;
+
+    /// A key, borrowed when it has no escapes (`Cow<str>` itself always deserializes owned).
+    struct Key<'a>(Cow<'a, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                    Ok(Key(Cow::Owned(v)))
+                }
+            }
+            deserializer.deserialize_str(KeyVisitor)
         }
     }
-    if let Some(text) = take_first(&mut object, MESSAGE_KEYS) {
-        match text {
-            Value::String(s) => out.attributes.push((Cow::Borrowed("msg"), Cow::Owned(s))),
-            other => out.attributes.push((Cow::Borrowed("msg"), Cow::Owned(other.to_string()))),
+
+    /// A JSON string's value, unescaped; `None` for anything but a string.
+    pub fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+        let text = raw.get();
+        let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+        if inner.contains('\\') {
+            serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(inner))
         }
     }
-    out.request_id = take_first(&mut object, REQUEST_ID_KEYS).as_ref().and_then(scalar_text).map(Cow::Owned);
-    out.trace_id = take_first(&mut object, TRACE_ID_KEYS).as_ref().and_then(scalar_text).map(Cow::Owned);
+
+    /// The text an attribute stores: strings unescaped, numbers / booleans / arrays / objects as
+    /// written; `None` for null.
+    pub fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
+        match raw.get().as_bytes().first() {
+            Some(b'"') => string(raw),
+            Some(b'n') | None => None,
+            _ => Some(Cow::Borrowed(raw.get())),
+        }
+    }
+
+    pub fn number(raw: &RawValue) -> Option<f64> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'-' | b'0'..=b'9') => text.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn is_object(raw: &RawValue) -> bool {
+        raw.get().starts_with('{')
+    }
+
+    pub fn find<'e, 'a>(entries: &'e Entries<'a>, key: &str) -> Option<&'e &'a RawValue> {
+        entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn is_lambda_platform_record(entries: &Entries<'_>) -> bool {
+        find(entries, "type").and_then(|t| string(t)).is_some_and(|t| t.starts_with("platform."))
+            && find(entries, "time").is_some()
+    }
+}
+
+/// The role a top-level key of a JSON line plays, with its precedence (lower wins). The message
+/// text, whatever its key, is stored as the `msg` attribute.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Level,
+    Time,
+    Message,
+    RequestId,
+    TraceId,
+}
+
+fn role(key: &str) -> Option<(Role, u8)> {
+    Some(match key {
+        "level" => (Role::Level, 0),
+        "levelname" => (Role::Level, 1),
+        "severity" => (Role::Level, 2),
+        "log.level" => (Role::Level, 3),
+        "loglevel" => (Role::Level, 4),
+        "lvl" => (Role::Level, 5),
+        "level_name" => (Role::Level, 6),
+        "status" => (Role::Level, 7),
+        "timestamp" => (Role::Time, 0),
+        "time" => (Role::Time, 1),
+        "@timestamp" => (Role::Time, 2),
+        "ts" => (Role::Time, 3),
+        "datetime" => (Role::Time, 4),
+        "date" => (Role::Time, 5),
+        "asctime" => (Role::Time, 6),
+        "message" => (Role::Message, 0),
+        "msg" => (Role::Message, 1),
+        "@message" => (Role::Message, 2),
+        "log" => (Role::Message, 3),
+        "requestId" => (Role::RequestId, 0),
+        "request_id" => (Role::RequestId, 1),
+        "AWSRequestId" => (Role::RequestId, 2),
+        "aws_request_id" => (Role::RequestId, 3),
+        "awsRequestId" => (Role::RequestId, 4),
+        "RequestId" => (Role::RequestId, 5),
+        "requestID" => (Role::RequestId, 6),
+        "req_id" => (Role::RequestId, 7),
+        "traceId" => (Role::TraceId, 0),
+        "trace_id" => (Role::TraceId, 1),
+        "xray_trace_id" => (Role::TraceId, 2),
+        "xrayTraceId" => (Role::TraceId, 3),
+        "TraceId" => (Role::TraceId, 4),
+        "traceID" => (Role::TraceId, 5),
+        "dd.trace_id" => (Role::TraceId, 6),
+        "_X_AMZN_TRACE_ID" => (Role::TraceId, 7),
+        _ => return None,
+    })
+}
+
+fn json_level(raw: &serde_json::value::RawValue) -> Option<Level> {
+    match json::string(raw) {
+        Some(name) => Level::parse(&name),
+        None => json::number(raw).and_then(Level::from_number),
+    }
+}
+
+fn json_time_ms(raw: &serde_json::value::RawValue) -> Option<i64> {
+    match json::string(raw) {
+        Some(text) => timestamp::parse_text_ms(&text),
+        None => json::number(raw).and_then(timestamp::epoch_number_to_ms),
+    }
+}
+
+/// The usual keys go to the typed columns — a key is consumed only when its value is
+/// understood, otherwise it stays an attribute — and every other field is flattened.
+fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
+    const ROLES: [Role; 5] = [Role::Level, Role::Time, Role::Message, Role::RequestId, Role::TraceId];
+    // For each role: (precedence, entry index) of the best usable candidate.
+    let mut best: [Option<(u8, usize)>; 5] = [None; 5];
+    for (index, (key, raw)) in entries.iter().enumerate() {
+        let Some((role, rank)) = role(key) else { continue };
+        let usable = match role {
+            Role::Level => json_level(raw).is_some(),
+            Role::Time => json_time_ms(raw).is_some(),
+            Role::Message => true,
+            Role::RequestId | Role::TraceId => json::text(raw).is_some(),
+        };
+        let slot = &mut best[ROLES.iter().position(|r| *r == role).unwrap_or(0)];
+        if usable && slot.is_none_or(|(r, _)| rank < r) {
+            *slot = Some((rank, index));
+        }
+    }
+    let consumed = |index: usize| best.iter().any(|b| matches!(b, Some((_, i)) if *i == index));
+    for (slot, role) in best.iter().zip(ROLES) {
+        let Some((_, index)) = *slot else { continue };
+        let raw = entries[index].1;
+        match role {
+            Role::Level => out.level = json_level(raw),
+            Role::Time => out.time_ms = json_time_ms(raw),
+            Role::Message => {
+                if let Some(text) = json::text(raw) {
+                    out.attr("msg", text);
+                }
+            }
+            Role::RequestId => out.request_id = json::text(raw),
+            Role::TraceId => out.trace_id = json::text(raw),
+        }
+    }
+    for (index, (key, raw)) in entries.into_iter().enumerate() {
+        if !consumed(index) {
+            flatten_into(key, raw, 0, &mut out.attributes);
+        }
+    }
     // Lambda's JSON application logs nest the X-Ray id as {"xray": {"traceId": …}}.
-    flatten_into(String::new(), object, 0, &mut out.attributes);
     if out.trace_id.is_none() {
-        if let Some(at) = out.attributes.iter().position(|(k, _)| k == "xray.traceId" || k == "tracing.value") {
+        if let Some(at) = out.attributes.iter().position(|(k, _)| k == "xray.traceId") {
             let (_, value) = out.attributes.remove(at);
-            out.trace_id = Some(Cow::Owned(xray_root(&value).to_owned()));
+            out.trace_id = Some(xray_root(value));
         }
     }
 }
 
-fn flatten_into(
-    prefix: String,
-    object: Map<String, Value>,
+/// Adds `name = value` to the attributes, objects flattened into dotted names.
+fn flatten_into<'a>(
+    name: Cow<'a, str>,
+    raw: &'a serde_json::value::RawValue,
     depth: usize,
-    attributes: &mut Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    attributes: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>,
 ) {
-    for (key, value) in object {
-        if attributes.len() >= MAX_ATTRIBUTES {
+    if attributes.len() >= MAX_ATTRIBUTES {
+        return;
+    }
+    if depth < MAX_FLATTEN_DEPTH && json::is_object(raw) {
+        if let Some(inner) = json::parse_object(raw.get()) {
+            for (key, value) in inner {
+                flatten_into(Cow::Owned(format!("{name}.{key}")), value, depth + 1, attributes);
+            }
             return;
         }
-        let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
-        match value {
-            Value::Null => {}
-            Value::String(s) => attributes.push((Cow::Owned(name), Cow::Owned(s))),
-            Value::Object(inner) if depth < MAX_FLATTEN_DEPTH => flatten_into(name, inner, depth + 1, attributes),
-            other => attributes.push((Cow::Owned(name), Cow::Owned(other.to_string()))),
-        }
+    }
+    if let Some(text) = json::text(raw) {
+        attributes.push((name, text));
     }
 }
 
 /// `Root=1-abc-def;Parent=…;Sampled=1` → `1-abc-def`; anything else unchanged.
-fn xray_root(value: &str) -> &str {
-    value.split(';').find_map(|part| part.strip_prefix("Root=")).unwrap_or(value)
+fn xray_root(value: Cow<'_, str>) -> Cow<'_, str> {
+    match value {
+        Cow::Borrowed(text) => Cow::Borrowed(text.split(';').find_map(|p| p.strip_prefix("Root=")).unwrap_or(text)),
+        Cow::Owned(text) => match text.split(';').find_map(|p| p.strip_prefix("Root=")) {
+            Some(root) => Cow::Owned(root.to_owned()),
+            None => Cow::Owned(text),
+        },
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Lambda: JSON platform records and text runtime lines
-
-fn is_lambda_platform_record(object: &Map<String, Value>) -> bool {
-    matches!(object.get("type"), Some(Value::String(t)) if t.starts_with("platform.")) && object.contains_key("time")
-}
 
 /// Attribute names shared by REPORT lines and `platform.report` records.
 fn lambda_metric_name(key: &str) -> Option<&'static str> {
@@ -252,45 +402,71 @@ fn platform_event_name(kind: &str) -> String {
     out
 }
 
-fn parse_lambda_platform(mut object: Map<String, Value>, out: &mut Parsed) {
-    out.time_ms = object.get("time").and_then(json_time_ms);
-    if let Some(Value::String(kind)) = object.remove("type") {
-        out.attributes.push((Cow::Borrowed("lambda_event"), Cow::Owned(platform_event_name(&kind))));
+fn parse_lambda_platform<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
+    for (key, raw) in entries {
+        match key.as_ref() {
+            "time" => out.time_ms = json_time_ms(raw),
+            "type" => {
+                if let Some(kind) = json::string(raw) {
+                    out.attr("lambda_event", platform_event_name(&kind));
+                }
+            }
+            "record" => parse_platform_record(raw, out),
+            "level" => out.level = json_level(raw).or(out.level),
+            _ => flatten_into(key, raw, 0, &mut out.attributes),
+        }
     }
-    let Some(Value::Object(mut record)) = object.remove("record") else {
+}
+
+fn parse_platform_record<'a>(raw: &'a serde_json::value::RawValue, out: &mut Parsed<'a>) {
+    let Some(record) = json::parse_object(raw.get()) else {
+        flatten_into(Cow::Borrowed("record"), raw, 0, &mut out.attributes);
         return;
     };
-    out.request_id = record.remove("requestId").as_ref().and_then(scalar_text).map(Cow::Owned);
-    if let Some(Value::Object(metrics)) = record.remove("metrics") {
-        for (key, value) in metrics {
-            let name = lambda_metric_name(&key).map(Cow::Borrowed).unwrap_or(Cow::Owned(key));
-            if let Some(text) = scalar_text(&value) {
-                out.attributes.push((name, Cow::Owned(text)));
+    for (key, value) in record {
+        match key.as_ref() {
+            "requestId" => out.request_id = json::text(value),
+            "metrics" => match json::parse_object(value.get()) {
+                Some(metrics) => {
+                    for (name, metric) in metrics {
+                        let name = lambda_metric_name(&name).map(Cow::Borrowed).unwrap_or(name);
+                        if let Some(text) = json::text(metric) {
+                            out.attributes.push((name, text));
+                        }
+                    }
+                }
+                None => flatten_into(key, value, 1, &mut out.attributes),
+            },
+            "tracing" => match json::parse_object(value.get()) {
+                Some(tracing) => {
+                    for (name, field) in tracing {
+                        if name == "value" {
+                            out.trace_id = json::text(field).map(xray_root);
+                        } else {
+                            flatten_into(Cow::Owned(format!("tracing.{name}")), field, 1, &mut out.attributes);
+                        }
+                    }
+                }
+                None => flatten_into(key, value, 1, &mut out.attributes),
+            },
+            "status" => {
+                if json::string(value).is_some_and(|s| s != "success") {
+                    out.level = Some(Level::Error);
+                }
+                flatten_into(key, value, 1, &mut out.attributes);
             }
+            _ => flatten_into(key, value, 1, &mut out.attributes),
         }
-    }
-    if let Some(Value::Object(mut tracing)) = record.remove("tracing") {
-        if let Some(Value::String(value)) = tracing.remove("value") {
-            out.trace_id = Some(Cow::Owned(xray_root(&value).to_owned()));
-        }
-        flatten_into("tracing".to_owned(), tracing, 1, &mut out.attributes);
-    }
-    if matches!(record.get("status"), Some(Value::String(s)) if s != "success") {
-        out.level = Some(Level::Error);
-    }
-    flatten_into(String::new(), record, 0, &mut out.attributes);
-    if let Some(Value::String(level)) = object.get("level") {
-        out.level = Level::parse(level).or(out.level);
     }
 }
 
 /// Runtime lines Lambda writes in its text log format, and the tab-separated application lines
 /// of the Node.js and Python runtimes. Returns false when the line is none of them.
-fn parse_lambda_text(line: &str, out: &mut Parsed) -> bool {
+fn parse_lambda_text<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
     if let Some(rest) = line.strip_prefix("START RequestId: ") {
         out.attr("lambda_event", "start");
         let (id, tail) = split_once_ws(rest);
-        out.request_id = Some(Cow::Owned(id.to_owned()));
+        out.request_id = Some(Cow::Borrowed(id));
         if let Some(version) = tail.trim().strip_prefix("Version: ") {
             out.attr("version", version.trim());
         }
@@ -298,13 +474,13 @@ fn parse_lambda_text(line: &str, out: &mut Parsed) -> bool {
     }
     if let Some(rest) = line.strip_prefix("END RequestId: ") {
         out.attr("lambda_event", "end");
-        out.request_id = Some(Cow::Owned(split_once_ws(rest).0.to_owned()));
+        out.request_id = Some(Cow::Borrowed(split_once_ws(rest).0));
         return true;
     }
     if let Some(rest) = line.strip_prefix("REPORT RequestId: ") {
         out.attr("lambda_event", "report");
         let (id, tail) = split_once_ws(rest);
-        out.request_id = Some(Cow::Owned(id.to_owned()));
+        out.request_id = Some(Cow::Borrowed(id));
         parse_report_fields(tail, out);
         return true;
     }
@@ -326,31 +502,33 @@ fn split_once_ws(text: &str) -> (&str, &str) {
 }
 
 /// `Duration: 2.02 ms\tBilled Duration: 3 ms\t…\nXRAY TraceId: 1-…\tSegmentId: …\tSampled: true`
-fn parse_report_fields(fields: &str, out: &mut Parsed) {
+fn parse_report_fields<'a>(fields: &'a str, out: &mut Parsed<'a>) {
     for field in fields.split(['\t', '\n']) {
-        let field = field.trim();
-        let Some((key, value)) = field.split_once(": ") else {
+        let Some((key, value)) = field.trim().split_once(": ") else {
             continue;
         };
         let key = key.strip_prefix("XRAY ").unwrap_or(key);
         let value = value.trim();
         if let Some(name) = lambda_metric_name(key) {
-            let number = value.trim_end_matches(" ms").trim_end_matches(" MB").trim();
-            out.attr(name, number);
+            out.attr(name, value.trim_end_matches(" ms").trim_end_matches(" MB").trim());
             continue;
         }
         match key {
-            "TraceId" => out.trace_id = Some(Cow::Owned(value.to_owned())),
+            "TraceId" => out.trace_id = Some(Cow::Borrowed(value)),
             "Status" => {
                 if value != "success" {
                     out.level = Some(Level::Error);
                 }
                 out.attr("status", value);
             }
+            "SegmentId" => out.attr("segment_id", value),
+            "Sampled" => out.attr("sampled", value),
+            "Runtime Version" => out.attr("runtime_version", value),
+            "Runtime Version ARN" => out.attr("runtime_version_arn", value),
             _ => {
                 let name = snake_case(key);
                 if !name.is_empty() {
-                    out.attributes.push((Cow::Owned(name), Cow::Owned(value.to_owned())));
+                    out.attributes.push((Cow::Owned(name), Cow::Borrowed(value)));
                 }
             }
         }
@@ -377,13 +555,13 @@ fn snake_case(key: &str) -> String {
 
 /// Node.js: `2024-05-01T12:00:00.123Z\t<request id>\tINFO\tmessage`;
 /// Python:  `[INFO]\t2024-05-01T12:00:00.123Z\t<request id>\tmessage`.
-fn parse_runtime_tab_line(line: &str, out: &mut Parsed) -> bool {
+fn parse_runtime_tab_line<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
     let mut parts = line.splitn(4, '\t');
     let (Some(a), Some(b), Some(c)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
     let text = parts.next().unwrap_or("");
-    let (level, time, request_id) = if a.starts_with('[') && a.ends_with(']') {
+    let (level, time, request_id) = if a.starts_with('[') && a.ends_with(']') && a.len() > 2 {
         (Level::parse(&a[1..a.len() - 1]), timestamp::parse_text_ms(b), c)
     } else {
         (Level::parse(c), timestamp::parse_text_ms(a), b)
@@ -394,7 +572,7 @@ fn parse_runtime_tab_line(line: &str, out: &mut Parsed) -> bool {
     out.level = Some(level);
     out.time_ms = Some(time);
     if !request_id.is_empty() && request_id != "undefined" {
-        out.request_id = Some(Cow::Owned(request_id.to_owned()));
+        out.request_id = Some(Cow::Borrowed(request_id));
     }
     out.attr("msg", text);
     true
@@ -448,18 +626,21 @@ pub fn sniff_level(line: &str) -> Option<Level> {
 
 // ---------------------------------------------------------------------------------------------
 
-fn dedup_attributes<'a>(attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
-    let mut out: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(attributes.len().min(MAX_ATTRIBUTES));
-    for (key, value) in attributes {
-        if out.len() >= MAX_ATTRIBUTES {
+/// Keeps the first attribute of each name (the envelope, then the line's own order) and at
+/// most [`MAX_ATTRIBUTES`], in place.
+fn dedup_attributes(attributes: &mut Vec<(Cow<'_, str>, Cow<'_, str>)>) {
+    let mut kept = 0;
+    for index in 0..attributes.len() {
+        if kept == MAX_ATTRIBUTES {
             break;
         }
         // Attribute lists are short; a linear scan beats hashing here.
-        if !out.iter().any(|(k, _)| *k == key) {
-            out.push((key, value));
+        if !attributes[..kept].iter().any(|(k, _)| *k == attributes[index].0) {
+            attributes.swap(kept, index);
+            kept += 1;
         }
     }
-    out
+    attributes.truncate(kept);
 }
 
 #[cfg(test)]

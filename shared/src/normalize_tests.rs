@@ -17,7 +17,7 @@ fn ctx() -> LineContext<'static> {
 }
 
 fn norm(line: &str) -> Record<'_> {
-    normalize_line(&ctx(), "id-1".into(), Some(CW), Cow::Borrowed(line))
+    normalize_line(&ctx(), "id-1".into(), Some(CW), line)
 }
 
 fn attr<'r>(record: &'r Record<'_>, key: &str) -> Option<&'r str> {
@@ -90,11 +90,11 @@ fn implausible_record_time_falls_back_to_cloudwatch_time() {
 #[test]
 fn absurd_cloudwatch_timestamp_uses_arrival_time_and_says_so() {
     for ts in [Some(-5), Some(0), Some(NOW + 10 * 86_400_000), Some(i64::MAX), None] {
-        let r = normalize_line(&ctx(), "id".into(), ts, Cow::Borrowed("hello"));
+        let r = normalize_line(&ctx(), "id".into(), ts, "hello");
         assert_eq!(r.event_time_ms, NOW, "{ts:?}");
         assert_eq!(attr(&r, "event_time_source"), Some("arrival"));
     }
-    let r = normalize_line(&ctx(), "id".into(), Some(-5), Cow::Borrowed("x"));
+    let r = normalize_line(&ctx(), "id".into(), Some(-5), "x");
     assert_eq!(attr(&r, "transport_timestamp"), Some("-5"));
 }
 
@@ -114,7 +114,11 @@ fn deeply_nested_json_does_not_overflow() {
     let nested = format!("{}{}", "{\"a\":".repeat(20), "1".to_owned() + &"}".repeat(20));
     let r = norm(&nested);
     assert_eq!(r.format, Format::Json);
-    assert_eq!(r.attributes.len(), 2, "the envelope and one attribute: flattened to depth 8, the rest kept as JSON text");
+    assert_eq!(
+        r.attributes.len(),
+        2,
+        "the envelope and one attribute: flattened to depth 8, the rest kept as JSON text"
+    );
 }
 
 #[test]

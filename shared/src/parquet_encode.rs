@@ -21,9 +21,11 @@ pub enum EncodeError {
     Parquet(#[from] ParquetError),
 }
 
-/// Writer settings: ZSTD at `zstd_level`, page-level statistics on every column (Athena and
-/// DuckDB prune with them), dictionary encoding for the low-cardinality columns only — for
-/// `message` and `event_id` a dictionary costs time and never pays.
+/// Writer settings: ZSTD at `zstd_level`; page-level statistics (min/max, null count) on the
+/// columns readers filter on, so Athena and DuckDB can skip pages; none on `message` and the
+/// attribute values, whose min/max prune nothing and cost a comparison per value; dictionary
+/// encoding for the low-cardinality columns only — for `message` and `event_id` a dictionary
+/// costs time and never pays.
 pub fn writer_properties(zstd_level: i32) -> WriterProperties {
     let level = ZstdLevel::try_new(zstd_level).unwrap_or_default();
     let mut builder = WriterProperties::builder()
@@ -36,6 +38,9 @@ pub fn writer_properties(zstd_level: i32) -> WriterProperties {
         .set_created_by(format!("loglake {}", env!("CARGO_PKG_VERSION")));
     for column in ["message", "event_id", "attributes.key_value.value"] {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    for column in ["message", "attributes.key_value.value"] {
+        builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
     builder.build()
 }

@@ -169,12 +169,7 @@ pub fn normalize_payload<'a>(
         .log_events
         .iter()
         .map(|event| {
-            normalize_line(
-                &ctx,
-                Cow::Borrowed(event.id.as_ref()),
-                event.timestamp_ms(),
-                Cow::Borrowed(event.message.as_ref()),
-            )
+            normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref())
         })
         .collect()
 }
@@ -198,12 +193,15 @@ pub async fn write_staging(
         records.sort_by_key(|r| r.event_time_ms);
         let mut hasher = InputHasher::new();
         hasher.part(source).part(partition.path());
+        let mut origin: Option<(&str, &str, &str)> = None;
         for record in &records {
-            hasher
-                .part(record.account_id.as_ref())
-                .part(record.log_group.as_ref())
-                .part(record.log_stream.as_ref())
-                .part(record.event_id.as_ref());
+            // The origin is hashed where it changes: once per payload in the usual case.
+            let this = (record.account_id.as_ref(), record.log_group.as_ref(), record.log_stream.as_ref());
+            if origin != Some(this) {
+                hasher.part("origin").part(this.0).part(this.1).part(this.2);
+                origin = Some(this);
+            }
+            hasher.part(record.event_id.as_ref());
         }
         let key = keys::staging_key(&partition, source, name, &hasher.hex(24));
         let body = encode_parquet(&records, config.zstd_level)?;

@@ -41,6 +41,9 @@ pub fn parse_text_ms(text: &str) -> Option<i64> {
     if !(bytes[0..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-' && bytes[7] == b'-') {
         return None;
     }
+    if let Some(ms) = parse_utc_millis_fast(bytes) {
+        return Some(ms);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp_millis());
     }
@@ -58,6 +61,38 @@ pub fn parse_text_ms(text: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (what JavaScript, Lambda and most AWS services write) without
+/// going through a general parser. `None` for anything else, which then takes the slow path.
+fn parse_utc_millis_fast(b: &[u8]) -> Option<i64> {
+    if b.len() != 24 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        b[range].iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second, milli) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli)
 }
 
 /// Whether a CloudWatch timestamp can be believed: after 2000 and not far past arrival.
@@ -89,6 +124,29 @@ mod tests {
             assert_eq!(parse_text_ms(text), Some(expect), "{text}");
         }
         assert_eq!(parse_text_ms("2024-05-01 12:00:00"), Some(1_714_564_800_000));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for text in [
+            "2024-02-29T23:59:59.999Z",
+            "1970-01-01T00:00:00.000Z",
+            "2026-11-20T10:00:16.300Z",
+            "2100-03-01T00:00:00.001Z",
+            "1999-12-31T12:34:56.789Z",
+        ] {
+            let chrono = chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis();
+            assert_eq!(parse_utc_millis_fast(text.as_bytes()), Some(chrono), "{text}");
+        }
+        for bad in [
+            "2023-02-29T00:00:00.000Z",
+            "2024-04-31T00:00:00.000Z",
+            "2024-01-01T24:00:00.000Z",
+            "2024-01-01T00:00:00.0a0Z",
+        ] {
+            assert_eq!(parse_utc_millis_fast(bad.as_bytes()), None, "{bad}");
+            assert_eq!(parse_text_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]
