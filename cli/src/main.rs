@@ -14,6 +14,9 @@ use loglake::storage::LocalStore;
 
 mod demo;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "loglake", version, about = "A serverless log data lake, run on one machine")]
 struct Cli {

@@ -46,16 +46,16 @@ pub fn writer_properties(zstd_level: i32) -> WriterProperties {
 }
 
 /// The records as one Arrow batch in the `logs` schema.
-pub fn to_record_batch(records: &[Record<'_>]) -> Result<RecordBatch, EncodeError> {
+pub fn to_record_batch(records: &[&Record<'_>]) -> Result<RecordBatch, EncodeError> {
     let n = records.len();
-    fn strings<'r>(records: &'r [Record<'_>], f: impl Fn(&'r Record<'_>) -> &'r str) -> ArrayRef {
+    fn strings<'r>(records: &[&'r Record<'_>], f: impl Fn(&'r Record<'_>) -> &'r str) -> ArrayRef {
         Arc::new(records.iter().map(|r| Some(f(r))).collect::<StringArray>())
     }
-    fn optional<'r>(records: &'r [Record<'_>], f: impl Fn(&'r Record<'_>) -> Option<&'r str>) -> ArrayRef {
-        Arc::new(records.iter().map(f).collect::<StringArray>())
+    fn optional<'r>(records: &[&'r Record<'_>], f: impl Fn(&'r Record<'_>) -> Option<&'r str>) -> ArrayRef {
+        Arc::new(records.iter().map(|r| f(r)).collect::<StringArray>())
     }
-    fn times(records: &[Record<'_>], f: impl Fn(&Record<'_>) -> i64) -> ArrayRef {
-        Arc::new(TimestampMillisecondArray::from_iter_values(records.iter().map(f)).with_timezone("UTC"))
+    fn times(records: &[&Record<'_>], f: impl Fn(&Record<'_>) -> i64) -> ArrayRef {
+        Arc::new(TimestampMillisecondArray::from_iter_values(records.iter().map(|r| f(r))).with_timezone("UTC"))
     }
 
     let names = MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() };
@@ -96,7 +96,7 @@ pub fn to_record_batch(records: &[Record<'_>]) -> Result<RecordBatch, EncodeErro
 }
 
 /// The records as one Parquet file, in memory.
-pub fn encode_parquet(records: &[Record<'_>], zstd_level: i32) -> Result<Vec<u8>, EncodeError> {
+pub fn encode_parquet(records: &[&Record<'_>], zstd_level: i32) -> Result<Vec<u8>, EncodeError> {
     let batch = to_record_batch(records)?;
     let mut out = Vec::with_capacity(records.iter().map(|r| r.message.len()).sum::<usize>() / 4 + 4096);
     let mut writer = ArrowWriter::try_new(&mut out, logs_schema(), Some(writer_properties(zstd_level)))?;

@@ -2,6 +2,10 @@ use ingest_cloudwatch::{Config, State, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use loglake::cloudwatch::SubscriptionEvent;
 
+// glibc malloc hands the per-invocation buffers back to the kernel and faults them in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
