@@ -1,0 +1,77 @@
+//! `loglake invoke`: event files and directories, in order, one JSON response per event.
+
+use std::path::Path;
+use std::process::Command;
+
+fn events_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/ingest-cloudwatch")
+}
+
+#[test]
+fn invoke_runs_every_event_of_a_directory_in_name_order() {
+    let lake = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["invoke", "ingest-cloudwatch", "--event"])
+        .arg(events_dir())
+        .arg("--lake")
+        .arg(lake.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let responses: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let names: Vec<String> = responses
+        .iter()
+        .map(|r| Path::new(r["event"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "control-message.json",
+            "json-batch.json",
+            "lambda-runtime-batch.json",
+            "text-batch.json",
+            "truncated-gzip.json"
+        ]
+    );
+    assert_eq!(responses[0]["control_messages"], 1);
+    assert_eq!(responses[1]["records"], 8);
+    assert_eq!(responses[2]["records"], 13);
+    assert_eq!(responses[3]["records"], 10);
+    assert_eq!(responses[4]["dead_letters"][0]["kind"], "corrupt_gzip");
+    assert!(lake.path().join("staging/logs/dt=2026-11-20/hour=10").is_dir());
+}
+
+#[test]
+fn invoke_reports_a_file_that_is_not_an_event_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_event = dir.path().join("not-an-event.json");
+    std::fs::write(&not_event, br#"{"Records": []}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["invoke", "ingest-cloudwatch", "--event"])
+        .arg(&not_event)
+        .arg(events_dir().join("text-batch.json"))
+        .arg("--lake")
+        .arg(dir.path().join("lake"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["errorType"], "Loglake.InvalidEvent");
+    assert!(lines[0]["errorMessage"].as_str().unwrap().contains("not a CloudWatch Logs subscription event"));
+    assert_eq!(lines[1]["records"], 10, "the next event still runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 event(s) failed"));
+}
+
+#[test]
+fn invoke_without_lake_or_bucket_names_the_missing_setting() {
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["invoke", "ingest-cloudwatch", "--event"])
+        .arg(events_dir().join("text-batch.json"))
+        .env_remove("LOGLAKE_BUCKET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LOGLAKE_BUCKET is not set"));
+}
