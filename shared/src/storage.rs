@@ -82,41 +82,42 @@ fn local_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error
 
 #[async_trait]
 impl ObjectStore for LocalStore {
+    // Plain blocking std::fs calls: the local lake serves one sequential process (the CLI,
+    // tests), where handing each call to tokio's blocking pool costs more than the call itself.
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
         let path = self.path(key)?;
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(local_err("create directory", parent))?;
+            std::fs::create_dir_all(parent).map_err(local_err("create directory", parent))?;
         }
         // Write aside, then rename: a reader never sees half an object, as with S3.
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let temp = path.with_file_name(format!("{file_name}{TEMP_MARKER}{}-{nanos}", std::process::id()));
-        tokio::fs::write(&temp, body).await.map_err(local_err("write", &temp))?;
-        tokio::fs::rename(&temp, &path).await.map_err(local_err("rename", &path))?;
+        std::fs::write(&temp, body).map_err(local_err("write", &temp))?;
+        std::fs::rename(&temp, &path).map_err(local_err("rename", &path))?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         let path = self.path(key)?;
-        tokio::fs::read(&path).await.map_err(local_err("read", &path))
+        std::fs::read(&path).map_err(local_err("read", &path))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         let mut keys = Vec::new();
         let mut pending = vec![self.root.clone()];
         while let Some(dir) = pending.pop() {
-            let mut entries = match tokio::fs::read_dir(&dir).await {
+            let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(local_err("list", &dir)(e)),
             };
-            while let Some(entry) = entries.next_entry().await.map_err(local_err("list", &dir))? {
+            for entry in entries {
+                let entry = entry.map_err(local_err("list", &dir))?;
                 let path = entry.path();
-                let file_type = entry.file_type().await.map_err(local_err("stat", &path))?;
-                let Ok(relative) = path.strip_prefix(&self.root) else {
-                    continue;
-                };
+                let file_type = entry.file_type().map_err(local_err("stat", &path))?;
+                let Ok(relative) = path.strip_prefix(&self.root) else { continue };
                 let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
                 if file_type.is_dir() {
                     // Descend only where keys with the prefix can be.
