@@ -36,11 +36,12 @@ pub fn writer_properties(zstd_level: i32) -> WriterProperties {
         .set_dictionary_enabled(true)
         .set_max_row_group_row_count(Some(1 << 20))
         .set_created_by(format!("loglake {}", env!("CARGO_PKG_VERSION")));
+    let path = |dotted: &str| ColumnPath::new(dotted.split('.').map(str::to_owned).collect());
     for column in ["message", "event_id", "attributes.key_value.value"] {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        builder = builder.set_column_dictionary_enabled(path(column), false);
     }
     for column in ["message", "attributes.key_value.value"] {
-        builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+        builder = builder.set_column_statistics_enabled(path(column), EnabledStatistics::None);
     }
     builder.build()
 }
@@ -103,4 +104,54 @@ pub fn encode_parquet(records: &[&Record<'_>], zstd_level: i32) -> Result<Vec<u8
     writer.write(&batch)?;
     writer.close()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    use super::*;
+    use crate::record::{Format, Level};
+
+    fn record(i: usize) -> Record<'static> {
+        Record {
+            event_time_ms: 1_795_168_800_000 + i as i64,
+            ingest_time_ms: 1_795_168_900_000,
+            event_id: Cow::Owned(format!("id-{i}")),
+            source: "cloudwatch",
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            log_group: "/aws/lambda/f".into(),
+            log_stream: "s".into(),
+            format: Format::Json,
+            level: (i % 2 == 0).then_some(Level::Info),
+            message: Cow::Owned(format!("{{\"n\":{i}}}")),
+            request_id: None,
+            trace_id: None,
+            attributes: vec![("n".into(), Cow::Owned(i.to_string()))],
+        }
+    }
+
+    #[test]
+    fn column_settings_reach_nested_columns() {
+        let records: Vec<Record<'static>> = (0..100).map(record).collect();
+        let refs: Vec<&Record<'_>> = records.iter().collect();
+        let bytes = encode_parquet(&refs, 1).unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        let row_group = reader.metadata().row_group(0);
+        for column in row_group.columns() {
+            let path = column.column_path().string();
+            assert_eq!(column.compression(), Compression::ZSTD(ZstdLevel::try_new(1).unwrap()), "{path}");
+            let dictionary = column.dictionary_page_offset().is_some();
+            let statistics = column.statistics().is_some();
+            match path.as_str() {
+                "message" | "attributes.key_value.value" => assert!(!dictionary && !statistics, "{path}"),
+                "event_id" => assert!(!dictionary && statistics, "{path}"),
+                _ => assert!(statistics, "{path}"),
+            }
+        }
+        assert_eq!(row_group.num_rows(), 100);
+    }
 }
