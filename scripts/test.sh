@@ -14,8 +14,9 @@ step "python venv ($venv)"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 export PATH="$venv/bin:$PATH"
 
-step "static checks: rustfmt, sample events, cfn-lint"
+step "static checks: rustfmt, clippy, sample events, cfn-lint"
 cargo fmt --all -- --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 python events/generate.py --check
 cfn-lint template.yaml
 

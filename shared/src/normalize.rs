@@ -95,16 +95,16 @@ impl<'a> Parsed<'a> {
 }
 
 fn parse_line<'a>(line: &'a str, out: &mut Parsed<'a>) -> Format {
-    if line.starts_with('{') {
-        if let Some(entries) = json::parse_object(line) {
-            return if json::is_lambda_platform_record(&entries) {
-                parse_lambda_platform(entries, out);
-                Format::Lambda
-            } else {
-                parse_json_object(entries, out);
-                Format::Json
-            };
-        }
+    if line.starts_with('{')
+        && let Some(entries) = json::parse_object(line)
+    {
+        return if json::is_lambda_platform_record(&entries) {
+            parse_lambda_platform(entries, out);
+            Format::Lambda
+        } else {
+            parse_json_object(entries, out);
+            Format::Json
+        };
     }
     if parse_lambda_text(line, out) {
         return Format::Lambda;
@@ -328,11 +328,11 @@ fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
         }
     }
     // Lambda's JSON application logs nest the X-Ray id as {"xray": {"traceId": …}}.
-    if out.trace_id.is_none() {
-        if let Some(at) = out.attributes.iter().position(|(k, _)| k == "xray.traceId") {
-            let (_, value) = out.attributes.remove(at);
-            out.trace_id = Some(xray_root(value));
-        }
+    if out.trace_id.is_none()
+        && let Some(at) = out.attributes.iter().position(|(k, _)| k == "xray.traceId")
+    {
+        let (_, value) = out.attributes.remove(at);
+        out.trace_id = Some(xray_root(value));
     }
 }
 
@@ -346,13 +346,14 @@ fn flatten_into<'a>(
     if attributes.len() >= MAX_ATTRIBUTES {
         return;
     }
-    if depth < MAX_FLATTEN_DEPTH && json::is_object(raw) {
-        if let Some(inner) = json::parse_object(raw.get()) {
-            for (key, value) in inner {
-                flatten_into(Cow::Owned(format!("{name}.{key}")), value, depth + 1, attributes);
-            }
-            return;
+    if depth < MAX_FLATTEN_DEPTH
+        && json::is_object(raw)
+        && let Some(inner) = json::parse_object(raw.get())
+    {
+        for (key, value) in inner {
+            flatten_into(Cow::Owned(format!("{name}.{key}")), value, depth + 1, attributes);
         }
+        return;
     }
     if let Some(text) = json::text(raw) {
         attributes.push((name, text));

@@ -126,7 +126,7 @@ mod tests {
             log_group: "/aws/lambda/f".into(),
             log_stream: "s".into(),
             format: Format::Json,
-            level: (i % 2 == 0).then_some(Level::Info),
+            level: i.is_multiple_of(2).then_some(Level::Info),
             message: Cow::Owned(format!("{{\"n\":{i}}}")),
             request_id: None,
             trace_id: None,
