@@ -37,7 +37,14 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_S
   LOGLAKE_S3_FORCE_PATH_STYLE=true LOGLAKE_TEST_PYTHON="$venv/bin/python" LOGLAKE_REQUIRE_INTEGRATION=1
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-step "cargo tests (unit, pipeline, moto integration, schema)"
+# Real samples written by others, beside the checkout (never copied into the project).
+if [ -d "$root/../shared/corpus" ]; then
+  export LOGLAKE_CORPUS="$root/../shared/corpus" LOGLAKE_REQUIRE_CORPUS=1
+else
+  echo "note: no ../shared/corpus beside the checkout: the corpus check is skipped"
+fi
+
+step "cargo tests (unit, pipeline, robustness, corpus, moto integration, schema)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else

@@ -497,14 +497,18 @@ fn parse_lambda_text<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
     parse_runtime_tab_line(line, out)
 }
 
+/// Splits off the first word. A backslash ends it too: request ids never hold one, and some
+/// forwarders deliver runtime lines with their tabs escaped as the two characters `\t`.
 fn split_once_ws(text: &str) -> (&str, &str) {
-    let end = text.find(['\t', ' ', '\n']).unwrap_or(text.len());
+    let end = text.find(['\t', ' ', '\n', '\\']).unwrap_or(text.len());
     (&text[..end], &text[end..])
 }
 
 /// `Duration: 2.02 ms\tBilled Duration: 3 ms\t…\nXRAY TraceId: 1-…\tSegmentId: …\tSampled: true`
 fn parse_report_fields<'a>(fields: &'a str, out: &mut Parsed<'a>) {
-    for field in fields.split(['\t', '\n']) {
+    // Real tabs and newlines separate the fields; escaped ones (`\t`, `\n` as two characters,
+    // seen in lines that went through a forwarder twice) are read the same way.
+    for field in fields.split(['\t', '\n']).flat_map(|f| f.split("\\t")).flat_map(|f| f.split("\\n")) {
         let Some((key, value)) = field.trim().split_once(": ") else {
             continue;
         };

@@ -275,3 +275,14 @@ fn envelope_attributes_win_over_parsed_fields_of_the_same_name() {
     assert_eq!(filters, ["loglake"]);
     assert_eq!(attr(&r, "other"), Some("x"));
 }
+
+#[test]
+fn report_lines_with_escaped_tabs_are_parsed_like_real_ones() {
+    let r = norm(
+        "REPORT RequestId: db27-b63b\\tDuration: 1.76 ms\\tBilled Duration: 100 ms\\tMemory Size: 128 MB\\tMax Memory Used: 48 MB\\tInit Duration: 120.96 ms\\t\\n",
+    );
+    assert_eq!(r.request_id.as_deref(), Some("db27-b63b"));
+    assert_eq!(attr(&r, "duration_ms"), Some("1.76"));
+    assert_eq!(attr(&r, "init_duration_ms"), Some("120.96"));
+    assert_eq!(attr(&r, "max_memory_used_mb"), Some("48"));
+}
