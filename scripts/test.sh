@@ -26,11 +26,12 @@ moto_log=$(mktemp)
 moto_server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
+up() { python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "http://127.0.0.1:$port/moto-api/" 2>/dev/null; }
 for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+  up && break
   sleep 0.2
 done
-curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null || { cat "$moto_log"; exit 1; }
+up || { echo "moto did not start:"; cat "$moto_log"; exit 1; }
 echo "moto on 127.0.0.1:$port"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
