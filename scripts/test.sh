@@ -18,6 +18,7 @@ step "static checks: rustfmt, clippy, sample events, cfn-lint"
 cargo fmt --all -- --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 python events/generate.py --check
+python scripts/make_kpl_fixtures.py --check
 cfn-lint template.yaml
 
 step "moto server"

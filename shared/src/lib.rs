@@ -8,6 +8,7 @@
 pub mod cloudwatch;
 pub mod config;
 pub mod keys;
+pub mod kpl;
 pub mod normalize;
 pub mod parquet_encode;
 pub mod partition;
