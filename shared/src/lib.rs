@@ -14,6 +14,7 @@ pub mod parquet_encode;
 pub mod partition;
 pub mod pipeline;
 pub mod record;
+pub mod record_data;
 pub mod schema;
 pub mod storage;
 pub mod timestamp;

@@ -1,0 +1,111 @@
+//! What the data of one Kinesis (or Firehose) record is, told from its bytes alone: a CloudWatch
+//! Logs payload sent to a Kinesis destination (gzip, no base64), a KPL aggregated record, agent
+//! output (Fluent Bit / Fluentd: a JSON object per line), or plain text lines.
+
+use crate::kpl;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// gzip: a CloudWatch Logs subscription payload (control messages included).
+    CloudWatchLogs,
+    /// KPL magic: de-aggregate with [`kpl::deaggregate`], then detect each user record.
+    Aggregated,
+    /// UTF-8 text whose first line is a JSON object: agent records, one per line.
+    AgentJson,
+    /// Any other UTF-8 text: one log line per line.
+    Text,
+}
+
+impl DataKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataKind::CloudWatchLogs => "cloudwatch_logs",
+            DataKind::Aggregated => "kpl",
+            DataKind::AgentJson => "agent_json",
+            DataKind::Text => "text",
+        }
+    }
+}
+
+/// Record data no decoder can read: a retry cannot fix it.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum DataError {
+    #[error("record data is empty")]
+    Empty,
+    #[error("record data is neither gzip, a KPL record nor UTF-8 text (first bad byte at offset {offset})")]
+    Binary { offset: usize },
+}
+
+/// Tells the kind of a record's data, cheaply: by magic bytes, then by its first character.
+pub fn detect(data: &[u8]) -> Result<DataKind, DataError> {
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(DataError::Empty);
+    }
+    if data.starts_with(&[0x1f, 0x8b]) {
+        return Ok(DataKind::CloudWatchLogs);
+    }
+    if kpl::is_aggregated(data) {
+        return Ok(DataKind::Aggregated);
+    }
+    let text = std::str::from_utf8(data).map_err(|e| DataError::Binary { offset: e.valid_up_to() })?;
+    Ok(if text.trim_start().starts_with('{') { DataKind::AgentJson } else { DataKind::Text })
+}
+
+/// The non-empty lines of text data, without their line endings (agents end each record with a
+/// newline; several lines may share a record).
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).filter(|line| !line.trim().is_empty())
+}
+
+/// The event id of the `index`-th line of a Kinesis record: stable across retries, unique in
+/// the stream (a sequence number is unique within its shard).
+pub fn kinesis_event_id(shard_id: &str, sequence_number: &str, index: usize) -> String {
+    format!("{shard_id}:{sequence_number}:{index}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_kind_by_its_bytes() {
+        assert_eq!(detect(&crate::cloudwatch::gzip(b"{}")), Ok(DataKind::CloudWatchLogs));
+        assert_eq!(detect(&[0xF3, 0x89, 0x9A, 0xC2, 1, 2]), Ok(DataKind::Aggregated));
+        assert_eq!(detect(b"{\"log\":\"GET / 200\\n\",\"stream\":\"stdout\"}\n"), Ok(DataKind::AgentJson));
+        assert_eq!(detect(b"  \n{\"message\":\"x\"}"), Ok(DataKind::AgentJson));
+        assert_eq!(detect(b"plain text line\n"), Ok(DataKind::Text));
+        assert_eq!(detect("ünïcödé ✓".as_bytes()), Ok(DataKind::Text));
+    }
+
+    #[test]
+    fn empty_and_binary_data_are_errors() {
+        assert_eq!(detect(b""), Err(DataError::Empty));
+        assert_eq!(detect(b" \n\t"), Err(DataError::Empty));
+        assert_eq!(detect(&[b'a', 0xff, 0xfe, 0x00]), Err(DataError::Binary { offset: 1 }));
+        assert_eq!(detect(&[0x89, b'P', b'N', b'G']), Err(DataError::Binary { offset: 0 }));
+    }
+
+    #[test]
+    fn lines_drop_endings_and_blank_lines() {
+        let text = "one\r\ntwo\n\n  \nthree\n";
+        assert_eq!(lines(text).collect::<Vec<_>>(), ["one", "two", "three"]);
+        assert_eq!(lines("").count(), 0);
+    }
+
+    #[test]
+    fn kinesis_event_ids_are_stable_and_distinct() {
+        let a = kinesis_event_id("shardId-000000000000", "4959033827149025660855969253836157109592157598913658", 0);
+        assert_eq!(
+            a,
+            kinesis_event_id("shardId-000000000000", "4959033827149025660855969253836157109592157598913658", 0)
+        );
+        assert_ne!(
+            a,
+            kinesis_event_id("shardId-000000000000", "4959033827149025660855969253836157109592157598913658", 1)
+        );
+        assert_ne!(
+            a,
+            kinesis_event_id("shardId-000000000001", "4959033827149025660855969253836157109592157598913658", 0)
+        );
+    }
+}
