@@ -199,6 +199,14 @@ mod json {
         }
     }
 
+    /// [`text`] for strings, numbers and booleans only: an id is never an object or a list.
+    pub fn scalar_text(raw: &RawValue) -> Option<Cow<'_, str>> {
+        match raw.get().as_bytes().first() {
+            Some(b'{' | b'[') => None,
+            _ => text(raw),
+        }
+    }
+
     pub fn number(raw: &RawValue) -> Option<f64> {
         let text = raw.get();
         match text.as_bytes().first() {
@@ -299,7 +307,7 @@ fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
             Role::Level => json_level(raw).is_some(),
             Role::Time => json_time_ms(raw).is_some(),
             Role::Message => true,
-            Role::RequestId | Role::TraceId => json::text(raw).is_some(),
+            Role::RequestId | Role::TraceId => json::scalar_text(raw).is_some(),
         };
         let slot = &mut best[ROLES.iter().position(|r| *r == role).unwrap_or(0)];
         if usable && slot.is_none_or(|(r, _)| rank < r) {
@@ -318,8 +326,8 @@ fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
                     out.attr("msg", text);
                 }
             }
-            Role::RequestId => out.request_id = json::text(raw),
-            Role::TraceId => out.trace_id = json::text(raw),
+            Role::RequestId => out.request_id = json::scalar_text(raw),
+            Role::TraceId => out.trace_id = json::scalar_text(raw),
         }
     }
     for (index, (key, raw)) in entries.into_iter().enumerate() {

@@ -286,3 +286,12 @@ fn report_lines_with_escaped_tabs_are_parsed_like_real_ones() {
     assert_eq!(attr(&r, "init_duration_ms"), Some("120.96"));
     assert_eq!(attr(&r, "max_memory_used_mb"), Some("48"));
 }
+
+#[test]
+fn ids_are_scalars_only() {
+    let r = norm(r#"{"request_id":{"nested":1},"requestId":"r-2","trace_id":[1,2]}"#);
+    assert_eq!(r.request_id.as_deref(), Some("r-2"));
+    assert_eq!(r.trace_id, None);
+    assert_eq!(attr(&r, "request_id.nested"), Some("1"), "an object under an id key stays an attribute");
+    assert_eq!(attr(&r, "trace_id"), Some("[1,2]"));
+}
