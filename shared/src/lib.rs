@@ -5,6 +5,7 @@
 //! Everything here is pure over bytes and records except [`storage`]; nothing reads the
 //! environment (configuration comes in through [`config::PipelineConfig`]).
 
+pub mod agent;
 pub mod cloudwatch;
 pub mod config;
 pub mod keys;

@@ -118,7 +118,7 @@ fn parse_line<'a>(line: &'a str, out: &mut Parsed<'a>) -> Format {
 
 /// Borrowed JSON: an object's entries with their values as raw JSON text, parsed only as far
 /// as a field needs. Strings are unescaped (and so copied) only when they hold escapes.
-mod json {
+pub(crate) mod json {
     use std::borrow::Cow;
     use std::fmt;
 
@@ -288,7 +288,7 @@ fn json_level(raw: &serde_json::value::RawValue) -> Option<Level> {
     }
 }
 
-fn json_time_ms(raw: &serde_json::value::RawValue) -> Option<i64> {
+pub(crate) fn json_time_ms(raw: &serde_json::value::RawValue) -> Option<i64> {
     match json::string(raw) {
         Some(text) => timestamp::parse_text_ms(&text),
         None => json::number(raw).and_then(timestamp::epoch_number_to_ms),
@@ -345,7 +345,7 @@ fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
 }
 
 /// Adds `name = value` to the attributes, objects flattened into dotted names.
-fn flatten_into<'a>(
+pub(crate) fn flatten_into<'a>(
     name: Cow<'a, str>,
     raw: &'a serde_json::value::RawValue,
     depth: usize,
