@@ -109,3 +109,35 @@ pub async fn handle_at(
     }
     Ok(result?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn config_reads_bucket_path_style_and_pipeline_settings() {
+        let config = Config::from_lookup(lookup(&[
+            ("LOGLAKE_BUCKET", "lake"),
+            ("LOGLAKE_S3_FORCE_PATH_STYLE", "true"),
+            ("LOGLAKE_PARTITION_TIME_ZONE", "Asia/Tokyo"),
+        ]))
+        .unwrap();
+        assert_eq!((config.bucket.as_str(), config.force_path_style), ("lake", true));
+        assert_eq!(config.pipeline.partition_time_zone, chrono_tz::Asia::Tokyo);
+    }
+
+    #[test]
+    fn config_names_every_problem_at_once() {
+        let error =
+            Config::from_lookup(lookup(&[("LOGLAKE_S3_FORCE_PATH_STYLE", "maybe"), ("LOGLAKE_ZSTD_LEVEL", "0")]))
+                .unwrap_err();
+        let text = error.to_string();
+        for name in ["LOGLAKE_BUCKET", "LOGLAKE_S3_FORCE_PATH_STYLE", "LOGLAKE_ZSTD_LEVEL"] {
+            assert!(text.contains(name), "{name} missing from: {text}");
+        }
+    }
+}
