@@ -88,9 +88,6 @@ fn main() {
         async fn list(&self, _: &str) -> Result<Vec<String>, loglake::StorageError> {
             Ok(Vec::new())
         }
-        fn describe(&self) -> String {
-            "discard".into()
-        }
     }
     let start = Instant::now();
     for data in &events {

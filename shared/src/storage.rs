@@ -29,8 +29,6 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
-    /// `s3://bucket` or the directory, for messages.
-    fn describe(&self) -> String;
 }
 
 /// Keys are relative, `/`-separated, without empty, `.` or `..` segments: the same rules make
@@ -62,10 +60,6 @@ pub struct LocalStore {
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LocalStore { root: root.into() }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
@@ -133,10 +127,6 @@ impl ObjectStore for LocalStore {
         keys.sort();
         Ok(keys)
     }
-
-    fn describe(&self) -> String {
-        self.root.display().to_string()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,10 +157,6 @@ impl S3Store {
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
-    }
-
-    pub fn bucket(&self) -> &str {
-        &self.bucket
     }
 
     fn err(&self, op: &'static str, key: &str, error: impl std::error::Error) -> StorageError {
@@ -217,10 +203,6 @@ impl ObjectStore for S3Store {
         }
         keys.sort();
         Ok(keys)
-    }
-
-    fn describe(&self) -> String {
-        format!("s3://{}", self.bucket)
     }
 }
 

@@ -256,9 +256,6 @@ impl ObjectStore for FailingStore {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         self.inner.list(prefix).await
     }
-    fn describe(&self) -> String {
-        "failing".into()
-    }
 }
 
 #[tokio::test]
