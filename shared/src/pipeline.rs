@@ -281,3 +281,39 @@ pub async fn dead_letter(
     tracing::warn!(source, kind = error.kind(), key = %key, reason = %reason, input_bytes = raw_base64.len(), "input dead-lettered");
     Ok(DeadLetter { key, kind: error.kind(), reason })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::{LineContext, normalize_line};
+
+    /// The quarter-hour cache must give what a conversion per record gives, across a DST change,
+    /// in 30- and 45-minute zones, and for records out of time order.
+    #[test]
+    fn cached_partitions_equal_a_conversion_per_record() {
+        let ctx = LineContext {
+            source: "cloudwatch",
+            account_id: "1".into(),
+            region: "r".into(),
+            log_group: "g".into(),
+            log_stream: "s".into(),
+            ingest_time_ms: 1_900_000_000_000,
+            max_event_time_skew_secs: 0,
+            envelope: vec![],
+        };
+        // 2026-03-08T06:00Z, two hours before New York springs forward (07:00Z), minute by minute,
+        // then the same minutes shuffled.
+        let start = 1_772_949_600_000i64;
+        let mut times: Vec<i64> = (0..240).map(|m| start + m * 60_000 + (m % 7) * 1_000).collect();
+        times.extend((0..240).rev().map(|m| start + m * 61_000));
+        let records: Vec<Record<'_>> = times.iter().map(|&t| normalize_line(&ctx, "id".into(), Some(t), "x")).collect();
+        assert!(records.iter().zip(&times).all(|(r, t)| r.event_time_ms == *t));
+        for zone in [chrono_tz::America::New_York, chrono_tz::Asia::Kolkata, chrono_tz::Asia::Kathmandu, chrono_tz::UTC]
+        {
+            let cached = partitions_of(&records, zone);
+            for (record, partition) in records.iter().zip(cached) {
+                assert_eq!(partition, Partition::of(record.event_time_ms, zone), "{zone} at {}", record.event_time_ms);
+            }
+        }
+    }
+}
