@@ -298,6 +298,7 @@ pub(crate) fn json_time_ms(raw: &serde_json::value::RawValue) -> Option<i64> {
 /// The usual keys go to the typed columns — a key is consumed only when its value is
 /// understood, otherwise it stays an attribute — and every other field is flattened.
 fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
+    // In declaration order, so that `best[role as usize]` is that role's slot.
     const ROLES: [Role; 5] = [Role::Level, Role::Time, Role::Message, Role::RequestId, Role::TraceId];
     // For each role: (precedence, entry index) of the best usable candidate.
     let mut best: [Option<(u8, usize)>; 5] = [None; 5];
@@ -309,7 +310,7 @@ fn parse_json_object<'a>(entries: json::Entries<'a>, out: &mut Parsed<'a>) {
             Role::Message => true,
             Role::RequestId | Role::TraceId => json::scalar_text(raw).is_some(),
         };
-        let slot = &mut best[ROLES.iter().position(|r| *r == role).unwrap_or(0)];
+        let slot = &mut best[role as usize];
         if usable && slot.is_none_or(|(r, _)| rank < r) {
             *slot = Some((rank, index));
         }
