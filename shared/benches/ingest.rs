@@ -107,7 +107,7 @@ fn main() {
         let (_, payload) = parse_payload(&json).unwrap();
         decode += t.elapsed();
         let t = Instant::now();
-        let records = normalize_payload(&payload, &config, INGEST_MS);
+        let records = normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, INGEST_MS);
         normalize += t.elapsed();
         let t = Instant::now();
         let rows: Vec<_> = records.iter().collect();

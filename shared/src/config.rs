@@ -3,6 +3,8 @@
 
 use chrono_tz::Tz;
 
+use crate::record_data::DataFormat;
+
 /// Default cap on one decompressed payload. CloudWatch Logs sends at most 1 MB of events per
 /// payload, which JSON framing and escapes can roughly double; anything far past that is a
 /// gzip bomb, not logs.
@@ -23,6 +25,49 @@ pub struct PipelineConfig {
     pub region: String,
     /// ZSTD level of the Parquet files (1 is ~2x faster than 3 for ~5% larger files).
     pub zstd_level: i32,
+    /// How Kinesis / Firehose record data is read, per stream.
+    pub record_formats: RecordFormats,
+}
+
+/// The record format of each stream: detected by default, fixed where configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFormats {
+    pub default: DataFormat,
+    /// (stream or delivery stream name, format); the first match wins.
+    pub streams: Vec<(String, DataFormat)>,
+}
+
+impl Default for RecordFormats {
+    fn default() -> Self {
+        RecordFormats { default: DataFormat::Auto, streams: Vec::new() }
+    }
+}
+
+impl RecordFormats {
+    /// Reads `FORMAT` and `STREAM=FORMAT` entries separated by commas, e.g.
+    /// `app-logs=agent_json,legacy=text` or `text`.
+    pub fn parse(text: &str) -> Result<RecordFormats, String> {
+        let mut formats = RecordFormats::default();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (stream, name) = match entry.split_once('=') {
+                Some((stream, name)) => (Some(stream.trim()), name),
+                None => (None, entry),
+            };
+            let format = DataFormat::parse(name).ok_or_else(|| {
+                format!("unknown format {name:?} in {entry:?} (expected one of {})", DataFormat::NAMES)
+            })?;
+            match stream {
+                Some("") => return Err(format!("empty stream name in {entry:?}")),
+                Some(stream) => formats.streams.push((stream.to_owned(), format)),
+                None => formats.default = format,
+            }
+        }
+        Ok(formats)
+    }
+
+    pub fn for_stream(&self, stream: &str) -> DataFormat {
+        self.streams.iter().find(|(name, _)| name == stream).map_or(self.default, |(_, format)| *format)
+    }
 }
 
 impl Default for PipelineConfig {
@@ -33,6 +78,7 @@ impl Default for PipelineConfig {
             partition_time_zone: Tz::UTC,
             region: String::new(),
             zstd_level: 1,
+            record_formats: RecordFormats::default(),
         }
     }
 }
@@ -49,6 +95,7 @@ pub mod vars {
     pub const MAX_EVENT_TIME_SKEW_SECS: &str = "LOGLAKE_MAX_EVENT_TIME_SKEW_SECS";
     pub const PARTITION_TIME_ZONE: &str = "LOGLAKE_PARTITION_TIME_ZONE";
     pub const ZSTD_LEVEL: &str = "LOGLAKE_ZSTD_LEVEL";
+    pub const RECORD_FORMATS: &str = "LOGLAKE_RECORD_FORMATS";
     pub const REGION: &str = "AWS_REGION";
     pub const BUCKET: &str = "LOGLAKE_BUCKET";
     pub const S3_FORCE_PATH_STYLE: &str = "LOGLAKE_S3_FORCE_PATH_STYLE";
@@ -89,6 +136,12 @@ impl PipelineConfig {
             match v.trim().parse::<i32>() {
                 Ok(n) if (1..=22).contains(&n) => config.zstd_level = n,
                 _ => problems.push(format!("{}={v:?}: expected 1..=22", vars::ZSTD_LEVEL)),
+            }
+        }
+        if let Some(v) = lookup(vars::RECORD_FORMATS) {
+            match RecordFormats::parse(&v) {
+                Ok(formats) => config.record_formats = formats,
+                Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::RECORD_FORMATS)),
             }
         }
         if let Some(v) = lookup(vars::REGION) {
@@ -151,6 +204,25 @@ mod tests {
         assert!(text.contains("LOGLAKE_PARTITION_TIME_ZONE"));
         assert!(text.contains("LOGLAKE_MAX_DECOMPRESSED_BYTES"));
         assert!(text.contains("LOGLAKE_ZSTD_LEVEL"));
+    }
+
+    #[test]
+    fn record_formats_are_per_stream_with_a_default() {
+        let c = PipelineConfig::from_lookup(lookup(&[("LOGLAKE_RECORD_FORMATS", " app=agent_json, legacy=text ")]))
+            .unwrap();
+        let formats = &c.record_formats;
+        assert_eq!(formats.for_stream("app"), DataFormat::AgentJson);
+        assert_eq!(formats.for_stream("legacy"), DataFormat::Text);
+        assert_eq!(formats.for_stream("other"), DataFormat::Auto);
+        let formats = RecordFormats::parse("text,cwl=cloudwatch_logs").unwrap();
+        assert_eq!(
+            (formats.for_stream("x"), formats.for_stream("cwl")),
+            (DataFormat::Text, DataFormat::CloudWatchLogs)
+        );
+        for bad in ["app=yaml", "=text", "csv"] {
+            let err = PipelineConfig::from_lookup(lookup(&[("LOGLAKE_RECORD_FORMATS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("LOGLAKE_RECORD_FORMATS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -46,6 +46,17 @@ pub enum KplError {
     IndexOutOfRange { record: usize, table: &'static str, index: u64, len: usize },
 }
 
+impl KplError {
+    /// A short stable name for the error, used in dead letters and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KplError::TooShort(_) => "kpl_too_short",
+            KplError::ChecksumMismatch => "kpl_checksum",
+            KplError::Malformed { .. } | KplError::IndexOutOfRange { .. } => "kpl_malformed",
+        }
+    }
+}
+
 /// Whether `data` is a KPL aggregated record (by its magic).
 pub fn is_aggregated(data: &[u8]) -> bool {
     data.starts_with(&MAGIC)

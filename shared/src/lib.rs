@@ -9,6 +9,7 @@ pub mod agent;
 pub mod cloudwatch;
 pub mod config;
 pub mod keys;
+pub mod kinesis;
 pub mod kpl;
 pub mod normalize;
 pub mod parquet_encode;

@@ -124,7 +124,7 @@ pub async fn ingest_cloudwatch_data(
         return Ok(report);
     }
     report.log_events = payload.log_events.len();
-    let records = normalize_payload(&payload, config, ingest_time_ms);
+    let records = normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
     write_staging(records, SOURCE_CLOUDWATCH, &payload.log_group, config, store, &mut report).await?;
     Ok(report)
 }
@@ -136,13 +136,16 @@ async fn reject(
     data: &str,
     ingest_time_ms: i64,
 ) -> Result<IngestReport, IngestError> {
-    report.dead_letters.push(dead_letter(store, SOURCE_CLOUDWATCH, error, data, ingest_time_ms).await?);
+    let rejection = Rejection::from(error);
+    report.dead_letters.push(dead_letter(store, SOURCE_CLOUDWATCH, &rejection, &[], data, ingest_time_ms).await?);
     Ok(report)
 }
 
-/// Turns every log event of a DATA_MESSAGE into a record.
+/// Turns every log event of a DATA_MESSAGE into a record. `source` is how the payload came:
+/// straight from the subscription, or through a Kinesis / Firehose stream.
 pub fn normalize_payload<'a>(
     payload: &'a LogsPayload<'a>,
+    source: &'static str,
     config: &'a PipelineConfig,
     ingest_time_ms: i64,
 ) -> Vec<Record<'a>> {
@@ -156,7 +159,7 @@ pub fn normalize_payload<'a>(
         envelope.push((Cow::Borrowed("policy_level"), Cow::Borrowed(level.as_ref())));
     }
     let ctx = LineContext {
-        source: SOURCE_CLOUDWATCH,
+        source,
         account_id: Cow::Borrowed(payload.owner.as_ref()),
         region: Cow::Borrowed(config.region.as_str()),
         log_group: Cow::Borrowed(payload.log_group.as_ref()),
@@ -207,23 +210,36 @@ pub async fn write_staging(
             hasher.part(record.event_id.as_ref());
         }
         let key = keys::staging_key(&partition, source, name, &hasher.hex(24));
-        let body = encode_parquet(&records, config.zstd_level)?;
-        let bytes = body.len();
-        store.put(&key, body).await?;
-        for record in &records {
-            *report.formats.entry(record.format.as_str()).or_default() += 1;
-            report.message_bytes += record.message.len();
-        }
-        report.records += records.len();
-        report.parquet_bytes += bytes;
-        report.objects.push(WrittenObject { key, partition: partition.path(), records: records.len(), bytes });
+        write_object(&records, partition, key, config, store, report).await?;
     }
+    Ok(())
+}
+
+/// Encodes `records` (one partition) as one Parquet object, writes it under `key`, and counts it.
+pub async fn write_object(
+    records: &[&Record<'_>],
+    partition: Partition,
+    key: String,
+    config: &PipelineConfig,
+    store: &dyn ObjectStore,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let body = encode_parquet(records, config.zstd_level)?;
+    let bytes = body.len();
+    store.put(&key, body).await?;
+    for record in records {
+        *report.formats.entry(record.format.as_str()).or_default() += 1;
+        report.message_bytes += record.message.len();
+    }
+    report.records += records.len();
+    report.parquet_bytes += bytes;
+    report.objects.push(WrittenObject { key, partition: partition.path(), records: records.len(), bytes });
     Ok(())
 }
 
 /// The partition of every record. Zone offsets and their changes fall on quarter hours, so one
 /// zone conversion per quarter hour of event time is enough (records mostly come in time order).
-fn partitions_of(records: &[Record<'_>], zone: chrono_tz::Tz) -> Vec<Partition> {
+pub fn partitions_of(records: &[Record<'_>], zone: chrono_tz::Tz) -> Vec<Partition> {
     const QUARTER_HOUR_MS: i64 = 15 * 60 * 1000;
     let mut last: Option<(i64, Partition)> = None;
     records
@@ -242,35 +258,58 @@ fn partitions_of(records: &[Record<'_>], zone: chrono_tz::Tz) -> Vec<Partition> 
         .collect()
 }
 
-/// The body of an `errors/` object: why, when, and the raw input exactly as received.
+/// Why an input was rejected, in the words of the decoder that refused it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// A stable, machine-readable name (`corrupt_gzip`, `kpl_checksum` …).
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+impl From<&DecodeError> for Rejection {
+    fn from(error: &DecodeError) -> Rejection {
+        Rejection { kind: error.kind(), reason: error.to_string() }
+    }
+}
+
+/// The body of an `errors/` object: why, when, where from, and the raw input exactly as received.
 #[derive(Debug, Serialize)]
 struct DeadLetterBody<'a> {
     source: &'a str,
     error_kind: &'static str,
-    reason: String,
+    reason: &'a str,
     received_at_ms: i64,
+    /// Where the input came from (for Kinesis: stream, shard, sequence number, partition key).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    origin: BTreeMap<&'static str, &'a str>,
     input_bytes: usize,
-    /// How `raw` is encoded: the CloudWatch `awslogs.data` string is kept as the base64 it came in.
+    /// How `raw` is encoded: the input is kept as the base64 it came in.
     raw_encoding: &'static str,
     raw: &'a str,
 }
 
-/// Writes undecodable input to `errors/` under a key derived from the input itself.
+/// Writes undecodable input to `errors/` under a key derived from its origin and the input
+/// itself, so a retry rewrites the same dead letter.
 pub async fn dead_letter(
     store: &dyn ObjectStore,
     source: &str,
-    error: &DecodeError,
+    rejection: &Rejection,
+    origin: &[(&'static str, &str)],
     raw_base64: &str,
     ingest_time_ms: i64,
 ) -> Result<DeadLetter, StorageError> {
-    let hash = InputHasher::new().part(source).part(raw_base64).hex(32);
-    let key = keys::dead_letter_key(source, &hash);
-    let reason = error.to_string();
+    let mut hasher = InputHasher::new();
+    hasher.part(source);
+    for (name, value) in origin {
+        hasher.part(name).part(value);
+    }
+    let key = keys::dead_letter_key(source, &hasher.part(raw_base64).hex(32));
     let body = DeadLetterBody {
         source,
-        error_kind: error.kind(),
-        reason: reason.clone(),
+        error_kind: rejection.kind,
+        reason: &rejection.reason,
         received_at_ms: ingest_time_ms,
+        origin: origin.iter().copied().collect(),
         input_bytes: raw_base64.len(),
         raw_encoding: "base64",
         raw: raw_base64,
@@ -278,8 +317,8 @@ pub async fn dead_letter(
     // Serializing a struct of strings and integers cannot fail.
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     store.put(&key, bytes).await?;
-    tracing::warn!(source, kind = error.kind(), key = %key, reason = %reason, input_bytes = raw_base64.len(), "input dead-lettered");
-    Ok(DeadLetter { key, kind: error.kind(), reason })
+    tracing::warn!(source, kind = rejection.kind, key = %key, reason = %rejection.reason, input_bytes = raw_base64.len(), "input dead-lettered");
+    Ok(DeadLetter { key, kind: rejection.kind, reason: rejection.reason.clone() })
 }
 
 #[cfg(test)]

@@ -27,6 +27,31 @@ impl DataKind {
     }
 }
 
+/// How a stream's record data is read: told per record from its bytes (the default), or fixed
+/// for a stream whose producers are known. KPL aggregation is framing, not a format: it is
+/// always unpacked, and the format applies to the user records inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Auto,
+    CloudWatchLogs,
+    AgentJson,
+    Text,
+}
+
+impl DataFormat {
+    pub const NAMES: &'static str = "auto, cloudwatch_logs, agent_json, text";
+
+    pub fn parse(name: &str) -> Option<DataFormat> {
+        Some(match name.trim() {
+            "auto" => DataFormat::Auto,
+            "cloudwatch_logs" => DataFormat::CloudWatchLogs,
+            "agent_json" => DataFormat::AgentJson,
+            "text" => DataFormat::Text,
+            _ => return None,
+        })
+    }
+}
+
 /// Record data no decoder can read: a retry cannot fix it.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DataError {
@@ -34,6 +59,18 @@ pub enum DataError {
     Empty,
     #[error("record data is neither gzip, a KPL record nor UTF-8 text (first bad byte at offset {offset})")]
     Binary { offset: usize },
+    #[error("record data is not gzip, but the stream is configured as cloudwatch_logs")]
+    NotGzip,
+}
+
+impl DataError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DataError::Empty => "empty_record",
+            DataError::Binary { .. } => "binary_record",
+            DataError::NotGzip => "not_gzip",
+        }
+    }
 }
 
 /// Tells the kind of a record's data, cheaply: by magic bytes, then by its first character.
@@ -49,6 +86,25 @@ pub fn detect(data: &[u8]) -> Result<DataKind, DataError> {
     }
     let text = std::str::from_utf8(data).map_err(|e| DataError::Binary { offset: e.valid_up_to() })?;
     Ok(if text.trim_start().starts_with('{') { DataKind::AgentJson } else { DataKind::Text })
+}
+
+/// [`detect`], unless the stream's format is fixed: then only whether the data can be read
+/// that way is checked.
+pub fn detect_as(data: &[u8], format: DataFormat) -> Result<DataKind, DataError> {
+    let detected = detect(data)?;
+    if detected == DataKind::Aggregated {
+        return Ok(detected);
+    }
+    match format {
+        DataFormat::Auto => Ok(detected),
+        DataFormat::CloudWatchLogs if detected == DataKind::CloudWatchLogs => Ok(detected),
+        DataFormat::CloudWatchLogs => Err(DataError::NotGzip),
+        DataFormat::AgentJson | DataFormat::Text => {
+            // gzip is binary to a text format.
+            std::str::from_utf8(data).map_err(|e| DataError::Binary { offset: e.valid_up_to() })?;
+            Ok(if format == DataFormat::AgentJson { DataKind::AgentJson } else { DataKind::Text })
+        }
+    }
 }
 
 /// The non-empty lines of text data, without their line endings (agents end each record with a
@@ -83,6 +139,21 @@ mod tests {
         assert_eq!(detect(b" \n\t"), Err(DataError::Empty));
         assert_eq!(detect(&[b'a', 0xff, 0xfe, 0x00]), Err(DataError::Binary { offset: 1 }));
         assert_eq!(detect(&[0x89, b'P', b'N', b'G']), Err(DataError::Binary { offset: 0 }));
+    }
+
+    #[test]
+    fn a_fixed_format_overrides_detection_but_not_kpl_framing() {
+        let json_line = b"{\"log\":\"x\"}\n";
+        assert_eq!(detect_as(json_line, DataFormat::Text), Ok(DataKind::Text));
+        assert_eq!(detect_as(b"plain", DataFormat::AgentJson), Ok(DataKind::AgentJson));
+        assert_eq!(detect_as(b"plain", DataFormat::CloudWatchLogs), Err(DataError::NotGzip));
+        assert_eq!(detect_as(&crate::cloudwatch::gzip(b"{}"), DataFormat::Text), Err(DataError::Binary { offset: 1 }));
+        assert_eq!(detect_as(&[0xF3, 0x89, 0x9A, 0xC2, 1], DataFormat::Text), Ok(DataKind::Aggregated));
+        assert_eq!(detect_as(b"", DataFormat::Text), Err(DataError::Empty));
+        for name in ["auto", "cloudwatch_logs", "agent_json", "text"] {
+            assert!(DataFormat::parse(name).is_some(), "{name}");
+        }
+        assert_eq!(DataFormat::parse("json"), None);
     }
 
     #[test]

@@ -1,91 +1,18 @@
 //! The pipeline end to end on a local lake: what goes in comes out, once, in the right
 //! partition; bad input is dead-lettered; a storage failure fails the call.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
-use arrow_array::Array;
-use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampMillisecondType;
-use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+use common::{FailingStore, lake_rows};
 use loglake::cloudwatch::encode_data;
 use loglake::pipeline::ingest_cloudwatch_data;
-use loglake::storage::{LocalStore, ObjectStore, StorageError};
+use loglake::storage::{LocalStore, ObjectStore};
 use loglake::{IngestError, PipelineConfig};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
-
-#[derive(Debug, Clone, PartialEq)]
-struct Row {
-    event_time: i64,
-    event_id: String,
-    source: String,
-    account_id: String,
-    region: String,
-    log_group: String,
-    log_stream: String,
-    format: String,
-    level: Option<String>,
-    message: String,
-    request_id: Option<String>,
-    attributes: BTreeMap<String, String>,
-}
-
-fn read_rows(bytes: Vec<u8>) -> Vec<Row> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
-    let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let s = |name: &str| batch.column_by_name(name).unwrap().as_string::<i32>().clone();
-        let (ids, sources, accounts, regions, groups, streams, formats, levels, messages, requests) = (
-            s("event_id"),
-            s("source"),
-            s("account_id"),
-            s("region"),
-            s("log_group"),
-            s("log_stream"),
-            s("format"),
-            s("level"),
-            s("message"),
-            s("request_id"),
-        );
-        let times = batch.column_by_name("event_time").unwrap().as_primitive::<TimestampMillisecondType>().clone();
-        let attributes = batch.column_by_name("attributes").unwrap().as_map().clone();
-        for i in 0..batch.num_rows() {
-            let entries = attributes.value(i);
-            let keys = entries.column(0).as_string::<i32>();
-            let values = entries.column(1).as_string::<i32>();
-            let opt = |a: &arrow_array::StringArray| (!a.is_null(i)).then(|| a.value(i).to_owned());
-            rows.push(Row {
-                event_time: times.value(i),
-                event_id: ids.value(i).to_owned(),
-                source: sources.value(i).to_owned(),
-                account_id: accounts.value(i).to_owned(),
-                region: regions.value(i).to_owned(),
-                log_group: groups.value(i).to_owned(),
-                log_stream: streams.value(i).to_owned(),
-                format: formats.value(i).to_owned(),
-                level: opt(&levels),
-                message: messages.value(i).to_owned(),
-                request_id: opt(&requests),
-                attributes: (0..keys.len()).map(|j| (keys.value(j).to_owned(), values.value(j).to_owned())).collect(),
-            });
-        }
-    }
-    rows
-}
-
-async fn lake_rows(store: &LocalStore) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for key in store.list("staging/logs/").await.unwrap() {
-        rows.extend(read_rows(store.get(&key).await.unwrap()));
-    }
-    rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
-    rows
-}
 
 fn payload(group: &str, events: &[(&str, i64, &str)]) -> String {
     let events: Vec<_> =
@@ -227,46 +154,10 @@ async fn undecodable_input_is_dead_lettered_with_reason_and_raw_input() {
     }
 }
 
-/// A store whose writes fail after `allowed` successes, standing in for S3 throttling or an
-/// outage. Failure injection, not a mock of behaviour: successful writes really land.
-struct FailingStore {
-    inner: LocalStore,
-    allowed: usize,
-    puts: AtomicUsize,
-    written: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl ObjectStore for FailingStore {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
-        if self.puts.fetch_add(1, Ordering::SeqCst) >= self.allowed {
-            return Err(StorageError::S3 {
-                op: "PutObject",
-                bucket: "lake".into(),
-                key: key.into(),
-                detail: "SlowDown".into(),
-            });
-        }
-        self.written.lock().unwrap().push(key.to_owned());
-        self.inner.put(key, body).await
-    }
-    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
-        self.inner.list(prefix).await
-    }
-}
-
 #[tokio::test]
 async fn a_storage_failure_fails_the_call_and_the_retry_converges() {
     let dir = tempfile::tempdir().unwrap();
-    let failing = FailingStore {
-        inner: LocalStore::new(dir.path()),
-        allowed: 1,
-        puts: AtomicUsize::new(0),
-        written: Mutex::new(vec![]),
-    };
+    let failing = FailingStore::new(LocalStore::new(dir.path()), 1);
     let data = payload("g", &[("a", 1_795_168_800_000, "one"), ("b", 1_795_165_200_000, "two")]);
     let error = ingest_cloudwatch_data(&data, &config(), NOW, &failing).await.unwrap_err();
     assert!(matches!(error, IngestError::Storage(_)));
@@ -286,12 +177,7 @@ async fn a_storage_failure_fails_the_call_and_the_retry_converges() {
 #[tokio::test]
 async fn a_dead_letter_that_cannot_be_written_fails_the_call() {
     let dir = tempfile::tempdir().unwrap();
-    let failing = FailingStore {
-        inner: LocalStore::new(dir.path()),
-        allowed: 0,
-        puts: AtomicUsize::new(0),
-        written: Mutex::new(vec![]),
-    };
+    let failing = FailingStore::new(LocalStore::new(dir.path()), 0);
     let error = ingest_cloudwatch_data("not base64!", &config(), NOW, &failing).await.unwrap_err();
     assert!(error.is_retryable(), "losing the dead letter would lose the input silently");
     assert!(failing.written.lock().unwrap().is_empty());

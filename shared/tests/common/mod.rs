@@ -1,0 +1,119 @@
+//! Helpers of the integration tests: read the lake back, and a store that fails on cue.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use async_trait::async_trait;
+use loglake::storage::{LocalStore, ObjectStore, StorageError};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub event_time: i64,
+    pub event_id: String,
+    pub source: String,
+    pub account_id: String,
+    pub region: String,
+    pub log_group: String,
+    pub log_stream: String,
+    pub format: String,
+    pub level: Option<String>,
+    pub message: String,
+    pub request_id: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+pub fn read_rows(bytes: Vec<u8>) -> Vec<Row> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let s = |name: &str| batch.column_by_name(name).unwrap().as_string::<i32>().clone();
+        let (ids, sources, accounts, regions, groups, streams, formats, levels, messages, requests) = (
+            s("event_id"),
+            s("source"),
+            s("account_id"),
+            s("region"),
+            s("log_group"),
+            s("log_stream"),
+            s("format"),
+            s("level"),
+            s("message"),
+            s("request_id"),
+        );
+        let times = batch.column_by_name("event_time").unwrap().as_primitive::<TimestampMillisecondType>().clone();
+        let attributes = batch.column_by_name("attributes").unwrap().as_map().clone();
+        for i in 0..batch.num_rows() {
+            let entries = attributes.value(i);
+            let keys = entries.column(0).as_string::<i32>();
+            let values = entries.column(1).as_string::<i32>();
+            let opt = |a: &arrow_array::StringArray| (!a.is_null(i)).then(|| a.value(i).to_owned());
+            rows.push(Row {
+                event_time: times.value(i),
+                event_id: ids.value(i).to_owned(),
+                source: sources.value(i).to_owned(),
+                account_id: accounts.value(i).to_owned(),
+                region: regions.value(i).to_owned(),
+                log_group: groups.value(i).to_owned(),
+                log_stream: streams.value(i).to_owned(),
+                format: formats.value(i).to_owned(),
+                level: opt(&levels),
+                message: messages.value(i).to_owned(),
+                request_id: opt(&requests),
+                attributes: (0..keys.len()).map(|j| (keys.value(j).to_owned(), values.value(j).to_owned())).collect(),
+            });
+        }
+    }
+    rows
+}
+
+pub async fn lake_rows(store: &LocalStore) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for key in store.list("staging/logs/").await.unwrap() {
+        rows.extend(read_rows(store.get(&key).await.unwrap()));
+    }
+    rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    rows
+}
+
+/// A store whose writes fail after `allowed` successes, standing in for S3 throttling or an
+/// outage. Failure injection, not a mock of behaviour: successful writes really land.
+pub struct FailingStore {
+    pub inner: LocalStore,
+    pub allowed: usize,
+    pub puts: AtomicUsize,
+    pub written: Mutex<Vec<String>>,
+}
+
+impl FailingStore {
+    pub fn new(inner: LocalStore, allowed: usize) -> Self {
+        FailingStore { inner, allowed, puts: AtomicUsize::new(0), written: Mutex::new(Vec::new()) }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FailingStore {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
+        if self.puts.fetch_add(1, Ordering::SeqCst) >= self.allowed {
+            return Err(StorageError::S3 {
+                op: "PutObject",
+                bucket: "lake".into(),
+                key: key.into(),
+                detail: "SlowDown".into(),
+            });
+        }
+        self.written.lock().unwrap().push(key.to_owned());
+        self.inner.put(key, body).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        self.inner.get(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        self.inner.list(prefix).await
+    }
+}
