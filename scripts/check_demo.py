@@ -3,9 +3,11 @@
 
     check_demo.py LAKE_DIR
 
-Every log event of the sample DATA_MESSAGE batches (events/ingest-cloudwatch/decoded) must be
-in the lake exactly once with its message unchanged, and the truncated event must be a dead
-letter. Prints the counts it compared.
+Every log event of the sample DATA_MESSAGE batches (events/ingest-cloudwatch/decoded) and every
+line of the sample Kinesis batches (events/ingest-kinesis/expected/lines.json, written by
+events/generate.py from the records it encodes) must be in the lake exactly once with its
+message unchanged; the truncated CloudWatch event and the bad Kinesis records must be dead
+letters. Prints the counts it compared.
 """
 import json
 import pathlib
@@ -15,6 +17,7 @@ import duckdb
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DECODED = ROOT / "events" / "ingest-cloudwatch" / "decoded"
+KINESIS_EXPECTED = ROOT / "events" / "ingest-kinesis" / "expected" / "lines.json"
 
 
 def main() -> int:
@@ -25,6 +28,11 @@ def main() -> int:
         if payload["messageType"] == "DATA_MESSAGE":
             for event in payload["logEvents"]:
                 expected[event["id"]] = event["message"]
+    kinesis = json.loads(KINESIS_EXPECTED.read_text(encoding="utf-8"))
+    for line in kinesis["lines"]:
+        assert line["event_id"] not in expected, line["event_id"]
+        expected[line["event_id"]] = line["message"]
+    expected_letters = 1 + kinesis["bad_records"]
     rows = duckdb.sql(
         "SELECT event_id, message, dt, hour FROM read_parquet(?, hive_partitioning = true)",
         params=[str(lake / "staging" / "logs" / "**" / "*.parquet")],
@@ -39,9 +47,9 @@ def main() -> int:
     if changed:
         problems.append(f"messages changed: {changed[:5]}")
     letters = list((lake / "errors").rglob("*.json"))
-    if len(letters) != 1:
-        problems.append(f"expected 1 dead letter, found {len(letters)}")
-    print(f"demo lake: {len(rows)} rows read by DuckDB, {len(expected)} log events sent, {len(letters)} dead letter(s)")
+    if len(letters) != expected_letters:
+        problems.append(f"expected {expected_letters} dead letters, found {len(letters)}")
+    print(f"demo lake: {len(rows)} rows read by DuckDB, {len(expected)} log events and lines sent, {len(letters)} dead letter(s)")
     for p in problems:
         print("FAIL:", p, file=sys.stderr)
     return 1 if problems else 0

@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use ingest_cloudwatch::State;
 use loglake::IngestReport;
 use loglake::cloudwatch::SubscriptionEvent;
 use loglake::config::PipelineConfig;
+use loglake::function::State;
+use loglake::kinesis::KinesisEvent;
 use loglake::storage::LocalStore;
 
 /// The sample events of events/ingest-cloudwatch, in the order the demo sends them.
@@ -19,6 +20,14 @@ pub const SAMPLE_EVENTS: &[(&str, &str)] = &[
     ("truncated-gzip.json", include_str!("../../events/ingest-cloudwatch/truncated-gzip.json")),
 ];
 
+/// The sample batches of events/ingest-kinesis.
+pub const KINESIS_SAMPLE_EVENTS: &[(&str, &str)] = &[
+    ("cloudwatch-via-kinesis.json", include_str!("../../events/ingest-kinesis/cloudwatch-via-kinesis.json")),
+    ("agent-batch.json", include_str!("../../events/ingest-kinesis/agent-batch.json")),
+    ("kpl-batch.json", include_str!("../../events/ingest-kinesis/kpl-batch.json")),
+    ("bad-records.json", include_str!("../../events/ingest-kinesis/bad-records.json")),
+];
+
 pub async fn run(lake: &Path) -> Result<(), String> {
     let pipeline = PipelineConfig::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     let state = State { pipeline, store: Box::new(LocalStore::new(lake)) };
@@ -28,7 +37,18 @@ pub async fn run(lake: &Path) -> Result<(), String> {
         let report = ingest_cloudwatch::handle(&state, &event).await.map_err(|e| format!("{name}: {e}"))?;
         total.merge(report);
     }
-    print!("{}", summary(lake, &total));
+    let mut kinesis = IngestReport::default();
+    for (name, text) in KINESIS_SAMPLE_EVENTS {
+        let event: KinesisEvent = serde_json::from_str(text).map_err(|e| format!("embedded event {name}: {e}"))?;
+        let report = ingest_kinesis::handle(&state, &event, None).await;
+        if let Some(retry) = report.retry_from {
+            return Err(format!("{name}: stopped at sequence number {}: {}", retry.sequence_number, retry.reason));
+        }
+        kinesis.merge(report.ingest);
+    }
+    print!("{}", summary(lake, "CloudWatch Logs subscription events", &total));
+    print!("{}", summary(lake, "Kinesis records", &kinesis));
+    print!("{}", query_hint(lake));
     Ok(())
 }
 
@@ -40,13 +60,13 @@ fn human(bytes: usize) -> String {
     }
 }
 
-pub fn summary(lake: &Path, r: &IngestReport) -> String {
+pub fn summary(lake: &Path, what: &str, r: &IngestReport) -> String {
     let formats = r.formats.iter().map(|(f, n)| format!("{f} {n}")).collect::<Vec<_>>().join(", ");
     let partitions: BTreeSet<&str> = r.objects.iter().map(|o| o.partition.as_str()).collect();
     let mut out = String::new();
-    out.push_str(&format!("loglake demo → {}\n\n", lake.display()));
+    out.push_str(&format!("loglake demo → {}: {what}\n\n", lake.display()));
     out.push_str(&format!(
-        "  events in        {} ({} control message, {} undecodable)\n",
+        "  inputs           {} ({} control message, {} undecodable)\n",
         r.payloads,
         r.control_messages,
         r.dead_letters.len()
@@ -59,7 +79,7 @@ pub fn summary(lake: &Path, r: &IngestReport) -> String {
         out.push_str(&format!("    {}  {} records, {}\n", o.key, o.records, human(o.bytes)));
     }
     out.push_str(&format!(
-        "  bytes            {} received (base64 gzip), {} decompressed, {} of message text → {} Parquet\n",
+        "  bytes            {} received (base64), {} decoded, {} of message text → {} Parquet\n",
         human(r.input_bytes),
         human(r.decompressed_bytes),
         human(r.message_bytes),
@@ -69,9 +89,13 @@ pub fn summary(lake: &Path, r: &IngestReport) -> String {
     for d in &r.dead_letters {
         out.push_str(&format!("    {}  {}\n", d.key, d.reason));
     }
-    out.push_str(&format!(
-        "\nQuery it, for example with DuckDB:\n  duckdb -c \"SELECT format, level, count(*) FROM read_parquet('{}/staging/logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL\"\n",
-        lake.display()
-    ));
+    out.push('\n');
     out
+}
+
+pub fn query_hint(lake: &Path) -> String {
+    format!(
+        "Query it, for example with DuckDB:\n  duckdb -c \"SELECT format, level, count(*) FROM read_parquet('{}/staging/logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL\"\n",
+        lake.display()
+    )
 }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use ingest_cloudwatch::{Config, State};
-use loglake::IngestReport;
 use loglake::cloudwatch::SubscriptionEvent;
 use loglake::config::PipelineConfig;
+use loglake::function::{FunctionConfig, State};
+use loglake::kinesis::KinesisEvent;
 use loglake::schema::{Table, athena_ddl};
 use loglake::storage::LocalStore;
 
@@ -55,6 +55,7 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum Function {
     IngestCloudwatch,
+    IngestKinesis,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -67,9 +68,7 @@ enum TableArg {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Invoke { function: Function::IngestCloudwatch, events, lake } => {
-            invoke(&events, lake.as_deref()).await
-        }
+        Command::Invoke { function, events, lake } => invoke(function, &events, lake.as_deref()).await,
         Command::Demo { lake } => demo::run(&lake).await,
         Command::Schema { table, bucket } => {
             let table = match table {
@@ -100,7 +99,7 @@ async fn state_for(lake: Option<&Path>) -> Result<State, String> {
             Ok(State { pipeline, store: Box::new(LocalStore::new(dir)) })
         }
         None => {
-            let config = Config::from_lookup(env_lookup).map_err(|e| format!("{e} (or pass --lake DIR)"))?;
+            let config = FunctionConfig::from_lookup(env_lookup).map_err(|e| format!("{e} (or pass --lake DIR)"))?;
             Ok(State::from_config(config).await)
         }
     }
@@ -125,36 +124,54 @@ pub fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-pub fn read_event(path: &Path) -> Result<SubscriptionEvent, String> {
+/// Reads an event file as the event type `T` of a function; `shape` describes it for errors.
+pub fn read_event<T: serde::de::DeserializeOwned>(path: &Path, shape: &str) -> Result<T, String> {
     let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&text).map_err(|e| {
-        format!("{} is not a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":…}}}}): {e}", path.display())
-    })
+    serde_json::from_slice(&text).map_err(|e| format!("{} is not {shape}: {e}", path.display()))
 }
 
-async fn invoke(paths: &[PathBuf], lake: Option<&Path>) -> Result<(), String> {
+const SUBSCRIPTION_EVENT: &str = "a CloudWatch Logs subscription event ({\"awslogs\":{\"data\":…}})";
+const KINESIS_EVENT: &str = "a Kinesis event ({\"Records\":[{\"kinesis\":{…}}]})";
+
+/// Runs the handler of `function` on one event file: its report as a JSON line, and whether
+/// the invocation failed (for Kinesis: whether it reported records for retry).
+async fn invoke_one(function: Function, state: &State, path: &Path) -> Result<serde_json::Value, serde_json::Value> {
+    let failure = |error_type: &str, message: String| serde_json::json!({"event": path, "errorType": error_type, "errorMessage": message});
+    let invalid = |message| failure("Loglake.InvalidEvent", message);
+    match function {
+        Function::IngestCloudwatch => {
+            let event: SubscriptionEvent = read_event(path, SUBSCRIPTION_EVENT).map_err(invalid)?;
+            match ingest_cloudwatch::handle(state, &event).await {
+                Ok(report) => Ok(response_line(path, &report)),
+                Err(error) => Err(failure(error.0.error_type(), error.to_string())),
+            }
+        }
+        Function::IngestKinesis => {
+            let event: KinesisEvent = read_event(path, KINESIS_EVENT).map_err(invalid)?;
+            let report = ingest_kinesis::handle(state, &event, None).await;
+            let mut line = response_line(path, &report);
+            if let Some(object) = line.as_object_mut() {
+                object.insert("response".into(), serde_json::json!(report.response()));
+            }
+            if report.retry_from.is_some() { Err(line) } else { Ok(line) }
+        }
+    }
+}
+
+async fn invoke(function: Function, paths: &[PathBuf], lake: Option<&Path>) -> Result<(), String> {
     let state = state_for(lake).await?;
     let mut failures = 0;
     for path in event_files(paths)? {
-        let line = match read_event(&path) {
-            Ok(event) => match ingest_cloudwatch::handle(&state, &event).await {
-                Ok(report) => response_line(&path, &report),
-                Err(error) => {
-                    failures += 1;
-                    serde_json::json!({"event": path, "errorType": error.0.error_type(), "errorMessage": error.to_string()})
-                }
-            },
-            Err(message) => {
-                failures += 1;
-                serde_json::json!({"event": path, "errorType": "Loglake.InvalidEvent", "errorMessage": message})
-            }
-        };
+        let line = invoke_one(function, &state, &path).await.unwrap_or_else(|line| {
+            failures += 1;
+            line
+        });
         println!("{line}");
     }
     if failures > 0 { Err(format!("{failures} event(s) failed")) } else { Ok(()) }
 }
 
-fn response_line(path: &Path, report: &IngestReport) -> serde_json::Value {
+fn response_line(path: &Path, report: &impl serde::Serialize) -> serde_json::Value {
     let mut value = serde_json::to_value(report).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         object.insert("event".into(), serde_json::json!(path));

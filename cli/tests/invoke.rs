@@ -43,6 +43,42 @@ fn invoke_runs_every_event_of_a_directory_in_name_order() {
 }
 
 #[test]
+fn invoke_ingest_kinesis_reports_each_batch_and_its_batch_item_failures() {
+    let lake = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["invoke", "ingest-kinesis", "--event"])
+        .arg(events_dir().join("../ingest-kinesis"))
+        .arg("--lake")
+        .arg(lake.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let responses: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary: Vec<(String, u64, usize)> = responses
+        .iter()
+        .map(|r| {
+            let name = Path::new(r["event"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+            (name, r["records"].as_u64().unwrap(), r["dead_letters"].as_array().unwrap().len())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("agent-batch.json".to_owned(), 6, 0),
+            ("bad-records.json".into(), 2, 4),
+            ("cloudwatch-via-kinesis.json".into(), 4, 0),
+            ("kpl-batch.json".into(), 9, 0),
+        ]
+    );
+    for response in &responses {
+        assert_eq!(response["response"], serde_json::json!({"batchItemFailures": []}));
+        assert!(response["retry_from"].is_null());
+    }
+    assert!(lake.path().join("errors/kinesis").is_dir());
+}
+
+#[test]
 fn invoke_reports_a_file_that_is_not_an_event_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let not_event = dir.path().join("not-an-event.json");

@@ -43,7 +43,8 @@ pub struct LogsPayload<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct LogEvent<'a> {
-    #[serde(borrow)]
+    /// A string of digits from CloudWatch Logs; a JSON number is accepted too (moto sends one).
+    #[serde(borrow, deserialize_with = "string_or_integer")]
     pub id: Cow<'a, str>,
     /// Milliseconds since the epoch as CloudWatch recorded it. Kept as a JSON number so that an
     /// absurd value (negative, fractional, far future) is judged later instead of failing the
@@ -51,6 +52,33 @@ pub struct LogEvent<'a> {
     pub timestamp: serde_json::Number,
     #[serde(borrow)]
     pub message: Cow<'a, str>,
+}
+
+/// A string, borrowed where it has no escapes, or an integer as its decimal text.
+fn string_or_integer<'de: 'a, 'a, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Cow<'a, str>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or an integer")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+    }
+    deserializer.deserialize_any(Visitor)
 }
 
 impl LogEvent<'_> {
@@ -190,6 +218,20 @@ mod tests {
         assert_eq!(payload.subscription_filters, vec!["all"]);
         assert_eq!(payload.log_events[0].message, "hello \"you\"");
         assert_eq!(payload.log_events[0].timestamp_ms(), Some(1_700_000_000_000));
+    }
+
+    #[test]
+    fn event_ids_are_borrowed_strings_or_integers_as_text() {
+        let json = payload_json(
+            r#"{"id":"3710","timestamp":1,"message":"a"},{"id":7,"timestamp":2,"message":"b"},{"id":"x\u0041","timestamp":3,"message":"c"}"#,
+        );
+        let (_, payload) = parse_payload(json.as_bytes()).unwrap();
+        let ids: Vec<&str> = payload.log_events.iter().map(|e| e.id.as_ref()).collect();
+        assert_eq!(ids, ["3710", "7", "xA"]);
+        assert!(matches!(payload.log_events[0].id, Cow::Borrowed(_)));
+        for bad in [r#"{"id":1.5,"timestamp":1,"message":"a"}"#, r#"{"id":null,"timestamp":1,"message":"a"}"#] {
+            assert_eq!(parse_payload(payload_json(bad).as_bytes()).unwrap_err().kind(), "invalid_json", "{bad}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod cloudwatch;
 pub mod config;
+pub mod function;
 pub mod keys;
 pub mod kinesis;
 pub mod kpl;
@@ -19,6 +20,8 @@ pub mod record;
 pub mod record_data;
 pub mod schema;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timestamp;
 
 pub use config::PipelineConfig;

@@ -246,3 +246,51 @@ mod tests {
         assert!(err.to_string().contains("missing/key"), "{err}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+
+/// Fault injection for tests and drills: a store whose writes fail after `allowed` successful
+/// ones, the way S3 throttling or an outage fails them. Successful writes really land in the
+/// inner store, and the keys written are kept in order.
+pub struct FailAfter<S> {
+    inner: S,
+    allowed: usize,
+    written: std::sync::Mutex<Vec<String>>,
+}
+
+impl<S: ObjectStore> FailAfter<S> {
+    pub fn new(inner: S, allowed: usize) -> Self {
+        FailAfter { inner, allowed, written: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// The keys written so far, in order.
+    pub fn written(&self) -> Vec<String> {
+        self.written.lock().map(|keys| keys.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for FailAfter<S> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
+        let attempt = {
+            let mut written = self.written.lock().map_err(|_| injected(key))?;
+            if written.len() >= self.allowed {
+                return Err(injected(key));
+            }
+            written.push(key.to_owned());
+            written.len()
+        };
+        tracing::debug!(attempt, key, "write allowed by FailAfter");
+        self.inner.put(key, body).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        self.inner.get(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        self.inner.list(prefix).await
+    }
+}
+
+fn injected(key: &str) -> StorageError {
+    StorageError::S3 { op: "PutObject", bucket: "lake".into(), key: key.into(), detail: "SlowDown (injected)".into() }
+}

@@ -7,12 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use common::{FailingStore, lake_rows};
+use common::lake_rows;
 use loglake::PipelineConfig;
 use loglake::cloudwatch::gzip;
 use loglake::config::RecordFormats;
 use loglake::kinesis::{BatchOptions, KinesisEvent, KinesisReport, ingest_kinesis_batch};
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::storage::{FailAfter, LocalStore, ObjectStore};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
@@ -234,7 +234,7 @@ async fn a_failure_half_way_is_retried_from_a_clean_cut_and_every_record_lands_o
 
         for allowed in 0..writes {
             let dir = tempfile::tempdir().unwrap();
-            let failing = FailingStore::new(LocalStore::new(dir.path()), allowed);
+            let failing = FailAfter::new(LocalStore::new(dir.path()), allowed);
             let report = ingest(&event, &failing, &options).await;
             let retry = report.retry_from.clone().unwrap_or_else(|| panic!("window {window}, {allowed} writes"));
             assert_eq!(report.response().batch_item_failures.len(), 1);

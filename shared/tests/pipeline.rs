@@ -5,10 +5,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{FailingStore, lake_rows};
+use common::lake_rows;
 use loglake::cloudwatch::encode_data;
 use loglake::pipeline::ingest_cloudwatch_data;
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::storage::{FailAfter, LocalStore, ObjectStore};
 use loglake::{IngestError, PipelineConfig};
 use serde_json::json;
 
@@ -157,7 +157,7 @@ async fn undecodable_input_is_dead_lettered_with_reason_and_raw_input() {
 #[tokio::test]
 async fn a_storage_failure_fails_the_call_and_the_retry_converges() {
     let dir = tempfile::tempdir().unwrap();
-    let failing = FailingStore::new(LocalStore::new(dir.path()), 1);
+    let failing = FailAfter::new(LocalStore::new(dir.path()), 1);
     let data = payload("g", &[("a", 1_795_168_800_000, "one"), ("b", 1_795_165_200_000, "two")]);
     let error = ingest_cloudwatch_data(&data, &config(), NOW, &failing).await.unwrap_err();
     assert!(matches!(error, IngestError::Storage(_)));
@@ -177,8 +177,8 @@ async fn a_storage_failure_fails_the_call_and_the_retry_converges() {
 #[tokio::test]
 async fn a_dead_letter_that_cannot_be_written_fails_the_call() {
     let dir = tempfile::tempdir().unwrap();
-    let failing = FailingStore::new(LocalStore::new(dir.path()), 0);
+    let failing = FailAfter::new(LocalStore::new(dir.path()), 0);
     let error = ingest_cloudwatch_data("not base64!", &config(), NOW, &failing).await.unwrap_err();
     assert!(error.is_retryable(), "losing the dead letter would lose the input silently");
-    assert!(failing.written.lock().unwrap().is_empty());
+    assert!(failing.written().is_empty());
 }

@@ -12,35 +12,13 @@ use std::path::{Path, PathBuf};
 use ingest_cloudwatch::{Config, State, handle_at};
 use loglake::cloudwatch::SubscriptionEvent;
 use loglake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::testing::{integration_python, read_bucket_with_pyarrow, unique_bucket};
 use serde_json::Value;
 
 const NOW: i64 = 1_795_168_900_000;
 
-fn integration_env() -> Option<(String, String)> {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| e.contains("127.0.0.1") || e.contains("localhost"));
-    let python = std::env::var("LOGLAKE_TEST_PYTHON").ok();
-    match (endpoint, python) {
-        (Some(e), Some(p)) => Some((e, p)),
-        _ if std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() == Ok("1") => {
-            panic!("LOGLAKE_REQUIRE_INTEGRATION=1 but AWS_ENDPOINT_URL (local moto) or LOGLAKE_TEST_PYTHON is not set")
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: moto integration test needs AWS_ENDPOINT_URL=http://127.0.0.1:PORT and LOGLAKE_TEST_PYTHON; run scripts/test.sh"
-            );
-            None
-        }
-    }
-}
-
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/ingest-cloudwatch")
-}
-
-fn unique_bucket(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("loglake-test-{tag}-{nanos}")
 }
 
 /// The production configuration path, with the bucket of this test.
@@ -67,7 +45,7 @@ fn decoded_events(name: &str) -> (Value, Vec<Value>) {
 
 #[tokio::test]
 async fn handler_writes_parquet_to_s3_that_pyarrow_reads_back_record_by_record() {
-    let Some((_endpoint, python)) = integration_env() else { return };
+    let Some(python) = integration_python() else { return };
     let bucket = unique_bucket("ingest");
     let sdk = load_aws_config().await;
     let s3 = S3Store::new(&sdk, &bucket, true);
@@ -99,28 +77,13 @@ async fn handler_writes_parquet_to_s3_that_pyarrow_reads_back_record_by_record()
         handle_at(&state, &read_event(name), NOW + 1000).await.unwrap();
     }
 
-    // Download the bucket as it is, then read it with pyarrow.
-    let download = tempfile::tempdir().unwrap();
     let keys = s3.list("").await.unwrap();
     assert_eq!(keys.iter().filter(|k| k.starts_with("errors/")).count(), 1, "{keys:?}");
     let letter: Value =
         serde_json::from_slice(&s3.get(keys.iter().find(|k| k.starts_with("errors/")).unwrap()).await.unwrap())
             .unwrap();
     assert_eq!(letter["raw"], read_event("truncated-gzip.json").awslogs.data.as_str());
-    for key in &keys {
-        let path = download.path().join(key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, s3.get(key).await.unwrap()).unwrap();
-    }
-    let out = std::process::Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/read_lake.py"))
-        .args(["--reader", "pyarrow"])
-        .arg(download.path())
-        .output()
-        .expect("run python");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows = read_bucket_with_pyarrow(&s3, &python).await;
 
     assert_eq!(rows.len(), expected.len(), "every record exactly once");
     let mut seen = BTreeMap::new();
@@ -148,7 +111,7 @@ async fn handler_writes_parquet_to_s3_that_pyarrow_reads_back_record_by_record()
 
 #[tokio::test]
 async fn a_missing_bucket_fails_the_invocation_as_a_retryable_storage_error() {
-    let Some(_) = integration_env() else { return };
+    let Some(_) = integration_python() else { return };
     let state = state_for(&unique_bucket("missing")).await;
     let error = handle_at(&state, &read_event("json-batch.json"), NOW).await.unwrap_err();
     assert!(error.0.is_retryable());

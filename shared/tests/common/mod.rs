@@ -1,15 +1,12 @@
-//! Helpers of the integration tests: read the lake back, and a store that fails on cue.
+//! Helpers of the integration tests: read the local lake back.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
-use async_trait::async_trait;
-use loglake::storage::{LocalStore, ObjectStore, StorageError};
+use loglake::storage::{LocalStore, ObjectStore};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,41 +76,4 @@ pub async fn lake_rows(store: &LocalStore) -> Vec<Row> {
     }
     rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     rows
-}
-
-/// A store whose writes fail after `allowed` successes, standing in for S3 throttling or an
-/// outage. Failure injection, not a mock of behaviour: successful writes really land.
-pub struct FailingStore {
-    pub inner: LocalStore,
-    pub allowed: usize,
-    pub puts: AtomicUsize,
-    pub written: Mutex<Vec<String>>,
-}
-
-impl FailingStore {
-    pub fn new(inner: LocalStore, allowed: usize) -> Self {
-        FailingStore { inner, allowed, puts: AtomicUsize::new(0), written: Mutex::new(Vec::new()) }
-    }
-}
-
-#[async_trait]
-impl ObjectStore for FailingStore {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
-        if self.puts.fetch_add(1, Ordering::SeqCst) >= self.allowed {
-            return Err(StorageError::S3 {
-                op: "PutObject",
-                bucket: "lake".into(),
-                key: key.into(),
-                detail: "SlowDown".into(),
-            });
-        }
-        self.written.lock().unwrap().push(key.to_owned());
-        self.inner.put(key, body).await
-    }
-    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
-        self.inner.list(prefix).await
-    }
 }
