@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drives the ingest-cloudwatch binary through the Lambda runtime API: `cargo lambda watch`
+# Drives the ingest-cloudwatch and ingest-kinesis binaries through the Lambda runtime API: `cargo lambda watch`
 # emulates the Lambda service, `cargo lambda invoke` sends it events from events/. The function
 # writes to moto (AWS_ENDPOINT_URL), and the objects are checked there.
 # Called by scripts/test.sh with the venv on PATH and moto's settings in the environment.
@@ -20,8 +20,8 @@ watch_pid=$!
 cleanup() { kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
-invoke() { # event file -> response JSON on stdout
-  cargo lambda invoke ingest-cloudwatch --invoke-address 127.0.0.1 --invoke-port "$port" \
+invoke() { # event file [function] -> response JSON on stdout
+  cargo lambda invoke "${2:-ingest-cloudwatch}" --invoke-address 127.0.0.1 --invoke-port "$port" \
     --data-file "$1" --output-format json
 }
 
@@ -39,14 +39,36 @@ if [ -z "$response" ]; then
 fi
 bad=$(invoke events/ingest-cloudwatch/truncated-gzip.json)
 control=$(invoke events/ingest-cloudwatch/control-message.json)
+kinesis=""
+for _ in $(seq 1 120); do # the first invoke of the second function compiles it
+  if kinesis=$(invoke events/ingest-kinesis/bad-records.json ingest-kinesis 2>"$logs/invoke.err"); then break; fi
+  kinesis=""
+  sleep 5
+done
+[ -n "$kinesis" ] || { echo "FAIL: no response from ingest-kinesis" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" <<'PY'
-import json, sys, boto3
-bucket, ok, bad, control = sys.argv[1], *map(json.loads, sys.argv[2:])
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" <<'PY'
+import io, json, sys, boto3
+import pyarrow.parquet as pq
+bucket, ok, bad, control, kinesis = sys.argv[1], *map(json.loads, sys.argv[2:])
 assert ok["records"] == 8 and ok["dead_letters"] == [], ok
 assert bad["records"] == 0 and bad["dead_letters"][0]["kind"] == "corrupt_gzip", bad
 assert control["control_messages"] == 1 and control["objects"] == [], control
-keys = sorted(o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []))
-assert keys == sorted([o["key"] for o in ok["objects"]] + [bad["dead_letters"][0]["key"]]), keys
-print(f"runtime API: 3 invocations through cargo lambda watch; {ok['records']} records and 1 dead letter in s3://{bucket}: {len(keys)} objects")
+assert kinesis == {"batchItemFailures": []}, kinesis
+s3 = boto3.client("s3")
+keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+kinesis_keys = [k for k in keys if "/kinesis-" in k or k.startswith("errors/kinesis/")]
+rest = [k for k in keys if k not in kinesis_keys]
+assert rest == sorted([o["key"] for o in ok["objects"]] + [bad["dead_letters"][0]["key"]]), keys
+letters = [k for k in kinesis_keys if k.startswith("errors/")]
+assert len(letters) == 4, kinesis_keys
+messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
+                  for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
+assert messages == ["first good line", "last good line"], messages
+print(f"runtime API: 4 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis x1); "
+      f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
+sys.stdout.flush()
+# pyarrow's and boto3's threads can abort the interpreter's shutdown ("terminate called without
+# an active exception"); every check has passed by now.
+import os; os._exit(0)
 PY

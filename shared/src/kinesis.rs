@@ -145,6 +145,7 @@ impl KinesisReport {
 pub struct BatchOptions {
     /// Stop writing (and report the rest for retry) once this instant has passed: a batch cut
     /// short this way is retried from a clean cut, while a timed-out invocation is retried whole.
+    /// The first write of a batch is always made, so that every invocation makes progress.
     pub deadline: Option<std::time::Instant>,
     /// Decoded bytes per window; [`WINDOW_DECODED_BYTES`] unless a test wants small windows.
     pub window_decoded_bytes: usize,
@@ -364,7 +365,8 @@ async fn ingest_window(
     let writes = plan_writes(&outcomes, &partitions, |at| window[at].0.shard_id());
     for write in writes {
         let first = write.first();
-        if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+        let written = report.objects.len() + report.dead_letters.len();
+        if written > 0 && deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
             return Err(Stop {
                 at: first,
                 error_type: "Loglake.Deadline",

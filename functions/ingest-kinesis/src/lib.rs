@@ -11,14 +11,21 @@ use loglake::function::now_ms;
 pub use loglake::function::{FunctionConfig as Config, State};
 use loglake::kinesis::{BatchOptions, KinesisEvent, KinesisReport, ingest_kinesis_batch};
 
-/// Writing stops this long before the invocation's deadline, so the batch ends with a clean
-/// cut reported for retry rather than a timeout that retries it whole.
+/// Writing stops this long before the invocation's deadline (at most a fifth of the time the
+/// invocation has), so the batch ends with a clean cut reported for retry rather than a timeout
+/// that retries it whole.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
-/// When to stop writing, from the invocation deadline (milliseconds since the epoch).
-pub fn stop_writing_at(deadline_ms: u64, now_ms: i64) -> Instant {
+/// When to stop writing, from the invocation deadline (milliseconds since the epoch). A deadline
+/// that is no epoch time at all (`cargo lambda watch` sends a duration) sets none.
+pub fn stop_writing_at(deadline_ms: u64, now_ms: i64) -> Option<Instant> {
+    // 2001-09-09: any real deadline is later; a duration in milliseconds is far smaller.
+    if deadline_ms < 1_000_000_000_000 {
+        tracing::warn!(deadline_ms, "the runtime's deadline is not an epoch time; writing without a deadline");
+        return None;
+    }
     let remaining = Duration::from_millis((deadline_ms as i64).saturating_sub(now_ms).max(0) as u64);
-    Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
+    Some(Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN.min(remaining / 5)))
 }
 
 /// Handles one batch. Bad records are dead-lettered; a storage failure ends the batch with the
@@ -36,7 +43,9 @@ pub async fn handle_at(
 ) -> KinesisReport {
     let report = ingest_kinesis_batch(event, &state.pipeline, ingest_time_ms, state.store.as_ref(), options).await;
     let ingest = &report.ingest;
+    let ms_to_stop = options.deadline.map(|at| at.saturating_duration_since(Instant::now()).as_millis() as u64);
     tracing::info!(
+        ms_to_stop,
         kinesis_records = ingest.payloads,
         log_events = ingest.log_events,
         records = ingest.records,
@@ -59,11 +68,15 @@ mod tests {
     #[test]
     fn writing_stops_a_margin_before_the_deadline() {
         let now = 1_795_168_900_000;
-        let at = stop_writing_at(now as u64 + 60_000, now);
-        let left = at.saturating_duration_since(Instant::now());
-        assert!(left > Duration::from_secs(50) && left <= Duration::from_secs(55), "{left:?}");
-        // A deadline already past, or closer than the margin, stops before the first write.
-        assert!(stop_writing_at(now as u64 - 1_000, now) <= Instant::now());
-        assert!(stop_writing_at(now as u64 + 1_000, now) <= Instant::now());
+        let left =
+            |deadline_ms: u64| stop_writing_at(deadline_ms, now).unwrap().saturating_duration_since(Instant::now());
+        let minute = left(now as u64 + 60_000);
+        assert!(minute > Duration::from_secs(54) && minute <= Duration::from_secs(55), "{minute:?}");
+        // A short invocation keeps four fifths of its time for writing.
+        let short = left(now as u64 + 3_000);
+        assert!(short > Duration::from_millis(2_300) && short <= Duration::from_millis(2_400), "{short:?}");
+        assert_eq!(left(now as u64 - 1_000), Duration::ZERO);
+        // cargo lambda watch sends the timeout itself (600000) where an epoch time belongs.
+        assert_eq!(stop_writing_at(600_000, now), None);
     }
 }

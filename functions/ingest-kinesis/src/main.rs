@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let state = &State::from_config(config).await;
     run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
         let deadline = stop_writing_at(event.context.deadline, now_ms());
-        Ok::<BatchResponse, Error>(handle(state, &event.payload, Some(deadline)).await.response())
+        Ok::<BatchResponse, Error>(handle(state, &event.payload, deadline).await.response())
     }))
     .await
 }
