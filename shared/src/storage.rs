@@ -206,47 +206,6 @@ impl ObjectStore for S3Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn local_store_round_trips_and_lists_by_prefix() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LocalStore::new(dir.path());
-        store.put("staging/logs/dt=2024-05-01/hour=01/a.parquet", b"one".to_vec()).await.unwrap();
-        store.put("staging/logs/dt=2024-05-01/hour=02/b.parquet", b"two".to_vec()).await.unwrap();
-        store.put("errors/cloudwatch/c.json", b"three".to_vec()).await.unwrap();
-        store.put("errors/cloudwatch/c.json", b"three again".to_vec()).await.unwrap();
-        assert_eq!(store.get("errors/cloudwatch/c.json").await.unwrap(), b"three again");
-        assert_eq!(
-            store.list("staging/").await.unwrap(),
-            ["staging/logs/dt=2024-05-01/hour=01/a.parquet", "staging/logs/dt=2024-05-01/hour=02/b.parquet"]
-        );
-        assert_eq!(store.list("staging/logs/dt=2024-05-01/hour=02").await.unwrap().len(), 1);
-        assert_eq!(store.list("").await.unwrap().len(), 3);
-        assert!(store.list("nothing/").await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn local_store_refuses_keys_that_escape_the_lake() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LocalStore::new(dir.path().join("lake"));
-        for key in ["../outside", "a/../../b", "/etc/passwd", "a//b", "", "a\\b"] {
-            let err = store.put(key, b"x".to_vec()).await.unwrap_err();
-            assert!(matches!(err, StorageError::InvalidKey { .. }), "{key}: {err}");
-        }
-        assert!(!dir.path().join("outside").exists());
-    }
-
-    #[tokio::test]
-    async fn local_store_get_of_a_missing_key_names_the_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = LocalStore::new(dir.path()).get("missing/key").await.unwrap_err();
-        assert!(err.to_string().contains("missing/key"), "{err}");
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /// Fault injection for tests and drills: a store whose writes fail after `allowed` successful
@@ -293,4 +252,45 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
 
 fn injected(key: &str) -> StorageError {
     StorageError::S3 { op: "PutObject", bucket: "lake".into(), key: key.into(), detail: "SlowDown (injected)".into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_store_round_trips_and_lists_by_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        store.put("staging/logs/dt=2024-05-01/hour=01/a.parquet", b"one".to_vec()).await.unwrap();
+        store.put("staging/logs/dt=2024-05-01/hour=02/b.parquet", b"two".to_vec()).await.unwrap();
+        store.put("errors/cloudwatch/c.json", b"three".to_vec()).await.unwrap();
+        store.put("errors/cloudwatch/c.json", b"three again".to_vec()).await.unwrap();
+        assert_eq!(store.get("errors/cloudwatch/c.json").await.unwrap(), b"three again");
+        assert_eq!(
+            store.list("staging/").await.unwrap(),
+            ["staging/logs/dt=2024-05-01/hour=01/a.parquet", "staging/logs/dt=2024-05-01/hour=02/b.parquet"]
+        );
+        assert_eq!(store.list("staging/logs/dt=2024-05-01/hour=02").await.unwrap().len(), 1);
+        assert_eq!(store.list("").await.unwrap().len(), 3);
+        assert!(store.list("nothing/").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn local_store_refuses_keys_that_escape_the_lake() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("lake"));
+        for key in ["../outside", "a/../../b", "/etc/passwd", "a//b", "", "a\\b"] {
+            let err = store.put(key, b"x".to_vec()).await.unwrap_err();
+            assert!(matches!(err, StorageError::InvalidKey { .. }), "{key}: {err}");
+        }
+        assert!(!dir.path().join("outside").exists());
+    }
+
+    #[tokio::test]
+    async fn local_store_get_of_a_missing_key_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = LocalStore::new(dir.path()).get("missing/key").await.unwrap_err();
+        assert!(err.to_string().contains("missing/key"), "{err}");
+    }
 }
