@@ -99,6 +99,18 @@ pub mod vars {
     pub const REGION: &str = "AWS_REGION";
     pub const BUCKET: &str = "LOGLAKE_BUCKET";
     pub const S3_FORCE_PATH_STYLE: &str = "LOGLAKE_S3_FORCE_PATH_STYLE";
+
+    /// Every setting the functions read (the template may set only these).
+    pub const ALL: &[&str] = &[
+        MAX_DECOMPRESSED_BYTES,
+        MAX_EVENT_TIME_SKEW_SECS,
+        PARTITION_TIME_ZONE,
+        ZSTD_LEVEL,
+        RECORD_FORMATS,
+        REGION,
+        BUCKET,
+        S3_FORCE_PATH_STYLE,
+    ];
 }
 
 impl PipelineConfig {

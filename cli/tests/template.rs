@@ -1,0 +1,111 @@
+//! template.yaml and the handlers must agree: what the event source mapping is told to expect
+//! is what the handler does, every environment variable is one the function reads (and its
+//! default value parses), and every function's code and binary exist.
+
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(format!("{}/../template.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn functions(template: &Value) -> Vec<(String, Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, r)| (name.as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// The value a parameter reference stands for when deployed with defaults.
+fn resolve(template: &Value, value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+            let name = tagged.value.as_str().unwrap();
+            match &template["Parameters"][name]["Default"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => format!("{}-placeholder", name.to_lowercase()), // a resource, such as the bucket
+            }
+        }
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("unexpected environment value {other:?}"),
+    }
+}
+
+#[test]
+fn every_function_reads_its_environment_and_its_defaults_parse() {
+    let template = template();
+    let functions = functions(&template);
+    assert_eq!(functions.len(), 2);
+    for (name, function) in functions {
+        let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
+        let env: Vec<(String, String)> =
+            variables.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), resolve(&template, v))).collect();
+        for (variable, _) in &env {
+            assert!(
+                variable.starts_with("LOGLAKE_") && loglake::config::vars::ALL.contains(&variable.as_str()),
+                "{name}: {variable} is not a setting the functions read"
+            );
+        }
+        let lookup = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        loglake::function::FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        // The code and the binary the build needs exist.
+        let code = function["Properties"]["CodeUri"].as_str().unwrap();
+        let manifest = std::fs::read_to_string(format!("{}/../{code}/Cargo.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert!(manifest.contains(&format!("name = \"{binary}\"")), "{name}: no binary {binary} in {code}");
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    }
+}
+
+#[test]
+fn the_kinesis_event_source_expects_what_the_handler_does() {
+    let template = template();
+    let function = &template["Resources"]["IngestKinesisFunction"];
+    let source = &function["Properties"]["Events"]["Stream"]["Properties"];
+    assert_eq!(function["Properties"]["Events"]["Stream"]["Type"], "Kinesis");
+
+    // The handler answers with batchItemFailures; Lambda reads them only when told to.
+    let response = serde_json::to_value(loglake::kinesis::BatchResponse::default()).unwrap();
+    assert!(response.get("batchItemFailures").is_some());
+    let types: Vec<&str> =
+        source["FunctionResponseTypes"].as_sequence().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+
+    // Crashes and timeouts fail the whole batch: bisect it, retry a bounded number of times,
+    // and send what is given up on to a destination instead of dropping it.
+    assert_eq!(source["BisectBatchOnFunctionError"], true);
+    let retries = source["MaximumRetryAttempts"].as_i64().unwrap();
+    assert!((0..=100).contains(&retries), "bounded retries, not -1: {retries}");
+    let record_age = source["MaximumRecordAgeInSeconds"].as_i64().unwrap();
+    let retention_hours = template["Resources"]["LogStream"]["Properties"]["RetentionPeriodHours"].as_i64().unwrap();
+    assert!(
+        record_age > 0 && record_age < retention_hours * 3600,
+        "records are given up on before the stream drops them"
+    );
+    assert_eq!(source["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert!(source["BatchSize"].as_i64().unwrap() <= 10_000);
+
+    // The handler stops writing DEADLINE_MARGIN (at most a fifth of the time) before the timeout.
+    let timeout = function["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(timeout >= 5 * ingest_kinesis::DEADLINE_MARGIN.as_secs(), "timeout {timeout} s leaves too little time");
+    // The peak RSS of a full 6 MB batch is measured in bench/ to stay under 64 MB.
+    assert_eq!(function["Properties"]["MemorySize"], 128);
+}
+
+#[test]
+fn the_cloudwatch_to_kinesis_subscription_has_a_role_that_may_put_records() {
+    let template = template();
+    let resources = &template["Resources"];
+    let filter = &resources["KinesisSubscriptionFilter"]["Properties"];
+    assert!(matches!(&filter["DestinationArn"], Value::Tagged(t) if t.value == "LogStream.Arn"));
+    assert!(matches!(&filter["RoleArn"], Value::Tagged(t) if t.value == "CloudWatchLogsToKinesisRole.Arn"));
+    let role = &resources["CloudWatchLogsToKinesisRole"]["Properties"];
+    assert_eq!(role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "logs.amazonaws.com");
+    assert_eq!(role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"], "kinesis:PutRecord");
+}
