@@ -7,6 +7,8 @@
 #   - cold start of the release function binary against a local runtime-API stand-in, and a
 #     Python bootstrap importing boto3 + pyarrow for comparison
 #   - size of the arm64 deployment zip (cargo lambda build --arm64 --output-format zip)
+#   - ingest-kinesis: records/s and MB/s per kind of record data (10,000-record batches), the
+#     ratio to the first function's per-byte rate, and peak RSS for a 6 MB batch
 # Needs the test venv (scripts/test.sh makes it) for pyarrow and cargo-lambda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +26,12 @@ if [ ! -f "$work/workload/manifest.json" ]; then
 fi
 python -c "import json,sys; m=json.load(open(sys.argv[1])); print(f\"{m['events']} events x {m['lines']//m['events']} lines, {m['message_bytes']/1e6:.1f} MB of message text, formats {m['formats']}\")" "$work/workload/manifest.json"
 
+if [ ! -f "$work/kinesis/manifest.json" ]; then
+  python bench/gen_kinesis_workload.py "$work/kinesis" >/dev/null
+fi
+
 echo "== build (release)"
-cargo build --release --quiet -p loglake-cli -p ingest-cloudwatch
+cargo build --release --quiet -p loglake-cli -p ingest-cloudwatch -p ingest-kinesis
 
 echo "== Rust pipeline"
 cargo bench --quiet -p loglake --bench ingest -- "$work/workload" | tee -a "$results"
@@ -40,6 +46,14 @@ rm -rf "$work/rss-lake"
   --event "$work/workload/$largest" --lake "$work/rss-lake" >/dev/null
 echo "peak RSS ingesting $largest ($(stat -c %s "$work/workload/$largest") bytes base64): $(( $(cat "$work/rss.txt") / 1024 )) MiB" | tee -a "$results"
 echo "RESULT peak_rss_kib=$(cat "$work/rss.txt")" >>"$results"
+
+echo "== ingest-kinesis, per kind of record data"
+cargo bench --quiet -p loglake --bench kinesis -- "$work/kinesis" | tee -a "$results"
+rm -rf "$work/rss-kinesis-lake"
+/usr/bin/time -f "%M" -o "$work/rss-kinesis.txt" "$CARGO_TARGET_DIR/release/loglake" invoke ingest-kinesis \
+  --event "$work/kinesis/kinesis-6mb.json" --lake "$work/rss-kinesis-lake" >/dev/null
+echo "peak RSS ingesting kinesis-6mb.json ($(stat -c %s "$work/kinesis/kinesis-6mb.json") bytes): $(( $(cat "$work/rss-kinesis.txt") / 1024 )) MiB" | tee -a "$results"
+echo "RESULT kinesis_peak_rss_kib=$(cat "$work/rss-kinesis.txt")" >>"$results"
 
 echo "== cold start"
 python bench/coldstart.py "$CARGO_TARGET_DIR/release/ingest-cloudwatch" --runs 30 | tee -a "$results"
@@ -68,6 +82,10 @@ line("vs Python + pyarrow", f"{ratio:.1f}x ({f['python_mbps']:.1f} MB/s)", ">= 3
 line("peak RSS, largest event", f"{f['peak_rss_kib'] / 1024:.1f} MiB", "<= 64 MiB", f["peak_rss_kib"] <= 64 * 1024)
 cs = f["rust_coldstart_ms"]
 line("cold start (median)", f"{cs:.1f} ms (python {f.get('python_coldstart_ms', 0):.0f} ms)", "<= 20 ms", cs <= 20)
+for kind in ("cloudwatch", "agent", "kpl", "text", "6mb"):
+    mbps = f[f"kinesis_{kind}_mbps"]
+    line(f"kinesis {kind} (1 thread)", f"{mbps:.1f} MB/s = {mbps / f['rust_mbps']:.2f}x ingest-cloudwatch", "reported", True)
+line("kinesis peak RSS, 6 MB batch", f"{f['kinesis_peak_rss_kib'] / 1024:.1f} MiB", "<= 64 MiB", f["kinesis_peak_rss_kib"] <= 64 * 1024)
 if "zip_bytes" in f:
     line("deployment zip (arm64)", f"{f['zip_bytes'] / 2**20:.2f} MiB", "<= 10 MiB", f["zip_bytes"] <= 10 * 2**20)
 PY
