@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Cold start: time from process start to the function's first request for an invocation.
+"""Cold start: time from process start to the function's first request for an invocation;
+and the peak RSS of a function binary handling one event.
 
     coldstart.py BINARY [--runs 20] [--event FILE]
     coldstart.py --python-baseline [--runs 20]
+    coldstart.py BINARY --peak-rss --event FILE --bucket NAME   # AWS_ENDPOINT_URL: a local S3
 
 A small stand-in of the Lambda runtime API (GET /next, POST /response) listens on 127.0.0.1.
 Each run starts the binary as Lambda would (AWS_LAMBDA_RUNTIME_API and the usual variables),
 records when its first GET …/invocation/next arrives, hands it the event, waits for the
 response, and stops it. --python-baseline measures the same for a Python bootstrap that imports
 boto3 and pyarrow (what a Python function doing this job loads). Prints median and p90 in ms.
+--peak-rss instead reads the process's VmHWM (peak resident set) once it has responded: the
+figure Lambda reports as Max Memory Used, for the binary that is deployed, allocator included.
 """
 import argparse
 import http.server
@@ -75,7 +79,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         server.responded.set()
 
 
-def one_run(command, event: bytes) -> float:
+def one_run(command, event: bytes, bucket: str = "bench-bucket", peak_rss: list | None = None) -> float:
     server = Runtime(event)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(os.environ)
@@ -84,14 +88,17 @@ def one_run(command, event: bytes) -> float:
         "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x", "LOGLAKE_BUCKET": "bench-bucket", "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_SECRET_ACCESS_KEY": "x", "LOGLAKE_BUCKET": bucket, "AWS_LAMBDA_LOG_FORMAT": "JSON",
         "AWS_EC2_METADATA_DISABLED": "true",
     })
     start = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        if not server.responded.wait(30):
+        if not server.responded.wait(120):
             raise SystemExit(f"no response from {command}")
+        if peak_rss is not None:
+            with open(f"/proc/{proc.pid}/status") as status:
+                peak_rss.append(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")))
     finally:
         proc.kill()
         proc.wait()
@@ -99,6 +106,8 @@ def one_run(command, event: bytes) -> float:
     path, body = server.response
     if not path.endswith("/response"):
         raise SystemExit(f"invocation failed: {path} {body[:300]!r}")
+    if peak_rss is not None and json.loads(body or b"{}").get("batchItemFailures"):
+        raise SystemExit(f"the batch was not fully written: {body[:300]!r}")
     return (server.first_next - start) * 1000
 
 
@@ -108,8 +117,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--event", default=os.path.join(os.path.dirname(__file__), "..", "events", "ingest-cloudwatch", "control-message.json"))
     parser.add_argument("--python-baseline", action="store_true")
+    parser.add_argument("--peak-rss", action="store_true")
+    parser.add_argument("--bucket", default="bench-bucket")
     args = parser.parse_args()
     event = open(args.event, "rb").read()
+    if args.peak_rss:
+        peak = []
+        one_run([args.binary], event, args.bucket, peak)
+        name = os.path.basename(args.binary).replace("-", "_")
+        print(f"peak RSS {os.path.basename(args.binary)} handling {os.path.basename(args.event)} "
+              f"({len(event)} bytes) through the runtime API: {peak[0] / 1024:.1f} MiB")
+        print(f"RESULT {name}_peak_rss_kib={peak[0]}")
+        return 0
     command = [sys.executable, "-c", PY_BOOTSTRAP] if args.python_baseline else [args.binary]
     times = sorted(one_run(command, event) for _ in range(args.runs))
     label = "python (boto3 + pyarrow)" if args.python_baseline else os.path.basename(args.binary)

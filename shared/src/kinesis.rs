@@ -38,9 +38,10 @@ use crate::timestamp;
 
 pub const SOURCE_KINESIS: &str = "kinesis";
 
-/// Decoded bytes per window. A full 6 MB batch of CloudWatch Logs payloads inflates to ten
-/// times that; windows keep the function inside 128 MB whatever the input expands to.
-pub const WINDOW_DECODED_BYTES: usize = 4 * 1024 * 1024;
+/// Decoded bytes per window. A full 6 MB batch of CloudWatch Logs payloads inflates to five
+/// to ten times that; windows keep the function well inside 128 MB whatever the input expands
+/// to (a window's records, Arrow arrays and Parquet buffers are a few times its decoded size).
+pub const WINDOW_DECODED_BYTES: usize = 2 * 1024 * 1024;
 
 /// The event of a Kinesis event source mapping.
 #[derive(Debug, Clone, Deserialize)]
