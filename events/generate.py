@@ -14,6 +14,10 @@ inside) with a control message, agent records (Fluent Bit / Fluentd JSON lines, 
 record), KPL-aggregated records made by the reference aggregator (aws-kinesis-agg), and a
 batch of bad records between good ones. expected/lines.json lists every log line the batches carry
 (event id and message) and the number of bad records, for the demo check.
+
+firehose-transform: a data-transformation batch as Firehose delivers it: CloudWatch Logs payloads
+(one within an hour, one across the hour), a control message, Fluent Bit records, a plain line
+and an undecodable record.
 """
 import base64
 import gzip
@@ -25,6 +29,7 @@ import sys
 EVENTS = pathlib.Path(__file__).resolve().parent
 HERE = EVENTS / "ingest-cloudwatch"
 KINESIS = EVENTS / "ingest-kinesis"
+FIREHOSE = EVENTS / "firehose-transform"
 
 
 def gzip_bytes(raw: bytes) -> bytes:
@@ -199,6 +204,34 @@ def build_kinesis() -> dict:
     return events, {"lines": expected, "bad_records": 4}
 
 
+FIREHOSE_ARN = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/loglake-firehose"
+
+
+def firehose_record(n: int, data: bytes) -> dict:
+    return {
+        "recordId": f"49590338271490256608559692540925702759324208523137515{n:03d}",
+        "approximateArrivalTimestamp": int(ARRIVAL_S * 1000) + n,
+        "data": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def build_firehose() -> dict:
+    records = [
+        firehose_record(1, cwl_payload("/aws/ecs/orders", "orders/web/0a1b", CWL_EVENTS_A)),
+        firehose_record(2, CWL_CONTROL),
+        firehose_record(3, cwl_payload("/aws/lambda/checkout", "2026/11/20/[$LATEST]c0ffee", CWL_EVENTS_B)),
+        firehose_record(4, jsonl(FLUENT_BIT[0])),
+        firehose_record(5, b"deploy finished in 42s\n"),
+        firehose_record(6, bytes([0xFF, 0xFE, 0x00, 0x01])),
+    ]
+    return {"firehose-batch.json": {
+        "invocationId": "00540a87-5050-496a-84e4-e7d92bbaf5e2",
+        "deliveryStreamArn": FIREHOSE_ARN,
+        "region": "eu-west-1",
+        "records": records,
+    }}
+
+
 def main() -> int:
     check = "--check" in sys.argv[1:]
     stale = []
@@ -206,6 +239,7 @@ def main() -> int:
     kinesis_events, expected = build_kinesis()
     outputs += [(KINESIS / name, event) for name, event in kinesis_events.items()]
     outputs.append((KINESIS / "expected" / "lines.json", expected))
+    outputs += [(FIREHOSE / name, event) for name, event in build_firehose().items()]
     for path, event in outputs:
         name = str(path.relative_to(EVENTS))
         text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use loglake::cloudwatch::SubscriptionEvent;
 use loglake::config::PipelineConfig;
+use loglake::firehose::FirehoseEvent;
 use loglake::function::{FunctionConfig, State};
 use loglake::kinesis::KinesisEvent;
 use loglake::schema::{Table, athena_ddl};
@@ -56,6 +57,7 @@ enum Command {
 enum Function {
     IngestCloudwatch,
     IngestKinesis,
+    FirehoseTransform,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,6 +134,7 @@ pub fn read_event<T: serde::de::DeserializeOwned>(path: &Path, shape: &str) -> R
 
 const SUBSCRIPTION_EVENT: &str = "a CloudWatch Logs subscription event ({\"awslogs\":{\"data\":…}})";
 const KINESIS_EVENT: &str = "a Kinesis event ({\"Records\":[{\"kinesis\":{…}}]})";
+const FIREHOSE_EVENT: &str = "a Firehose transformation event ({\"records\":[{\"recordId\":…,\"data\":…}]})";
 
 /// Runs the handler of `function` on one event file: its report as a JSON line, and whether
 /// the invocation failed (for Kinesis: whether it reported records for retry).
@@ -154,6 +157,19 @@ async fn invoke_one(function: Function, state: &State, path: &Path) -> Result<se
                 object.insert("response".into(), serde_json::json!(report.response()));
             }
             if report.retry_from.is_some() { Err(line) } else { Ok(line) }
+        }
+        Function::FirehoseTransform => {
+            let event: FirehoseEvent = read_event(path, FIREHOSE_EVENT).map_err(invalid)?;
+            match firehose_transform::handle(state, &event).await {
+                Ok((response, report)) => {
+                    let mut line = response_line(path, &report);
+                    if let Some(object) = line.as_object_mut() {
+                        object.insert("response".into(), serde_json::json!(response));
+                    }
+                    Ok(line)
+                }
+                Err(error) => Err(failure(error.0.error_type(), error.to_string())),
+            }
         }
     }
 }

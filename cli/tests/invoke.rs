@@ -79,6 +79,32 @@ fn invoke_ingest_kinesis_reports_each_batch_and_its_batch_item_failures() {
 }
 
 #[test]
+fn invoke_firehose_transform_returns_one_result_per_record() {
+    let lake = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["invoke", "firehose-transform", "--event"])
+        .arg(events_dir().join("../firehose-transform/firehose-batch.json"))
+        .arg("--lake")
+        .arg(lake.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results: Vec<&str> =
+        line["response"]["records"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
+    // A payload in one hour, a control message, a payload across the hour (to staging), Fluent
+    // Bit lines, a plain line, a binary record.
+    assert_eq!(results, ["Ok", "Dropped", "Dropped", "Ok", "Ok", "ProcessingFailed"]);
+    assert_eq!(line["written_to_staging"], 1);
+    assert_eq!(
+        line["response"]["records"][0]["metadata"]["partitionKeys"],
+        serde_json::json!({"dt": "2026-11-20", "hour": "10"})
+    );
+    assert!(lake.path().join("errors/firehose").is_dir());
+    assert!(lake.path().join("staging/logs/dt=2026-11-20/hour=09").is_dir());
+}
+
+#[test]
 fn invoke_reports_a_file_that_is_not_an_event_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let not_event = dir.path().join("not-an-event.json");

@@ -40,7 +40,7 @@ fn resolve(template: &Value, value: &Value) -> String {
 fn every_function_reads_its_environment_and_its_defaults_parse() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 2);
+    assert_eq!(functions.len(), 3);
     for (name, function) in functions {
         let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
         let env: Vec<(String, String)> =
@@ -108,4 +108,42 @@ fn the_cloudwatch_to_kinesis_subscription_has_a_role_that_may_put_records() {
     let role = &resources["CloudWatchLogsToKinesisRole"]["Properties"];
     assert_eq!(role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "logs.amazonaws.com");
     assert_eq!(role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"], "kinesis:PutRecord");
+}
+
+#[test]
+fn the_delivery_stream_reads_what_the_transform_returns() {
+    let template = template();
+    let resources = &template["Resources"];
+    let destination = &resources["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"];
+
+    // The transform is the stream's processor.
+    let processor = &destination["ProcessingConfiguration"]["Processors"][0];
+    assert_eq!(processor["Type"], "Lambda");
+    let lambda_arn = processor["Parameters"].as_sequence().unwrap().iter().find(|p| p["ParameterName"] == "LambdaArn");
+    assert!(
+        matches!(&lambda_arn.unwrap()["ParameterValue"], Value::Tagged(t) if t.value == "FirehoseTransformFunction.Arn")
+    );
+
+    // Dynamic partitioning by the keys the transform sets, into the staging layout.
+    assert_eq!(destination["DynamicPartitioningConfiguration"]["Enabled"], true);
+    let keys = serde_json::to_value(loglake::firehose::PartitionKeys { dt: "d".into(), hour: "h".into() }).unwrap();
+    let prefix = destination["Prefix"].as_str().unwrap();
+    assert!(prefix.starts_with(loglake::keys::STAGING_PREFIX), "{prefix}");
+    for key in keys.as_object().unwrap().keys() {
+        assert!(prefix.contains(&format!("{key}=!{{partitionKeyFromLambda:{key}}}")), "{prefix} lacks {key}");
+    }
+    assert!(destination["ErrorOutputPrefix"].as_str().unwrap().starts_with(loglake::keys::ERRORS_PREFIX));
+
+    // The rows are read as the staging table, with times in epoch milliseconds as the transform writes them.
+    let conversion = &destination["DataFormatConversionConfiguration"];
+    assert_eq!(conversion["Enabled"], true);
+    assert_eq!(conversion["SchemaConfiguration"]["TableName"], "logs_staging");
+    assert_eq!(resources["LogsStagingTable"]["Properties"]["TableInput"]["Name"], "logs_staging");
+    let formats = &conversion["InputFormatConfiguration"]["Deserializer"]["HiveJsonSerDe"]["TimestampFormats"];
+    assert_eq!(formats.as_sequence().unwrap().len(), 1);
+    assert_eq!(formats[0], "millis");
+
+    // Firehose gives a transformation at most 5 minutes.
+    let timeout = resources["FirehoseTransformFunction"]["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(timeout <= 300, "{timeout}");
 }

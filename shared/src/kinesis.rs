@@ -17,23 +17,17 @@
 //! decoded data; a window ends at a record boundary (which keeps the cut clean) and its runs are
 //! written before the next window is decoded.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::agent::{AgentLine, split_agent_line};
-use crate::cloudwatch::{self, DecodeError, LogsPayload, MessageType};
 use crate::config::PipelineConfig;
 use crate::keys::{self, InputHasher};
-use crate::kpl;
-use crate::normalize::{LineContext, normalize_line};
 use crate::partition::Partition;
-use crate::pipeline::{self, IngestError, IngestReport, Rejection, normalize_payload, partitions_of, write_object};
+use crate::pipeline::{self, IngestError, IngestReport, Rejection, partitions_of, write_object};
 use crate::record::Record;
-use crate::record_data::{self, DataFormat, DataKind, kinesis_event_id};
 use crate::storage::ObjectStore;
+use crate::stream_record::{self, Parsed, Part, StreamRecord};
 use crate::timestamp;
 
 pub const SOURCE_KINESIS: &str = "kinesis";
@@ -171,19 +165,19 @@ pub async fn ingest_kinesis_batch(
     let records = &event.records;
     let mut start = 0;
     while start < records.len() {
-        let mut window = Vec::new();
-        let mut window_bytes = 0;
-        while start + window.len() < records.len() && (window.is_empty() || window_bytes < options.window_decoded_bytes)
-        {
-            let record = &records[start + window.len()];
+        let window = stream_record::next_window(records, start, options.window_decoded_bytes, |record| {
             let format = config.record_formats.for_stream(record.stream_name());
-            let decoded = decode(record, format, config.max_decompressed_bytes);
-            window_bytes += decoded.as_ref().map_or(0, |parts| parts.iter().map(Part::len).sum());
-            report.ingest.input_bytes += record.kinesis.data.len();
-            window.push((record, decoded));
-        }
+            stream_record::decode(
+                &record.kinesis.data,
+                &record.kinesis.partition_key,
+                format,
+                config.max_decompressed_bytes,
+            )
+        });
         report.ingest.payloads += window.len();
-        report.ingest.decompressed_bytes += window_bytes;
+        report.ingest.input_bytes += window.iter().map(|(record, _)| record.kinesis.data.len()).sum::<usize>();
+        report.ingest.decompressed_bytes +=
+            window.iter().map(|(_, decoded)| stream_record::decoded_len(decoded)).sum::<usize>();
         if let Err(stop) =
             ingest_window(&window, config, ingest_time_ms, store, options.deadline, &mut report.ingest).await
         {
@@ -208,96 +202,6 @@ struct Stop {
     at: usize,
     error_type: &'static str,
     reason: String,
-}
-
-/// Owned data of one record after base64, KPL and gzip: what needs no borrowing.
-enum Part {
-    /// A decompressed CloudWatch Logs subscription payload (JSON).
-    CloudWatch(Vec<u8>),
-    /// Text lines, read as agent JSON lines or as plain lines.
-    Lines { agent: bool, partition_key: String, text: String },
-}
-
-impl Part {
-    fn len(&self) -> usize {
-        match self {
-            Part::CloudWatch(json) => json.len(),
-            Part::Lines { text, .. } => text.len(),
-        }
-    }
-}
-
-fn decode(record: &KinesisEventRecord, format: DataFormat, limit: usize) -> Result<Vec<Part>, Rejection> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(record.kinesis.data.trim().as_bytes())
-        .map_err(|e| Rejection::from(&DecodeError::InvalidBase64(e)))?;
-    let data_error = |e: record_data::DataError| Rejection { kind: e.kind(), reason: e.to_string() };
-    match record_data::detect_as(&bytes, format).map_err(data_error)? {
-        DataKind::Aggregated => {
-            let user_records =
-                kpl::deaggregate(&bytes).map_err(|e| Rejection { kind: e.kind(), reason: e.to_string() })?;
-            let mut parts = Vec::with_capacity(user_records.len());
-            for (index, user) in user_records.iter().enumerate() {
-                let in_user_record = |mut rejection: Rejection| {
-                    rejection.reason = format!("KPL user record {index}: {}", rejection.reason);
-                    rejection
-                };
-                let kind = record_data::detect_as(user.data, format).map_err(data_error).map_err(in_user_record)?;
-                let part = to_part(kind, user.data.to_vec(), user.partition_key, limit).map_err(in_user_record)?;
-                parts.push(part);
-            }
-            Ok(parts)
-        }
-        kind => Ok(vec![to_part(kind, bytes, &record.kinesis.partition_key, limit)?]),
-    }
-}
-
-fn to_part(kind: DataKind, bytes: Vec<u8>, partition_key: &str, limit: usize) -> Result<Part, Rejection> {
-    let agent = match kind {
-        DataKind::CloudWatchLogs => {
-            let json = cloudwatch::decompress_gzip(&bytes, limit).map_err(|e| Rejection::from(&e))?;
-            return Ok(Part::CloudWatch(json));
-        }
-        DataKind::Aggregated => {
-            return Err(Rejection { kind: "kpl_nested", reason: "a KPL record inside a KPL record".into() });
-        }
-        DataKind::AgentJson => true,
-        DataKind::Text => false,
-    };
-    if bytes.len() > limit {
-        return Err(Rejection::from(&DecodeError::TooLarge { limit }));
-    }
-    // detect() has already checked that the bytes are UTF-8.
-    let text = String::from_utf8(bytes)
-        .map_err(|e| Rejection::from(&DecodeError::InvalidUtf8 { offset: e.utf8_error().valid_up_to() }))?;
-    Ok(Part::Lines { agent, partition_key: partition_key.to_owned(), text })
-}
-
-/// A part parsed, borrowing from its [`Part`].
-enum Parsed<'w> {
-    Payload(LogsPayload<'w>),
-    Control,
-    Text { partition_key: &'w str, lines: Vec<&'w str> },
-    Agent { partition_key: &'w str, lines: Vec<AgentLine<'w>> },
-}
-
-fn parse(parts: &[Part]) -> Result<Vec<Parsed<'_>>, Rejection> {
-    parts
-        .iter()
-        .map(|part| match part {
-            Part::CloudWatch(json) => match cloudwatch::parse_payload(json) {
-                Ok((MessageType::Control, _)) => Ok(Parsed::Control),
-                Ok((MessageType::Data, payload)) => Ok(Parsed::Payload(payload)),
-                Err(error) => Err(Rejection::from(&error)),
-            },
-            Part::Lines { agent: false, partition_key, text } => {
-                Ok(Parsed::Text { partition_key, lines: record_data::lines(text).collect() })
-            }
-            Part::Lines { agent: true, partition_key, text } => {
-                Ok(Parsed::Agent { partition_key, lines: record_data::lines(text).map(split_agent_line).collect() })
-            }
-        })
-        .collect()
 }
 
 /// What one record of a window became.
@@ -340,7 +244,7 @@ async fn ingest_window(
 ) -> Result<(), Stop> {
     let parsed: Vec<Result<Vec<Parsed<'_>>, Rejection>> = window
         .iter()
-        .map(|(_, decoded)| decoded.as_ref().map_err(Clone::clone).and_then(|parts| parse(parts)))
+        .map(|(_, decoded)| decoded.as_ref().map_err(Clone::clone).and_then(|parts| stream_record::parse(parts)))
         .collect();
 
     let mut records: Vec<Record<'_>> = Vec::new();
@@ -356,7 +260,15 @@ async fn ingest_window(
             }
         };
         let start = records.len();
-        normalize_record(event_record, parts, config, ingest_time_ms, &mut records, report);
+        let origin = StreamRecord {
+            source: SOURCE_KINESIS,
+            stream_name: event_record.stream_name(),
+            account_id: event_record.account_id(),
+            region: if event_record.aws_region.is_empty() { &config.region } else { &event_record.aws_region },
+            id_prefix: format!("{}:{}", event_record.shard_id(), event_record.kinesis.sequence_number),
+            arrival_ms: event_record.arrival_ms(),
+        };
+        stream_record::normalize(&origin, parts, config, ingest_time_ms, &mut records, report);
         positions.extend((0..records.len() - start).map(|line| (at, line)));
         outcomes.push(Outcome::Records(start..records.len()));
     }
@@ -417,59 +329,6 @@ async fn ingest_window(
         }
     }
     Ok(())
-}
-
-/// Normalizes the parts of one Kinesis record into `records`.
-fn normalize_record<'p>(
-    event_record: &'p KinesisEventRecord,
-    parts: &'p [Parsed<'p>],
-    config: &'p PipelineConfig,
-    ingest_time_ms: i64,
-    records: &mut Vec<Record<'p>>,
-    report: &mut IngestReport,
-) {
-    let shard_id = event_record.shard_id();
-    let sequence_number = event_record.kinesis.sequence_number.as_str();
-    let arrival_ms = event_record.arrival_ms();
-    let region = if event_record.aws_region.is_empty() { config.region.as_str() } else { &event_record.aws_region };
-    let context = |log_stream: &'p str| LineContext {
-        source: SOURCE_KINESIS,
-        account_id: Cow::Borrowed(event_record.account_id()),
-        region: Cow::Borrowed(region),
-        log_group: Cow::Borrowed(event_record.stream_name()),
-        log_stream: Cow::Borrowed(log_stream),
-        ingest_time_ms,
-        max_event_time_skew_secs: config.max_event_time_skew_secs,
-        envelope: Vec::new(),
-    };
-    let start = records.len();
-    let event_id =
-        |records: &Vec<Record<'p>>| Cow::Owned(kinesis_event_id(shard_id, sequence_number, records.len() - start));
-    for part in parts {
-        match part {
-            Parsed::Control => report.control_messages += 1,
-            Parsed::Payload(payload) => {
-                records.extend(normalize_payload(payload, SOURCE_KINESIS, config, ingest_time_ms))
-            }
-            Parsed::Text { partition_key, lines } => {
-                let ctx = context(partition_key);
-                for line in lines {
-                    let record = normalize_line(&ctx, event_id(records), arrival_ms, line);
-                    records.push(record);
-                }
-            }
-            Parsed::Agent { partition_key, lines } => {
-                for line in lines {
-                    let mut ctx = context(partition_key);
-                    ctx.envelope.clone_from(&line.envelope);
-                    // The agent's time is when the line was read: closer to the event than arrival.
-                    let agent_ms = line.time_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ingest_time_ms));
-                    let record = normalize_line(&ctx, event_id(records), agent_ms.or(arrival_ms), &line.message);
-                    records.push(record);
-                }
-            }
-        }
-    }
 }
 
 /// Cuts a window into writes, in sequence order (see the module documentation): runs end where

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod cloudwatch;
 pub mod config;
+pub mod firehose;
 pub mod function;
 pub mod keys;
 pub mod kinesis;
@@ -20,6 +21,7 @@ pub mod record;
 pub mod record_data;
 pub mod schema;
 pub mod storage;
+pub mod stream_record;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamp;

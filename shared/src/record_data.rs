@@ -113,12 +113,6 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
     text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)).filter(|line| !line.trim().is_empty())
 }
 
-/// The event id of the `index`-th line of a Kinesis record: stable across retries, unique in
-/// the stream (a sequence number is unique within its shard).
-pub fn kinesis_event_id(shard_id: &str, sequence_number: &str, index: usize) -> String {
-    format!("{shard_id}:{sequence_number}:{index}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,22 +155,5 @@ mod tests {
         let text = "one\r\ntwo\n\n  \nthree\n";
         assert_eq!(lines(text).collect::<Vec<_>>(), ["one", "two", "three"]);
         assert_eq!(lines("").count(), 0);
-    }
-
-    #[test]
-    fn kinesis_event_ids_are_stable_and_distinct() {
-        let a = kinesis_event_id("shardId-000000000000", "4959033827149025660855969253836157109592157598913658", 0);
-        assert_eq!(
-            a,
-            kinesis_event_id("shardId-000000000000", "4959033827149025660855969253836157109592157598913658", 0)
-        );
-        assert_ne!(
-            a,
-            kinesis_event_id("shardId-000000000000", "4959033827149025660855969253836157109592157598913658", 1)
-        );
-        assert_ne!(
-            a,
-            kinesis_event_id("shardId-000000000001", "4959033827149025660855969253836157109592157598913658", 0)
-        );
     }
 }

@@ -1,0 +1,206 @@
+//! One record of a stream — a Kinesis Data Streams record or a Firehose record — through the
+//! shared pipeline's first steps: its data decoded (base64, KPL, gzip, each refusal a
+//! [`Rejection`]), parsed (borrowing), and normalized into log records.
+//!
+//! The two stages keep ownership simple: [`decode`] makes owned [`Part`]s, and [`parse`] and
+//! [`normalize`] borrow from them, so the records of many stream records can be held at once.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+
+use crate::agent::{AgentLine, split_agent_line};
+use crate::cloudwatch::{self, DecodeError, LogsPayload, MessageType};
+use crate::config::PipelineConfig;
+use crate::kpl;
+use crate::normalize::{LineContext, normalize_line};
+use crate::pipeline::{IngestReport, Rejection, normalize_payload};
+use crate::record::Record;
+use crate::record_data::{self, DataFormat, DataKind};
+use crate::timestamp;
+
+/// Where a stream record came from: what its lines' records say about their origin.
+#[derive(Debug, Clone)]
+pub struct StreamRecord<'a> {
+    /// `kinesis` or `firehose`.
+    pub source: &'static str,
+    /// The stream (or delivery stream): the `log_group` of lines that are not CloudWatch events.
+    pub stream_name: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// Event ids of lines are `<id_prefix>:<line index in the record>`: for Kinesis
+    /// `<shard id>:<sequence number>`, stable across retries.
+    pub id_prefix: String,
+    /// When the stream received the record: the transport time of its lines.
+    pub arrival_ms: Option<i64>,
+}
+
+/// Owned data of one record after base64, KPL and gzip: what needs no borrowing.
+pub enum Part {
+    /// A decompressed CloudWatch Logs subscription payload (JSON).
+    CloudWatch(Vec<u8>),
+    /// Text lines, read as agent JSON lines or as plain lines.
+    Lines { agent: bool, partition_key: String, text: String },
+}
+
+impl Part {
+    /// Bytes of decoded data.
+    pub fn decoded_bytes(&self) -> usize {
+        match self {
+            Part::CloudWatch(json) => json.len(),
+            Part::Lines { text, .. } => text.len(),
+        }
+    }
+}
+
+/// A record's data (base64, as both event sources deliver it) decoded into owned parts: one for
+/// a plain record, one per user record of a KPL aggregate. Anything unreadable is a rejection.
+pub fn decode(data: &str, partition_key: &str, format: DataFormat, limit: usize) -> Result<Vec<Part>, Rejection> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.trim().as_bytes())
+        .map_err(|e| Rejection::from(&DecodeError::InvalidBase64(e)))?;
+    let data_error = |e: record_data::DataError| Rejection { kind: e.kind(), reason: e.to_string() };
+    match record_data::detect_as(&bytes, format).map_err(data_error)? {
+        DataKind::Aggregated => {
+            let user_records =
+                kpl::deaggregate(&bytes).map_err(|e| Rejection { kind: e.kind(), reason: e.to_string() })?;
+            let mut parts = Vec::with_capacity(user_records.len());
+            for (index, user) in user_records.iter().enumerate() {
+                let in_user_record = |mut rejection: Rejection| {
+                    rejection.reason = format!("KPL user record {index}: {}", rejection.reason);
+                    rejection
+                };
+                let kind = record_data::detect_as(user.data, format).map_err(data_error).map_err(in_user_record)?;
+                let part = to_part(kind, user.data.to_vec(), user.partition_key, limit).map_err(in_user_record)?;
+                parts.push(part);
+            }
+            Ok(parts)
+        }
+        kind => Ok(vec![to_part(kind, bytes, partition_key, limit)?]),
+    }
+}
+
+fn to_part(kind: DataKind, bytes: Vec<u8>, partition_key: &str, limit: usize) -> Result<Part, Rejection> {
+    let agent = match kind {
+        DataKind::CloudWatchLogs => {
+            let json = cloudwatch::decompress_gzip(&bytes, limit).map_err(|e| Rejection::from(&e))?;
+            return Ok(Part::CloudWatch(json));
+        }
+        DataKind::Aggregated => {
+            return Err(Rejection { kind: "kpl_nested", reason: "a KPL record inside a KPL record".into() });
+        }
+        DataKind::AgentJson => true,
+        DataKind::Text => false,
+    };
+    if bytes.len() > limit {
+        return Err(Rejection::from(&DecodeError::TooLarge { limit }));
+    }
+    // detect() has already checked that the bytes are UTF-8.
+    let text = String::from_utf8(bytes)
+        .map_err(|e| Rejection::from(&DecodeError::InvalidUtf8 { offset: e.utf8_error().valid_up_to() }))?;
+    Ok(Part::Lines { agent, partition_key: partition_key.to_owned(), text })
+}
+
+/// The next window of `items` from `start`: items decoded one after another until their decoded
+/// data reaches `limit` bytes (at least one item). Windows bound memory: the caller finishes a
+/// window — its records encoded and written — before decoding the next.
+pub fn next_window<'e, T>(
+    items: &'e [T],
+    start: usize,
+    limit: usize,
+    mut decode: impl FnMut(&'e T) -> Result<Vec<Part>, Rejection>,
+) -> Vec<(&'e T, Result<Vec<Part>, Rejection>)> {
+    let mut window = Vec::new();
+    let mut bytes = 0;
+    for item in items.iter().skip(start) {
+        if !window.is_empty() && bytes >= limit {
+            break;
+        }
+        let decoded = decode(item);
+        bytes += decoded_len(&decoded);
+        window.push((item, decoded));
+    }
+    window
+}
+
+/// Bytes of decoded data in a record's parts (none for a rejected record).
+pub fn decoded_len(decoded: &Result<Vec<Part>, Rejection>) -> usize {
+    decoded.as_ref().map_or(0, |parts| parts.iter().map(Part::decoded_bytes).sum())
+}
+
+/// A part parsed, borrowing from its [`Part`].
+pub enum Parsed<'w> {
+    Payload(LogsPayload<'w>),
+    Control,
+    Text { partition_key: &'w str, lines: Vec<&'w str> },
+    Agent { partition_key: &'w str, lines: Vec<AgentLine<'w>> },
+}
+
+/// Parses the parts, borrowing from them. A CloudWatch payload that is not one rejects the record.
+pub fn parse(parts: &[Part]) -> Result<Vec<Parsed<'_>>, Rejection> {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::CloudWatch(json) => match cloudwatch::parse_payload(json) {
+                Ok((MessageType::Control, _)) => Ok(Parsed::Control),
+                Ok((MessageType::Data, payload)) => Ok(Parsed::Payload(payload)),
+                Err(error) => Err(Rejection::from(&error)),
+            },
+            Part::Lines { agent: false, partition_key, text } => {
+                Ok(Parsed::Text { partition_key, lines: record_data::lines(text).collect() })
+            }
+            Part::Lines { agent: true, partition_key, text } => {
+                Ok(Parsed::Agent { partition_key, lines: record_data::lines(text).map(split_agent_line).collect() })
+            }
+        })
+        .collect()
+}
+
+/// Normalizes the parts of one stream record into `records`.
+pub fn normalize<'p>(
+    origin: &StreamRecord<'p>,
+    parts: &'p [Parsed<'p>],
+    config: &'p PipelineConfig,
+    ingest_time_ms: i64,
+    records: &mut Vec<Record<'p>>,
+    report: &mut IngestReport,
+) {
+    let arrival_ms = origin.arrival_ms;
+    let context = |log_stream: &'p str| LineContext {
+        source: origin.source,
+        account_id: Cow::Borrowed(origin.account_id),
+        region: Cow::Borrowed(origin.region),
+        log_group: Cow::Borrowed(origin.stream_name),
+        log_stream: Cow::Borrowed(log_stream),
+        ingest_time_ms,
+        max_event_time_skew_secs: config.max_event_time_skew_secs,
+        envelope: Vec::new(),
+    };
+    let start = records.len();
+    let event_id = |records: &Vec<Record<'p>>| Cow::Owned(format!("{}:{}", origin.id_prefix, records.len() - start));
+    for part in parts {
+        match part {
+            Parsed::Control => report.control_messages += 1,
+            Parsed::Payload(payload) => {
+                records.extend(normalize_payload(payload, origin.source, config, ingest_time_ms))
+            }
+            Parsed::Text { partition_key, lines } => {
+                let ctx = context(partition_key);
+                for line in lines {
+                    let record = normalize_line(&ctx, event_id(records), arrival_ms, line);
+                    records.push(record);
+                }
+            }
+            Parsed::Agent { partition_key, lines } => {
+                for line in lines {
+                    let mut ctx = context(partition_key);
+                    ctx.envelope.clone_from(&line.envelope);
+                    // The agent's time is when the line was read: closer to the event than arrival.
+                    let agent_ms = line.time_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ingest_time_ms));
+                    let record = normalize_line(&ctx, event_id(records), agent_ms.or(arrival_ms), &line.message);
+                    records.push(record);
+                }
+            }
+        }
+    }
+}
