@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Drives the ingest-cloudwatch and ingest-kinesis binaries through the Lambda runtime API: `cargo lambda watch`
+# Drives the ingest-cloudwatch, ingest-kinesis and firehose-transform binaries through the
+# Lambda runtime API: `cargo lambda watch`
 # emulates the Lambda service, `cargo lambda invoke` sends it events from events/. The function
 # writes to moto (AWS_ENDPOINT_URL), and the objects are checked there.
 # Called by scripts/test.sh with the venv on PATH and moto's settings in the environment.
@@ -46,17 +47,31 @@ for _ in $(seq 1 120); do # the first invoke of the second function compiles it
   sleep 5
 done
 [ -n "$kinesis" ] || { echo "FAIL: no response from ingest-kinesis" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
+firehose=""
+for _ in $(seq 1 120); do
+  if firehose=$(invoke events/firehose-transform/firehose-batch.json firehose-transform 2>"$logs/invoke.err"); then break; fi
+  firehose=""
+  sleep 5
+done
+[ -n "$firehose" ] || { echo "FAIL: no response from firehose-transform" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" "$kinesis" <<'PY'
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" <<'PY'
 import io, json, sys, boto3
 import pyarrow.parquet as pq
-bucket, ok, bad, control, kinesis = sys.argv[1], *map(json.loads, sys.argv[2:])
+bucket, ok, bad, control, kinesis, firehose = sys.argv[1], *map(json.loads, sys.argv[2:])
+results = [r["result"] for r in firehose["records"]]
+assert results == ["Ok", "Dropped", "Dropped", "Ok", "Ok", "ProcessingFailed"], results
+assert firehose["records"][0]["metadata"]["partitionKeys"] == {"dt": "2026-11-20", "hour": "10"}, firehose["records"][0]
 assert ok["records"] == 8 and ok["dead_letters"] == [], ok
 assert bad["records"] == 0 and bad["dead_letters"][0]["kind"] == "corrupt_gzip", bad
 assert control["control_messages"] == 1 and control["objects"] == [], control
 assert kinesis == {"batchItemFailures": []}, kinesis
 s3 = boto3.client("s3")
 keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+firehose_keys = [k for k in keys if "/firehose-" in k or k.startswith("errors/firehose/")]
+assert len([k for k in firehose_keys if k.startswith("errors/")]) == 1, firehose_keys
+assert len([k for k in firehose_keys if k.endswith(".parquet")]) == 2, firehose_keys  # the record across the hour
+keys = [k for k in keys if k not in firehose_keys]
 kinesis_keys = [k for k in keys if "/kinesis-" in k or k.startswith("errors/kinesis/")]
 rest = [k for k in keys if k not in kinesis_keys]
 assert rest == sorted([o["key"] for o in ok["objects"]] + [bad["dead_letters"][0]["key"]]), keys
@@ -65,7 +80,7 @@ assert len(letters) == 4, kinesis_keys
 messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
                   for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
 assert messages == ["first good line", "last good line"], messages
-print(f"runtime API: 4 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis x1); "
+print(f"runtime API: 5 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform); "
       f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
 sys.stdout.flush()
 # pyarrow's and boto3's threads can abort the interpreter's shutdown ("terminate called without

@@ -41,8 +41,8 @@ async fn overflow_and_hour_crossing_records_land_in_s3_once() {
     let mut records = Vec::new();
     let mut expected = Vec::new();
     for r in 0..30 {
-        // Record 0 starts 20 s before the hour and crosses it; the rest are within hour 10.
-        let start = if r == 0 { 1_795_168_780_000 } else { NOW - 60_000 };
+        // Record 0 starts 5 s before the hour and its 12 s of events cross it; the rest are in hour 10.
+        let start = if r == 0 { 1_795_168_795_000 } else { NOW - 60_000 };
         let (data, ids) = payload(&format!("r{r:02}"), 1200, start);
         expected.extend(ids);
         records.push(json!({"recordId": format!("rec-{r:02}"), "approximateArrivalTimestamp": NOW, "data": data}));
