@@ -12,6 +12,7 @@ of bench/gen_workload.py:
   - kinesis-text.json: plain text lines;
 and kinesis-6mb.json: the memory worst case, a batch at Lambda's 6 MB payload limit made of
 CloudWatch Logs payloads of ~1 MB of JSON each (gzip inflates them roughly tenfold).
+firehose-<kind>.json carry the same records as a Firehose data-transformation event.
 manifest.json gives each batch's records, log lines, message bytes and file size.
 """
 import argparse
@@ -120,12 +121,19 @@ def main():
     batches = [(kind, *build(kind, rng, args.records)) for kind in ("cloudwatch", "agent", "kpl", "text")]
     batches.append(("6mb", *build_six_mb(rng)))
     for kind, event, messages in batches:
-        name = f"kinesis-{kind}.json"
-        (out / name).write_text(json.dumps(event))
-        manifest[name] = {"records": len(event["Records"]), "lines": len(messages),
-                          "message_bytes": sum(len(m.encode()) for m in messages),
-                          "bytes": (out / name).stat().st_size}
-        print(f"{name}: {manifest[name]}")
+        firehose = {
+            "invocationId": "bench", "region": "us-east-1",
+            "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/bench",
+            "records": [{"recordId": r["kinesis"]["sequenceNumber"],
+                         "approximateArrivalTimestamp": int(r["kinesis"]["approximateArrivalTimestamp"] * 1000),
+                         "data": r["kinesis"]["data"]} for r in event["Records"]],
+        }
+        for name, body in ((f"kinesis-{kind}.json", event), (f"firehose-{kind}.json", firehose)):
+            (out / name).write_text(json.dumps(body))
+            manifest[name] = {"records": len(event["Records"]), "lines": len(messages),
+                              "message_bytes": sum(len(m.encode()) for m in messages),
+                              "bytes": (out / name).stat().st_size}
+            print(f"{name}: {manifest[name]}")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 

@@ -26,12 +26,12 @@ if [ ! -f "$work/workload/manifest.json" ]; then
 fi
 python -c "import json,sys; m=json.load(open(sys.argv[1])); print(f\"{m['events']} events x {m['lines']//m['events']} lines, {m['message_bytes']/1e6:.1f} MB of message text, formats {m['formats']}\")" "$work/workload/manifest.json"
 
-if [ ! -f "$work/kinesis/manifest.json" ]; then
+if [ ! -f "$work/kinesis/firehose-6mb.json" ]; then
   python bench/gen_kinesis_workload.py "$work/kinesis" >/dev/null
 fi
 
 echo "== build (release)"
-cargo build --release --quiet -p loglake-cli -p ingest-cloudwatch -p ingest-kinesis
+cargo build --release --quiet -p loglake-cli -p ingest-cloudwatch -p ingest-kinesis -p firehose-transform
 
 echo "== Rust pipeline"
 cargo bench --quiet -p loglake --bench ingest -- "$work/workload" | tee -a "$results"
@@ -47,7 +47,7 @@ rm -rf "$work/rss-lake"
 echo "peak RSS ingesting $largest ($(stat -c %s "$work/workload/$largest") bytes base64): $(( $(cat "$work/rss.txt") / 1024 )) MiB" | tee -a "$results"
 echo "RESULT peak_rss_kib=$(cat "$work/rss.txt")" >>"$results"
 
-echo "== ingest-kinesis, per kind of record data"
+echo "== ingest-kinesis and firehose-transform, per kind of record data"
 cargo bench --quiet -p loglake --bench kinesis -- "$work/kinesis" | tee -a "$results"
 
 echo "== ingest-kinesis peak RSS, 6 MB batch, the release binary through the runtime API (moto as S3)"
@@ -61,6 +61,8 @@ for _ in $(seq 1 100); do python -c 'import sys, urllib.request; urllib.request.
   python -c 'import boto3; boto3.client("s3").create_bucket(Bucket="bench-rss")'
   python bench/coldstart.py "$CARGO_TARGET_DIR/release/ingest-kinesis" --peak-rss --bucket bench-rss \
     --event "$work/kinesis/kinesis-6mb.json"
+  python bench/coldstart.py "$CARGO_TARGET_DIR/release/firehose-transform" --peak-rss --bucket bench-rss \
+    --event "$work/kinesis/firehose-6mb.json"
 ) | tee -a "$results"
 kill $moto_pid 2>/dev/null || true
 
@@ -94,8 +96,12 @@ line("cold start (median)", f"{cs:.1f} ms (python {f.get('python_coldstart_ms', 
 for kind in ("cloudwatch", "agent", "kpl", "text", "6mb"):
     mbps = f[f"kinesis_{kind}_mbps"]
     line(f"kinesis {kind} (1 thread)", f"{mbps:.1f} MB/s = {mbps / f['rust_mbps']:.2f}x ingest-cloudwatch", "reported", True)
-rss = f["ingest_kinesis_peak_rss_kib"]
-line("kinesis peak RSS, 6 MB batch", f"{rss / 1024:.1f} MiB", "<= 64 MiB", rss <= 64 * 1024)
+for kind in ("cloudwatch", "agent", "kpl", "text", "6mb"):
+    mbps = f[f"firehose_{kind}_mbps"]
+    line(f"firehose {kind} (1 thread)", f"{mbps:.1f} MB/s = {mbps / f['rust_mbps']:.2f}x ingest-cloudwatch", "reported", True)
+for name in ("ingest_kinesis", "firehose_transform"):
+    rss = f[f"{name}_peak_rss_kib"]
+    line(f"{name} peak RSS, 6 MB batch", f"{rss / 1024:.1f} MiB", "<= 64 MiB", rss <= 64 * 1024)
 if "zip_bytes" in f:
     line("deployment zip (arm64)", f"{f['zip_bytes'] / 2**20:.2f} MiB", "<= 10 MiB", f["zip_bytes"] <= 10 * 2**20)
 PY
