@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use common::lake_rows;
+use common::{cloudwatch_payload, control_payload, lake_rows};
 use loglake::PipelineConfig;
 use loglake::cloudwatch::gzip;
 use loglake::firehose::{FirehoseEvent, FirehoseResponse, ResultStatus, TransformOptions, transform_batch};
@@ -37,23 +37,6 @@ fn batch(records: Vec<Value>) -> FirehoseEvent {
         "invocationId": "inv-1", "deliveryStreamArn": STREAM_ARN, "region": "eu-west-1", "records": records
     }))
     .unwrap()
-}
-
-fn cloudwatch_payload(group: &str, events: &[(String, i64, String)]) -> String {
-    let events: Vec<_> = events.iter().map(|(id, ts, m)| json!({"id": id, "timestamp": ts, "message": m})).collect();
-    let body = json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group, "logStream": "s",
-        "subscriptionFilters": ["loglake"], "logEvents": events
-    });
-    b64(&gzip(body.to_string().as_bytes()))
-}
-
-fn control_payload() -> String {
-    let body = json!({
-        "messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
-        "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": NOW, "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose."}]
-    });
-    b64(&gzip(body.to_string().as_bytes()))
 }
 
 fn config() -> PipelineConfig {
@@ -108,7 +91,7 @@ async fn every_record_gets_one_result_and_every_line_is_delivered_once() {
     let truncated = gzip(b"{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[]}");
     let event = batch(vec![
         record("r1", cloudwatch_payload("/aws/lambda/orders", &one_hour)),
-        record("r2", control_payload()),
+        record("r2", control_payload(NOW)),
         record("r3", b64(agent.as_bytes())),
         record("r4", cloudwatch_payload("/aws/lambda/orders", &two_hours)),
         record("r5", b64(&[0xff, 0xfe, 0, 1])),

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use common::lake_rows;
+use common::{cloudwatch_payload, control_payload, lake_rows};
 use loglake::PipelineConfig;
 use loglake::cloudwatch::gzip;
 use loglake::config::RecordFormats;
@@ -42,23 +42,6 @@ fn record(n: usize, data: String, partition_key: &str) -> Value {
 
 fn batch(records: Vec<Value>) -> KinesisEvent {
     serde_json::from_value(json!({ "Records": records })).unwrap()
-}
-
-fn cloudwatch_payload(group: &str, events: &[(&str, i64, &str)]) -> String {
-    let events: Vec<_> = events.iter().map(|(id, ts, m)| json!({"id": id, "timestamp": ts, "message": m})).collect();
-    let body = json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group, "logStream": "s",
-        "subscriptionFilters": ["loglake"], "logEvents": events
-    });
-    b64(&gzip(body.to_string().as_bytes()))
-}
-
-fn control_payload() -> String {
-    let body = json!({
-        "messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
-        "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": NOW, "message": "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream."}]
-    });
-    b64(&gzip(body.to_string().as_bytes()))
 }
 
 fn kpl_fixture(name: &str) -> String {
@@ -100,7 +83,7 @@ async fn a_batch_mixing_every_kind_lands_once_and_bad_records_are_dead_lettered(
             cloudwatch_payload("/aws/lambda/orders", &[("cw-1", NOW - 5_000, "one"), ("cw-2", NOW - 4_000, "two")]),
             "pk",
         ),
-        record(2, control_payload(), "pk"),
+        record(2, control_payload(NOW), "pk"),
         record(3, b64(agent_lines.as_bytes()), "web-1"),
         record(4, kpl, "pod-a"),
         record(5, b64(b"plain text line\n"), "host-1"),
@@ -195,12 +178,16 @@ fn straddling_batch() -> (KinesisEvent, Vec<String>) {
             3 => {
                 let ts = |iso: &str| chrono::DateTime::parse_from_rfc3339(iso).unwrap().timestamp_millis();
                 let (a, b) = (format!("cw-{n}-a"), format!("cw-{n}-b"));
-                records.push(record(n, cloudwatch_payload("/g", &[(&a, ts(before), "x"), (&b, ts(after), "y")]), "k"));
+                records.push(record(
+                    n,
+                    cloudwatch_payload("/g", &[(a.as_str(), ts(before), "x"), (b.as_str(), ts(after), "y")]),
+                    "k",
+                ));
                 ids.extend([a, b]);
                 continue;
             }
             4 => {
-                records.push(record(n, if n % 16 == 4 { control_payload() } else { b64(&[0xff, 0]) }, "k"));
+                records.push(record(n, if n % 16 == 4 { control_payload(NOW) } else { b64(&[0xff, 0]) }, "k"));
                 continue;
             }
             _ => vec![line(after, "one", n), line(after, "two", n)],

@@ -1,4 +1,5 @@
-//! Helpers of the integration tests: read the local lake back.
+//! Helpers of the integration tests: read the local lake back, and make CloudWatch Logs
+//! payloads as a subscription sends them to a Kinesis or Firehose destination.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::BTreeMap;
@@ -6,6 +7,7 @@ use std::collections::BTreeMap;
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
+use base64::Engine as _;
 use loglake::storage::{LocalStore, ObjectStore};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -76,4 +78,27 @@ pub async fn lake_rows(store: &LocalStore) -> Vec<Row> {
     }
     rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     rows
+}
+
+/// gzip of a DATA_MESSAGE (no base64: what a Kinesis or Firehose record's data holds), as base64
+/// for an event. Events are (id, timestamp ms, message).
+pub fn cloudwatch_payload<S: AsRef<str>>(group: &str, events: &[(S, i64, S)]) -> String {
+    let events: Vec<_> = events
+        .iter()
+        .map(|(id, ts, m)| serde_json::json!({"id": id.as_ref(), "timestamp": ts, "message": m.as_ref()}))
+        .collect();
+    let body = serde_json::json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group, "logStream": "s",
+        "subscriptionFilters": ["loglake"], "logEvents": events
+    });
+    base64::engine::general_purpose::STANDARD.encode(loglake::cloudwatch::gzip(body.to_string().as_bytes()))
+}
+
+/// A CONTROL_MESSAGE as CloudWatch Logs sends it when a destination is created.
+pub fn control_payload(timestamp_ms: i64) -> String {
+    let body = serde_json::json!({
+        "messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+        "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": timestamp_ms, "message": "CWL CONTROL MESSAGE: Checking health of destination."}]
+    });
+    base64::engine::general_purpose::STANDARD.encode(loglake::cloudwatch::gzip(body.to_string().as_bytes()))
 }
