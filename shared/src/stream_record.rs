@@ -64,6 +64,10 @@ pub fn decode(data: &str, partition_key: &str, format: DataFormat, limit: usize)
         DataKind::Aggregated => {
             let user_records =
                 kpl::deaggregate(&bytes).map_err(|e| Rejection { kind: e.kind(), reason: e.to_string() })?;
+            if user_records.is_empty() {
+                // Nothing to write, and nothing would say so: refuse it like any empty record.
+                return Err(Rejection { kind: "empty_record", reason: "KPL aggregate holds no user records".into() });
+            }
             let mut parts = Vec::with_capacity(user_records.len());
             for (index, user) in user_records.iter().enumerate() {
                 let in_user_record = |mut rejection: Rejection| {

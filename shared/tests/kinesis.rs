@@ -292,6 +292,25 @@ async fn a_stream_configured_as_text_keeps_agent_lines_whole() {
     assert_eq!(report.ingest.dead_letters.iter().map(|d| d.kind).collect::<Vec<_>>(), ["not_gzip"]);
 }
 
+/// A KPL aggregate that checks out (magic, protobuf, MD5) but holds no user record.
+fn empty_kpl_aggregate() -> Vec<u8> {
+    use md5::Digest as _;
+    let body = [0x0a, 0x01, b'k']; // partition_key_table: ["k"], records: []
+    let mut data = vec![0xF3, 0x89, 0x9A, 0xC2];
+    data.extend(body);
+    data.extend(md5::Md5::digest(body));
+    data
+}
+
+#[tokio::test]
+async fn an_aggregate_without_user_records_is_dead_lettered_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let event = batch(vec![record(1, b64(&empty_kpl_aggregate()), "k")]);
+    let report = ingest(&event, &store, &BatchOptions::default()).await;
+    assert_eq!(report.ingest.dead_letters.iter().map(|d| d.kind).collect::<Vec<_>>(), ["empty_record"]);
+}
+
 #[tokio::test]
 async fn oversized_records_are_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,14 @@
-//! Bad input never panics and is never lost silently: thousands of corrupted payloads and
-//! random lines go through the real pipeline; each payload either lands whole or becomes one
-//! dead letter.
+//! Bad input never panics and is never lost silently: thousands of corrupted payloads, Kinesis
+//! and Firehose records, and random lines go through the real pipeline; each payload or record
+//! either lands whole or becomes one dead letter.
 
 use std::borrow::Cow;
 
 use base64::Engine as _;
 use loglake::PipelineConfig;
 use loglake::cloudwatch::{encode_data, gzip};
+use loglake::firehose::{FirehoseEvent, ResultStatus, TransformOptions, transform_batch};
+use loglake::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
 use loglake::normalize::{LineContext, normalize_line};
 use loglake::pipeline::ingest_cloudwatch_data;
 use loglake::storage::LocalStore;
@@ -108,6 +110,69 @@ async fn corrupted_payloads_land_whole_or_as_one_dead_letter() {
         }
     }
     assert!(dead > 500 && landed > 20, "the corruption should exercise both paths: {dead} dead, {landed} landed");
+}
+
+/// Record data of every kind a stream carries, each corrupted at random.
+fn corrupted_record_data(rng: &mut Rng, round: usize) -> Vec<u8> {
+    let kpl: serde_json::Value = serde_json::from_str(include_str!("fixtures/kpl.json")).unwrap();
+    let mut data = match round % 4 {
+        0 => gzip(&payload()),
+        1 => base64::engine::general_purpose::STANDARD.decode(kpl["mixed"]["data"].as_str().unwrap()).unwrap(),
+        2 => LINES
+            .iter()
+            .map(|l| serde_json::json!({"log": l, "stream": "stdout"}).to_string() + "\n")
+            .collect::<String>()
+            .into_bytes(),
+        _ => LINES.join("\n").into_bytes(),
+    };
+    mutate(rng, &mut data);
+    data
+}
+
+#[tokio::test]
+async fn corrupted_stream_records_land_whole_or_as_one_dead_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let config = PipelineConfig { max_decompressed_bytes: 64 * 1024, ..PipelineConfig::default() };
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let (mut landed, mut dead) = (0, 0);
+    for round in 0..1200 {
+        let data = base64::engine::general_purpose::STANDARD.encode(corrupted_record_data(&mut rng, round));
+        let (records, letters) = if round % 2 == 0 {
+            let event: KinesisEvent = serde_json::from_value(serde_json::json!({"Records": [{
+                "kinesis": {"partitionKey": "k", "sequenceNumber": format!("{round:056}"), "data": data},
+                "eventID": format!("shardId-000000000000:{round:056}"),
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:1:stream/s", "awsRegion": "us-east-1"
+            }]}))
+            .unwrap();
+            let report = ingest_kinesis_batch(&event, &config, NOW, &store, &BatchOptions::default()).await;
+            assert_eq!(report.retry_from, None, "round {round}");
+            (report.ingest.records + report.ingest.control_messages, report.ingest.dead_letters.len())
+        } else {
+            let event: FirehoseEvent = serde_json::from_value(serde_json::json!({
+                "deliveryStreamArn": "arn:aws:firehose:us-east-1:1:deliverystream/d",
+                "records": [{"recordId": format!("r{round}"), "approximateArrivalTimestamp": NOW, "data": data}]
+            }))
+            .unwrap();
+            let (response, report) = transform_batch(&event, &config, NOW, &store, &TransformOptions::default())
+                .await
+                .expect("only storage can fail");
+            assert_eq!(response.records.len(), 1, "round {round}");
+            let failed = response.records[0].result == ResultStatus::ProcessingFailed;
+            assert_eq!(failed, report.ingest.dead_letters.len() == 1, "round {round}: {report:?}");
+            (report.ingest.records + report.ingest.control_messages, report.ingest.dead_letters.len())
+        };
+        assert!(
+            (letters == 1 && records == 0) || (letters == 0 && records > 0),
+            "round {round}: {records} records, {letters} dead letters"
+        );
+        if letters == 1 {
+            dead += 1;
+        } else {
+            landed += 1;
+        }
+    }
+    assert!(dead > 200 && landed > 200, "the corruption should exercise both paths: {dead} dead, {landed} landed");
 }
 
 #[test]
