@@ -1,0 +1,180 @@
+//! The reconciler against a real CloudWatch Logs API: moto in server mode on 127.0.0.1, through
+//! the real aws-sdk-cloudwatchlogs client. Write calls are counted on their way to the client.
+//!
+//! Needs `AWS_ENDPOINT_URL` (moto) and `LOGLAKE_TEST_PYTHON` (boto3, to create the Kinesis
+//! stream the filters point at); scripts/test.sh sets both.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use log_subscriber::{Action, ApiError, Config, Filter, LogGroup, LogsApi, Report, Scope, SdkLogs, reconcile};
+use loglake::storage::load_aws_config;
+use loglake::testing::{integration_python, unique_bucket};
+
+/// The real client, with its write calls counted.
+struct Counting {
+    inner: SdkLogs,
+    writes: AtomicUsize,
+}
+
+#[async_trait]
+impl LogsApi for Counting {
+    async fn log_groups(&self, prefix: Option<&str>) -> Result<Vec<LogGroup>, ApiError> {
+        self.inner.log_groups(prefix).await
+    }
+    async fn filters(&self, group: &str) -> Result<Vec<Filter>, ApiError> {
+        self.inner.filters(group).await
+    }
+    async fn tags(&self, group_arn: &str) -> Result<BTreeMap<String, String>, ApiError> {
+        self.inner.tags(group_arn).await
+    }
+    async fn put_filter(&self, group: &str, filter: &Filter) -> Result<(), ApiError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.put_filter(group, filter).await
+    }
+    async fn put_retention(&self, group: &str, days: i32) -> Result<(), ApiError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.put_retention(group, days).await
+    }
+}
+
+fn kinesis_stream(python: &str, name: &str) -> String {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import sys, boto3; k = boto3.client('kinesis'); k.create_stream(StreamName=sys.argv[1], ShardCount=1); print(k.describe_stream(StreamName=sys.argv[1])['StreamDescription']['StreamARN'])"])
+        .arg(name)
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn actions(report: &Report, prefix: &str) -> BTreeMap<String, Vec<Action>> {
+    let mut out: BTreeMap<String, Vec<Action>> = BTreeMap::new();
+    for outcome in report.outcomes.iter().filter(|o| o.log_group.starts_with(prefix)) {
+        out.entry(outcome.log_group[prefix.len()..].to_owned()).or_default().push(outcome.action);
+    }
+    out
+}
+
+#[tokio::test]
+async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter() {
+    let Some(python) = integration_python() else { return };
+    let run = unique_bucket("subscriber");
+    let stream_arn = kinesis_stream(&python, &run);
+    let other_stream_arn = kinesis_stream(&python, &format!("{run}-other"));
+    let p = format!("/{run}");
+    let api = Counting { inner: SdkLogs::new(&load_aws_config().await), writes: AtomicUsize::new(0) };
+    let client = api.inner.client();
+    let role = "arn:aws:iam::123456789012:role/cwl-to-kinesis";
+
+    let stack_tag = ("aws:cloudformation:stack-name".to_owned(), run.clone());
+    for (name, tagged) in [
+        ("/aws/lambda/orders", false),
+        ("/aws/lambda/loglake-ingest-kinesis", false),
+        ("/aws/lambda/tagged-by-stack", true),
+        ("/aws/lambda/full", false),
+        ("/aws/lambda/already-delivered", false),
+        ("/aws/lambda/debug-tool", false),
+        ("/ecs/web", false),
+    ] {
+        let tags = tagged.then(|| std::collections::HashMap::from([stack_tag.clone()]));
+        client.create_log_group().log_group_name(format!("{p}{name}")).set_tags(tags).send().await.unwrap();
+    }
+    // Two filters someone else made to elsewhere, and one that already delivers to our stream.
+    for (group, filter, destination) in [
+        ("/aws/lambda/full", "theirs-1", &other_stream_arn),
+        ("/aws/lambda/full", "theirs-2", &other_stream_arn),
+        ("/aws/lambda/already-delivered", "legacy", &stream_arn),
+    ] {
+        client
+            .put_subscription_filter()
+            .log_group_name(format!("{p}{group}"))
+            .filter_name(filter)
+            .filter_pattern("ERROR")
+            .destination_arn(destination)
+            .role_arn(role)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let config = Config::from_lookup(|name| {
+        Some(match name {
+            "LOGLAKE_SUBSCRIBER_INCLUDE" => format!("{p}/aws/lambda/*"),
+            "LOGLAKE_SUBSCRIBER_EXCLUDE" => format!("{p}/aws/lambda/debug-*"),
+            "LOGLAKE_SUBSCRIBER_OWN_PREFIXES" => format!("{p}/aws/lambda/loglake-"),
+            "LOGLAKE_SUBSCRIBER_OWN_TAG" => format!("{}={}", stack_tag.0, stack_tag.1),
+            "LOGLAKE_SUBSCRIBER_DESTINATION_ARN" => stream_arn.clone(),
+            "LOGLAKE_SUBSCRIBER_ROLE_ARN" => role.to_owned(),
+            "LOGLAKE_SUBSCRIBER_RETENTION_DAYS" => "30".to_owned(),
+            _ => return None,
+        })
+    })
+    .unwrap();
+
+    // A dry run reports what it would do and writes nothing.
+    let dry = reconcile(&api, &config, &Scope::All, true).await;
+    assert_eq!(api.writes.load(Ordering::SeqCst), 0);
+    assert_eq!(dry.write_calls, 0);
+    assert_eq!(actions(&dry, &p)["/aws/lambda/orders"], [Action::Subscribed, Action::RetentionSet]);
+    assert!(
+        client
+            .describe_subscription_filters()
+            .log_group_name(format!("{p}/aws/lambda/orders"))
+            .send()
+            .await
+            .unwrap()
+            .subscription_filters()
+            .is_empty()
+    );
+
+    let report = reconcile(&api, &config, &Scope::All, false).await;
+    use Action::*;
+    assert_eq!(
+        actions(&report, &p),
+        BTreeMap::from([
+            ("/aws/lambda/already-delivered".to_owned(), vec![SkippedAlreadySubscribedElsewhere]),
+            ("/aws/lambda/debug-tool".to_owned(), vec![SkippedExcluded]),
+            ("/aws/lambda/full".to_owned(), vec![SkippedNoFreeFilterSlot]),
+            ("/aws/lambda/loglake-ingest-kinesis".to_owned(), vec![SkippedOwnLogGroup]),
+            ("/aws/lambda/orders".to_owned(), vec![Subscribed, RetentionSet]),
+            ("/aws/lambda/tagged-by-stack".to_owned(), vec![SkippedOwnLogGroup]),
+            ("/ecs/web".to_owned(), vec![SkippedNotIncluded]),
+        ])
+    );
+    assert_eq!(api.writes.load(Ordering::SeqCst), 2);
+
+    // What CloudWatch Logs now holds.
+    let filters = |group: &str| {
+        let group = format!("{p}{group}");
+        async move {
+            let out = client.describe_subscription_filters().log_group_name(group).send().await.unwrap();
+            out.subscription_filters()
+                .iter()
+                .map(|f| (f.filter_name().unwrap().to_owned(), f.destination_arn().unwrap().to_owned()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(filters("/aws/lambda/orders").await, [("loglake".to_owned(), stream_arn.clone())]);
+    assert_eq!(
+        filters("/aws/lambda/full").await.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        ["theirs-1", "theirs-2"]
+    );
+    assert!(filters("/aws/lambda/loglake-ingest-kinesis").await.is_empty(), "never subscribes itself");
+    assert!(filters("/aws/lambda/tagged-by-stack").await.is_empty(), "never subscribes itself");
+    let groups =
+        client.describe_log_groups().log_group_name_prefix(format!("{p}/aws/lambda/orders")).send().await.unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+
+    // Idempotent: a second run makes no write call.
+    let again = reconcile(&api, &config, &Scope::All, false).await;
+    assert_eq!(api.writes.load(Ordering::SeqCst), 2, "{:?}", again.outcomes);
+    assert_eq!(actions(&again, &p)["/aws/lambda/orders"], [AlreadyRight]);
+
+    // A CreateLogGroup event reconciles just the new group.
+    client.create_log_group().log_group_name(format!("{p}/aws/lambda/new")).send().await.unwrap();
+    let one = reconcile(&api, &config, &Scope::Group(format!("{p}/aws/lambda/new")), false).await;
+    assert_eq!(one.examined, 1);
+    assert_eq!(actions(&one, &p)["/aws/lambda/new"], [Subscribed, RetentionSet]);
+}
