@@ -19,9 +19,23 @@ fn functions(template: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// The value a parameter reference stands for when deployed with defaults.
+/// The value a parameter reference stands for when deployed with defaults; attributes and
+/// substitutions become placeholders of the right shape.
 fn resolve(template: &Value, value: &Value) -> String {
     match value {
+        Value::Tagged(tagged) if tagged.tag == "!GetAtt" => {
+            let target = tagged.value.as_str().unwrap();
+            if target.contains("Stream") {
+                "arn:aws:kinesis:us-east-1:123456789012:stream/placeholder".into()
+            } else if target.contains("Role") {
+                "arn:aws:iam::123456789012:role/placeholder".into()
+            } else {
+                format!("arn:aws:placeholder:::{target}")
+            }
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => {
+            tagged.value.as_str().unwrap().replace("${AWS::StackName}", "loglake")
+        }
         Value::Tagged(tagged) if tagged.tag == "!Ref" => {
             let name = tagged.value.as_str().unwrap();
             match &template["Parameters"][name]["Default"] {
@@ -40,19 +54,28 @@ fn resolve(template: &Value, value: &Value) -> String {
 fn every_function_reads_its_environment_and_its_defaults_parse() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 3);
+    assert_eq!(functions.len(), 4);
     for (name, function) in functions {
         let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
         let env: Vec<(String, String)> =
             variables.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), resolve(&template, v))).collect();
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let known: &[&str] =
+            if binary == "log-subscriber" { log_subscriber::vars::ALL } else { loglake::config::vars::ALL };
         for (variable, _) in &env {
-            assert!(
-                variable.starts_with("LOGLAKE_") && loglake::config::vars::ALL.contains(&variable.as_str()),
-                "{name}: {variable} is not a setting the functions read"
-            );
+            assert!(known.contains(&variable.as_str()), "{name}: {variable} is not a setting {binary} reads");
         }
         let lookup = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        loglake::function::FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if binary == "log-subscriber" {
+            // The template's default for the patterns is empty, which leaves the function out.
+            let with_patterns = |key: &str| {
+                if key == log_subscriber::vars::INCLUDE { Some("/aws/lambda/*".into()) } else { lookup(key) }
+            };
+            log_subscriber::Config::from_lookup(with_patterns).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(function["Condition"], "HasLogSubscriber");
+        } else {
+            loglake::function::FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
 
         // The code and the binary the build needs exist.
         let code = function["Properties"]["CodeUri"].as_str().unwrap();
@@ -146,4 +169,50 @@ fn the_delivery_stream_reads_what_the_transform_returns() {
     // Firehose gives a transformation at most 5 minutes.
     let timeout = resources["FirehoseTransformFunction"]["Properties"]["Timeout"].as_u64().unwrap();
     assert!(timeout <= 300, "{timeout}");
+}
+
+#[test]
+fn the_log_subscriber_never_subscribes_this_stack_and_may_only_do_what_it_needs() {
+    let template = template();
+    let properties = &template["Resources"]["LogSubscriberFunction"]["Properties"];
+    let variables = &properties["Environment"]["Variables"];
+    // Its own functions' log groups (named after their functions, /aws/lambda/<stack>-…) and
+    // everything tagged with the stack are recognised as loglake's own.
+    let prefix = resolve(&template, &variables["LOGLAKE_SUBSCRIBER_OWN_PREFIXES"]);
+    assert_eq!(prefix, "/aws/lambda/loglake-");
+    assert_eq!(resolve(&template, &variables["LOGLAKE_SUBSCRIBER_OWN_TAG"]), "aws:cloudformation:stack-name=loglake");
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] == "AWS::Logs::LogGroup"
+            && matches!(resource["Properties"]["LogGroupName"], Value::Tagged(_))
+        {
+            let group = resolve(&template, &resource["Properties"]["LogGroupName"]);
+            assert!(group.starts_with("/aws/lambda/"), "{name:?}: {group}");
+        }
+    }
+    // The events: CreateLogGroup through CloudTrail, and a sweep.
+    let events = &properties["Events"];
+    assert_eq!(events["LogGroupCreated"]["Properties"]["Pattern"]["detail"]["eventName"][0], "CreateLogGroup");
+    assert_eq!(events["Sweep"]["Type"], "Schedule");
+    // Least privilege: only the calls it makes, and passing only the subscription's role.
+    let mut actions: Vec<&str> = properties["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::Sequence(list) => list.iter().map(|a| a.as_str().unwrap()).collect::<Vec<_>>(),
+            one => vec![one.as_str().unwrap()],
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "iam:PassRole",
+            "logs:DescribeLogGroups",
+            "logs:DescribeSubscriptionFilters",
+            "logs:ListTagsForResource",
+            "logs:PutRetentionPolicy",
+            "logs:PutSubscriptionFilter"
+        ]
+    );
 }
