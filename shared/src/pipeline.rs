@@ -129,6 +129,61 @@ pub async fn ingest_cloudwatch_data(
     Ok(report)
 }
 
+/// One log event read back from a log group's history (FilterLogEvents), for backfill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLogEvent {
+    pub id: String,
+    pub log_stream: String,
+    pub timestamp_ms: i64,
+    pub message: String,
+}
+
+/// Ingests events read from a log group's history as a subscription would have delivered them:
+/// the same records (source `cloudwatch`, CloudWatch event ids), so that backfill and live
+/// delivery of the same event deduplicate by `event_id`. Objects are keyed by the events' ids,
+/// so ingesting the same page again rewrites them.
+pub async fn ingest_log_events(
+    account_id: &str,
+    log_group: &str,
+    events: &[StoredLogEvent],
+    config: &PipelineConfig,
+    ingest_time_ms: i64,
+    store: &dyn ObjectStore,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let mut streams: BTreeMap<&str, Vec<&StoredLogEvent>> = BTreeMap::new();
+    for event in events {
+        streams.entry(event.log_stream.as_str()).or_default().push(event);
+    }
+    let payloads: Vec<LogsPayload<'_>> = streams
+        .into_iter()
+        .map(|(log_stream, events)| LogsPayload {
+            message_type: Cow::Borrowed("DATA_MESSAGE"),
+            owner: Cow::Borrowed(account_id),
+            log_group: Cow::Borrowed(log_group),
+            log_stream: Cow::Borrowed(log_stream),
+            subscription_filters: Vec::new(),
+            policy_level: None,
+            log_events: events
+                .into_iter()
+                .map(|e| cloudwatch::LogEvent {
+                    id: Cow::Borrowed(e.id.as_str()),
+                    timestamp: serde_json::Number::from(e.timestamp_ms),
+                    message: Cow::Borrowed(e.message.as_str()),
+                })
+                .collect(),
+        })
+        .collect();
+    let records: Vec<Record<'_>> = payloads
+        .iter()
+        .flat_map(|payload| normalize_payload(payload, SOURCE_CLOUDWATCH, config, ingest_time_ms))
+        .collect();
+    report.payloads += 1;
+    report.log_events += records.len();
+    report.input_bytes += events.iter().map(|e| e.message.len()).sum::<usize>();
+    write_staging(records, SOURCE_CLOUDWATCH, log_group, config, store, report).await
+}
+
 async fn reject(
     mut report: IngestReport,
     store: &dyn ObjectStore,

@@ -49,10 +49,15 @@ pub async fn read_bucket_with_pyarrow(s3: &S3Store, python: &str) -> Vec<Value> 
         std::fs::create_dir_all(path.parent().expect("key has a parent")).expect("create directory");
         std::fs::write(path, s3.get(&key).await.expect("get object")).expect("write object");
     }
+    read_lake_with_pyarrow(download.path(), python)
+}
+
+/// The rows pyarrow reads from the staging Parquet of a local lake directory.
+pub fn read_lake_with_pyarrow(lake: &Path, python: &str) -> Vec<Value> {
     let out = std::process::Command::new(python)
         .arg(repo_root().join("scripts/read_lake.py"))
         .args(["--reader", "pyarrow"])
-        .arg(download.path())
+        .arg(lake)
         .output()
         .expect("run python");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -13,6 +13,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use loglake::config::ConfigError;
+use loglake::pipeline::StoredLogEvent;
+
+pub mod backfill;
 
 /// The filter name loglake creates and recognises as its own.
 pub const DEFAULT_FILTER_NAME: &str = "loglake";
@@ -201,6 +204,16 @@ pub trait LogsApi: Send + Sync {
     async fn tags(&self, group_arn: &str) -> Result<BTreeMap<String, String>, ApiError>;
     async fn put_filter(&self, group: &str, filter: &Filter) -> Result<(), ApiError>;
     async fn put_retention(&self, group: &str, days: i32) -> Result<(), ApiError>;
+    /// One page of FilterLogEvents over `[start_ms, end_ms]`, and the token of the next page
+    /// (none after the last).
+    async fn filter_events(
+        &self,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        token: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<(Vec<StoredLogEvent>, Option<String>), ApiError>;
 }
 
 /// What happened to one log group.
@@ -499,6 +512,38 @@ impl LogsApi for SdkLogs {
             .await
             .map_err(|e| api_error("PutRetentionPolicy", e))?;
         Ok(())
+    }
+
+    async fn filter_events(
+        &self,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        token: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<(Vec<StoredLogEvent>, Option<String>), ApiError> {
+        let output = self
+            .client
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start_ms)
+            .end_time(end_ms)
+            .set_next_token(token)
+            .set_limit(limit)
+            .send()
+            .await
+            .map_err(|e| api_error("FilterLogEvents", e))?;
+        let events = output
+            .events()
+            .iter()
+            .map(|e| StoredLogEvent {
+                id: e.event_id().unwrap_or_default().to_owned(),
+                log_stream: e.log_stream_name().unwrap_or_default().to_owned(),
+                timestamp_ms: e.timestamp().unwrap_or_default(),
+                message: e.message().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        Ok((events, output.next_token().map(str::to_owned)))
     }
 }
 
