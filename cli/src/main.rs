@@ -13,6 +13,7 @@ use loglake::kinesis::KinesisEvent;
 use loglake::schema::{Table, athena_ddl};
 use loglake::storage::LocalStore;
 
+mod backfill;
 mod demo;
 
 #[global_allocator]
@@ -43,6 +44,27 @@ enum Command {
         #[arg(long, default_value = "loglake-demo")]
         lake: PathBuf,
     },
+    /// Reads a log group's history (FilterLogEvents) into the lake through the same pipeline,
+    /// resumably: the position is saved after every page.
+    Backfill {
+        #[arg(long)]
+        log_group: String,
+        /// Start of the window: RFC 3339 (2026-11-20T00:00:00Z) or epoch milliseconds.
+        #[arg(long)]
+        start: String,
+        /// End of the window (inclusive), same forms.
+        #[arg(long)]
+        end: String,
+        /// A local directory to use as the bucket (else LOGLAKE_BUCKET and the AWS settings).
+        #[arg(long)]
+        lake: Option<PathBuf>,
+        /// Where the position is saved [default: loglake-backfill-<log group>.json].
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Events per FilterLogEvents page.
+        #[arg(long)]
+        page_size: Option<i32>,
+    },
     /// Prints the Athena DDL of a lake table, derived from the schema the writer uses.
     Schema {
         #[arg(long, value_enum, default_value = "logs")]
@@ -72,6 +94,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invoke { function, events, lake } => invoke(function, &events, lake.as_deref()).await,
         Command::Demo { lake } => demo::run(&lake).await,
+        Command::Backfill { log_group, start, end, lake, state, page_size } => {
+            backfill::run(&log_group, &start, &end, lake.as_deref(), state, page_size).await
+        }
         Command::Schema { table, bucket } => {
             let table = match table {
                 TableArg::Logs => Table::Logs,
@@ -94,7 +119,7 @@ fn env_lookup(name: &str) -> Option<String> {
 }
 
 /// The state the handler runs with: the local lake, or the bucket of the environment.
-async fn state_for(lake: Option<&Path>) -> Result<State, String> {
+pub async fn state_for(lake: Option<&Path>) -> Result<State, String> {
     match lake {
         Some(dir) => {
             let pipeline = PipelineConfig::from_lookup(env_lookup).map_err(|e| e.to_string())?;
