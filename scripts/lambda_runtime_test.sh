@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Drives the ingest-cloudwatch, ingest-kinesis and firehose-transform binaries through the
-# Lambda runtime API: `cargo lambda watch`
+# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform and log-subscriber binaries
+# through the Lambda runtime API: `cargo lambda watch`
 # emulates the Lambda service, `cargo lambda invoke` sends it events from events/. The function
 # writes to moto (AWS_ENDPOINT_URL), and the objects are checked there.
 # Called by scripts/test.sh with the venv on PATH and moto's settings in the environment.
@@ -13,10 +13,15 @@ logs=$(mktemp -d)   # outside the crate: cargo lambda watch rebuilds when its fo
 python - "$bucket" <<'PY'
 import sys, boto3
 boto3.client("s3").create_bucket(Bucket=sys.argv[1])
+boto3.client("logs").create_log_group(logGroupName=f"/runtime-api-test/{sys.argv[1]}/app")
 PY
 
 cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" \
-  --env-var "LOGLAKE_BUCKET=$bucket" >"$logs/watch.log" 2>&1 &
+  --env-var "LOGLAKE_BUCKET=$bucket" \
+  --env-var "LOGLAKE_SUBSCRIBER_INCLUDE=/runtime-api-test/$bucket/*" \
+  --env-var "LOGLAKE_SUBSCRIBER_OWN_PREFIXES=/aws/lambda/loglake-" \
+  --env-var "LOGLAKE_SUBSCRIBER_DESTINATION_ARN=arn:aws:lambda:us-east-1:123456789012:function:ingest-cloudwatch" \
+  --env-var "LOGLAKE_SUBSCRIBER_RETENTION_DAYS=30" >"$logs/watch.log" 2>&1 &
 watch_pid=$!
 cleanup() { kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -54,11 +59,23 @@ for _ in $(seq 1 120); do
   sleep 5
 done
 [ -n "$firehose" ] || { echo "FAIL: no response from firehose-transform" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
+echo '{"sweep": true, "dry_run": true}' >"$logs/sweep.json"
+subscriber=""
+for _ in $(seq 1 120); do
+  if subscriber=$(invoke "$logs/sweep.json" log-subscriber 2>"$logs/invoke.err"); then break; fi
+  subscriber=""
+  sleep 5
+done
+[ -n "$subscriber" ] || { echo "FAIL: no response from log-subscriber" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" <<'PY'
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" <<'PY'
 import io, json, sys, boto3
 import pyarrow.parquet as pq
-bucket, ok, bad, control, kinesis, firehose = sys.argv[1], *map(json.loads, sys.argv[2:])
+bucket, ok, bad, control, kinesis, firehose, subscriber = sys.argv[1], *map(json.loads, sys.argv[2:])
+mine = [o for o in subscriber["outcomes"] if o["log_group"].startswith(f"/runtime-api-test/{bucket}/")]
+assert subscriber["dry_run"] and subscriber["write_calls"] == 0, subscriber
+assert [o["action"] for o in mine] == ["subscribed", "retention_set"], mine
+assert boto3.client("logs").describe_subscription_filters(logGroupName=f"/runtime-api-test/{bucket}/app")["subscriptionFilters"] == []
 results = [r["result"] for r in firehose["records"]]
 assert results == ["Ok", "Dropped", "Dropped", "Ok", "Ok", "ProcessingFailed"], results
 assert firehose["records"][0]["metadata"]["partitionKeys"] == {"dt": "2026-11-20", "hour": "10"}, firehose["records"][0]
@@ -80,7 +97,7 @@ assert len(letters) == 4, kinesis_keys
 messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
                   for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
 assert messages == ["first good line", "last good line"], messages
-print(f"runtime API: 5 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform); "
+print(f"runtime API: 6 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run); "
       f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
 sys.stdout.flush()
 # pyarrow's and boto3's threads can abort the interpreter's shutdown ("terminate called without
