@@ -421,11 +421,20 @@ pub struct SdkLogs {
     client: aws_sdk_cloudwatchlogs::Client,
 }
 
+/// Sweeps call the API once or twice per log group: throttling is expected, and retried with
+/// exponential backoff (the SDK's standard mode) up to 8 attempts per call.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(8)
+}
+
 impl SdkLogs {
     pub fn new(sdk_config: &aws_config::SdkConfig) -> SdkLogs {
-        let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(8);
-        let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk_config).retry_config(retry).build();
+        let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk_config).retry_config(retry_config()).build();
         SdkLogs { client: aws_sdk_cloudwatchlogs::Client::from_conf(config) }
+    }
+
+    pub fn from_client(client: aws_sdk_cloudwatchlogs::Client) -> SdkLogs {
+        SdkLogs { client }
     }
 
     pub fn client(&self) -> &aws_sdk_cloudwatchlogs::Client {
