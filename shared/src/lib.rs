@@ -13,6 +13,7 @@ pub mod function;
 pub mod keys;
 pub mod kinesis;
 pub mod kpl;
+pub mod merge;
 pub mod normalize;
 pub mod parquet_encode;
 pub mod partition;

@@ -1,0 +1,119 @@
+//! The external merge compaction builds on: many staging files, a memory budget far smaller than
+//! the input, duplicates across files — out come the rows once each, in (event_time, log_group,
+//! event_id) order.
+
+use std::borrow::Cow;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use loglake::merge::{MergeOptions, RunWriter};
+use loglake::normalize::{LineContext, normalize_line};
+use loglake::parquet_encode::encode_parquet;
+
+const NOW: i64 = 1_795_168_900_000;
+
+/// xorshift64*: deterministic input.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// (event_time, log_group, event_id): the sort key of a row.
+type Key = (i64, String, String);
+
+/// `files` staging files of `per_file` records each; every 7th record is a copy of an earlier
+/// one (same id, time, group and message: a redelivery).
+fn staging_files(files: usize, per_file: usize) -> (Vec<Vec<u8>>, Vec<Key>) {
+    let mut rng = Rng(7);
+    let mut unique: Vec<(i64, String, String, String)> = Vec::new();
+    let mut out = Vec::new();
+    for f in 0..files {
+        let mut rows = Vec::new();
+        for i in 0..per_file {
+            let row = if i % 7 == 3 && !unique.is_empty() {
+                unique[(rng.next() % unique.len() as u64) as usize].clone()
+            } else {
+                let time = 1_795_168_800_000 + (rng.next() % 3_600_000) as i64;
+                let group = format!("/aws/lambda/fn-{}", rng.next() % 4);
+                let row = (
+                    time,
+                    group,
+                    format!("id-{f:04}-{i:05}"),
+                    format!("message {f} {i} {}", "x".repeat((rng.next() % 200) as usize)),
+                );
+                unique.push(row.clone());
+                row
+            };
+            rows.push(row);
+        }
+        let contexts: Vec<LineContext<'_>> = rows
+            .iter()
+            .map(|(_, group, _, _)| LineContext {
+                source: "cloudwatch",
+                account_id: "123456789012".into(),
+                region: "eu-west-1".into(),
+                log_group: Cow::Owned(group.clone()),
+                log_stream: "s".into(),
+                ingest_time_ms: NOW,
+                max_event_time_skew_secs: 3600,
+                envelope: vec![],
+            })
+            .collect();
+        let records: Vec<_> = rows
+            .iter()
+            .zip(&contexts)
+            .map(|((time, _, id, message), ctx)| normalize_line(ctx, Cow::Borrowed(id.as_str()), Some(*time), message))
+            .collect();
+        let refs: Vec<_> = records.iter().collect();
+        out.push(encode_parquet(&refs, 1).unwrap());
+    }
+    let mut expected: Vec<Key> = unique.into_iter().map(|(t, g, id, _)| (t, g, id)).collect();
+    expected.sort();
+    (out, expected)
+}
+
+#[test]
+fn many_files_merge_sorted_and_deduplicated_in_a_small_budget() {
+    let (files, expected) = staging_files(60, 500);
+    let input_bytes: usize = files.iter().map(Vec::len).sum();
+    let spill = tempfile::tempdir().unwrap();
+    let options = MergeOptions { memory_budget_bytes: 256 * 1024, batch_rows: 1000 };
+    let mut runs = RunWriter::new(spill.path(), options);
+    for file in files {
+        runs.add_file(file).unwrap();
+    }
+    let mut merger = runs.finish().unwrap();
+    let mut got: Vec<Key> = Vec::new();
+    let mut largest_batch = 0;
+    while let Some(batch) = merger.next_batch().unwrap() {
+        largest_batch = largest_batch.max(batch.num_rows());
+        let times = batch.column_by_name("event_time").unwrap().as_primitive::<TimestampMillisecondType>();
+        let groups = batch.column_by_name("log_group").unwrap().as_string::<i32>();
+        let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            got.push((times.value(i), groups.value(i).to_owned(), ids.value(i).to_owned()));
+        }
+    }
+    let stats = merger.stats().clone();
+    assert!(stats.runs >= 10, "the budget forces many runs ({} runs for {input_bytes} bytes)", stats.runs);
+    assert!(largest_batch <= 1000);
+    assert!(got.windows(2).all(|w| w[0] <= w[1]), "sorted by time, group, id");
+    assert_eq!(got, expected, "every record once");
+    assert_eq!(stats.rows_in, 60 * 500);
+    assert_eq!(stats.rows_out + stats.duplicates, stats.rows_in);
+    assert_eq!(stats.duplicates, 60 * 500 - expected.len());
+}
+
+#[test]
+fn no_input_merges_to_nothing() {
+    let spill = tempfile::tempdir().unwrap();
+    let mut merger = RunWriter::new(spill.path(), MergeOptions::default()).finish().unwrap();
+    assert!(merger.next_batch().unwrap().is_none());
+    assert_eq!(merger.stats().runs, 0);
+}
