@@ -88,6 +88,9 @@ fn main() {
         async fn list(&self, _: &str) -> Result<Vec<String>, loglake::StorageError> {
             Ok(Vec::new())
         }
+        async fn delete(&self, _: &str) -> Result<(), loglake::StorageError> {
+            Ok(())
+        }
     }
     let start = Instant::now();
     for data in &events {

@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod cloudwatch;
+pub mod compact;
 pub mod config;
 pub mod firehose;
 pub mod function;

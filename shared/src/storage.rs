@@ -29,6 +29,8 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
+    /// Removes the object; removing one that does not exist succeeds (as on S3).
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
 }
 
 /// Keys are relative, `/`-separated, without empty, `.` or `..` segments: the same rules make
@@ -127,6 +129,14 @@ impl ObjectStore for LocalStore {
         keys.sort();
         Ok(keys)
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(local_err("delete", &path)(e)),
+            _ => Ok(()),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,13 +214,25 @@ impl ObjectStore for S3Store {
         keys.sort();
         Ok(keys)
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        check_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.err("DeleteObject", key, e))?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/// Fault injection for tests and drills: a store whose writes fail after `allowed` successful
-/// ones, the way S3 throttling or an outage fails them. Successful writes really land in the
-/// inner store, and the keys written are kept in order.
+/// Fault injection for tests and drills: a store whose writes (puts and deletes) fail after
+/// `allowed` successful ones, the way S3 throttling or an outage — or a crash — stops them.
+/// Successful writes really land in the inner store, and the keys written are kept in order.
 pub struct FailAfter<S> {
     inner: S,
     allowed: usize,
@@ -247,6 +269,16 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         self.inner.list(prefix).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        {
+            let mut written = self.written.lock().map_err(|_| injected(key))?;
+            if written.len() >= self.allowed {
+                return Err(injected(key));
+            }
+            written.push(format!("delete {key}"));
+        }
+        self.inner.delete(key).await
     }
 }
 
