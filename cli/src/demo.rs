@@ -48,6 +48,25 @@ pub async fn run(lake: &Path) -> Result<(), String> {
     }
     print!("{}", summary(lake, "CloudWatch Logs subscription events", &total));
     print!("{}", summary(lake, "Kinesis records", &kinesis));
+
+    // Compaction: the staging files of both into sorted, deduplicated curated files.
+    let spill = lake.join("_loglake").join("spill");
+    let record = loglake::compact::compact(state.store.as_ref(), &crate::compact_options(64, 2_000_000), &spill)
+        .await
+        .map_err(|e| format!("compaction: {e}"))?;
+    let _ = std::fs::remove_dir_all(&spill);
+    print!(
+        "loglake demo → {}: compaction\n\n  files            {} staging → {} curated (logs/), {} hours\n  bytes            {} → {}\n  rows             {} in, {} out, {} duplicates removed\n\n",
+        lake.display(),
+        record.staging_in,
+        record.files_out,
+        record.hours.len(),
+        human(record.bytes_in),
+        human(record.bytes_out),
+        record.rows_in,
+        record.rows_out,
+        record.duplicates
+    );
     print!("{}", query_hint(lake));
     Ok(())
 }
@@ -95,7 +114,7 @@ pub fn summary(lake: &Path, what: &str, r: &IngestReport) -> String {
 
 pub fn query_hint(lake: &Path) -> String {
     format!(
-        "Query it, for example with DuckDB:\n  duckdb -c \"SELECT format, level, count(*) FROM read_parquet('{}/staging/logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL\"\n",
+        "Query it, for example with DuckDB (curated files; staging holds what arrived since the last compaction):\n  duckdb -c \"SELECT format, level, count(*) FROM read_parquet('{}/logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL\"\n",
         lake.display()
     )
 }

@@ -65,6 +65,17 @@ enum Command {
         #[arg(long)]
         page_size: Option<i32>,
     },
+    /// Compacts the staging files of a local lake into sorted, deduplicated curated files.
+    Compact {
+        #[arg(long)]
+        lake: PathBuf,
+        /// Memory for sorting before runs spill to disk.
+        #[arg(long, default_value_t = 256)]
+        memory_mb: usize,
+        /// Rows per curated file.
+        #[arg(long, default_value_t = 2_000_000)]
+        rows_per_file: usize,
+    },
     /// Prints the Athena DDL of a lake table, derived from the schema the writer uses.
     Schema {
         #[arg(long, value_enum, default_value = "logs")]
@@ -94,6 +105,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invoke { function, events, lake } => invoke(function, &events, lake.as_deref()).await,
         Command::Demo { lake } => demo::run(&lake).await,
+        Command::Compact { lake, memory_mb, rows_per_file } => compact(&lake, memory_mb, rows_per_file).await,
         Command::Backfill { log_group, start, end, lake, state, page_size } => {
             backfill::run(&log_group, &start, &end, lake.as_deref(), state, page_size).await
         }
@@ -112,6 +124,46 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The compaction settings of the CLI (and the demo).
+pub fn compact_options(memory_mb: usize, rows_per_file: usize) -> loglake::compact::CompactOptions {
+    loglake::compact::CompactOptions {
+        merge: loglake::merge::MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
+        rows_per_file,
+        zstd_level: 3,
+        hidden_staging_ms: 7 * 24 * 3_600_000,
+        now_ms: loglake::function::now_ms(),
+    }
+}
+
+async fn compact(lake: &Path, memory_mb: usize, rows_per_file: usize) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+    let store = LocalStore::new(lake);
+    let spill = lake.join("_loglake").join("spill");
+    let terminal = std::io::stderr().is_terminal();
+    let record = loglake::compact::compact_with_progress(
+        &store,
+        &compact_options(memory_mb, rows_per_file),
+        &spill,
+        |done, total, hour| {
+            if terminal {
+                let filled = (done * 30).checked_div(total).unwrap_or(30).min(30);
+                eprint!("\r[{}{}] {done}/{total} hours  {hour}   ", "#".repeat(filled), ".".repeat(30 - filled));
+                let _ = std::io::stderr().flush();
+            } else if done > 0 {
+                eprintln!("compacted {hour} ({done}/{total} hours)");
+            }
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if terminal {
+        eprintln!();
+    }
+    let _ = std::fs::remove_dir_all(&spill);
+    println!("{}", serde_json::to_string(&record).unwrap_or_default());
+    Ok(())
 }
 
 fn env_lookup(name: &str) -> Option<String> {

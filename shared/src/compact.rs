@@ -90,8 +90,10 @@ pub struct RunRecord {
     pub rows_in: usize,
     pub rows_out: usize,
     pub duplicates: usize,
+    pub bytes_in: usize,
     pub bytes_out: usize,
     pub deleted: usize,
+    pub duration_ms: u64,
 }
 
 pub async fn load_state(store: &dyn ObjectStore) -> Result<CompactionState, CompactError> {
@@ -131,6 +133,17 @@ pub async fn compact(
     options: &CompactOptions,
     spill_dir: &std::path::Path,
 ) -> Result<RunRecord, CompactError> {
+    compact_with_progress(store, options, spill_dir, |_, _, _| {}).await
+}
+
+/// [`compact`], calling `progress(hours done, hours, hour)` as each hour is merged.
+pub async fn compact_with_progress(
+    store: &dyn ObjectStore,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+    mut progress: impl FnMut(usize, usize, &str),
+) -> Result<RunRecord, CompactError> {
+    let started = std::time::Instant::now();
     let mut state = load_state(store).await?;
     let run = state.next_run;
     let mut record = RunRecord { run, ..RunRecord::default() };
@@ -170,7 +183,8 @@ pub async fn compact(
     // 3. Merge each hour.
     let mut replaced: Vec<String> = Vec::new();
     let mut consumed: Vec<String> = Vec::new();
-    for (hour, staging) in &hours {
+    for (done, (hour, staging)) in hours.iter().enumerate() {
+        progress(done, hours.len(), hour);
         let curated: Vec<String> = store
             .list(&format!("{CURATED_PREFIX}{hour}/"))
             .await?
@@ -180,7 +194,9 @@ pub async fn compact(
         let dir = tempfile_dir(spill_dir, run, hour)?;
         let mut runs = RunWriter::new(&dir, options.merge.clone());
         for key in curated.iter().chain(staging) {
-            runs.add_file(store.get(key).await?)?;
+            let body = store.get(key).await?;
+            record.bytes_in += body.len();
+            runs.add_file(body)?;
         }
         let mut merger = runs.finish()?;
         let mut writer: Option<parquet::arrow::ArrowWriter<Vec<u8>>> = None;
@@ -220,6 +236,7 @@ pub async fn compact(
         replaced.extend(curated);
         consumed.extend(staging.iter().cloned());
         let _ = std::fs::remove_dir_all(&dir);
+        progress(done + 1, hours.len(), hour);
     }
 
     // 4. The switch.
@@ -241,6 +258,7 @@ pub async fn compact(
     // 6. Forget the deleted curated files; keep a record of the run.
     state.hidden_curated.clear();
     save_state(store, &state).await?;
+    record.duration_ms = started.elapsed().as_millis() as u64;
     let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
     store.put(&format!("{RUNS_PREFIX}{run:06}.json"), body).await?;
     Ok(record)
