@@ -43,21 +43,35 @@ pub fn repo_root() -> &'static Path {
 /// Downloads every object of the bucket as it is, and returns the rows pyarrow reads from its
 /// staging Parquet (one JSON object per row: the columns, `dt`, `hour`, times in epoch ms).
 pub async fn read_bucket_with_pyarrow(s3: &S3Store, python: &str) -> Vec<Value> {
+    read_bucket_table_with_pyarrow(s3, python, "staging/logs").await
+}
+
+/// The rows of one table of the bucket (`staging/logs` or `logs`), read by pyarrow.
+pub async fn read_bucket_table_with_pyarrow(s3: &S3Store, python: &str, table: &str) -> Vec<Value> {
     let download = tempfile::tempdir().expect("temporary directory");
     for key in s3.list("").await.expect("list bucket") {
         let path = download.path().join(&key);
         std::fs::create_dir_all(path.parent().expect("key has a parent")).expect("create directory");
         std::fs::write(path, s3.get(&key).await.expect("get object")).expect("write object");
     }
-    read_lake_with_pyarrow(download.path(), python)
+    read_lake_table_with_pyarrow(download.path(), python, table)
 }
 
 /// The rows pyarrow reads from the staging Parquet of a local lake directory.
 pub fn read_lake_with_pyarrow(lake: &Path, python: &str) -> Vec<Value> {
+    read_lake_table_with_pyarrow(lake, python, "staging/logs")
+}
+
+/// The rows pyarrow reads from one table (`staging/logs` or `logs`) of a local lake directory.
+pub fn read_lake_table_with_pyarrow(lake: &Path, python: &str, table: &str) -> Vec<Value> {
+    if !lake.join(table).exists() {
+        return Vec::new();
+    }
     let out = std::process::Command::new(python)
         .arg(repo_root().join("scripts/read_lake.py"))
         .args(["--reader", "pyarrow"])
         .arg(lake)
+        .arg(table)
         .output()
         .expect("run python");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -160,3 +160,36 @@ async fn a_missing_bucket_reports_the_first_record_for_retry() {
     assert!(retry.reason.contains("NoSuchBucket"), "{}", retry.reason);
     assert_eq!(retry.records_not_written, batch.event.records.len());
 }
+
+/// Compaction through the real S3 client: the staging objects of a genuine batch become curated
+/// files, the consumed objects are deleted, and pyarrow reads every record once from `logs/`.
+#[tokio::test]
+async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
+    let Some(python) = integration_python() else { return };
+    let bucket = unique_bucket("compact");
+    let batch = moto_batch(&python, &bucket);
+    let (state, s3) = state_and_bucket(&bucket).await;
+    handle_at(&state, &batch.event, now_ms(), &BatchOptions::default()).await;
+    let spill = tempfile::tempdir().unwrap();
+    let options = loglake::compact::CompactOptions {
+        merge: loglake::merge::MergeOptions::default(),
+        rows_per_file: 1_000_000,
+        zstd_level: 3,
+        hidden_staging_ms: 3_600_000,
+        now_ms: now_ms(),
+    };
+    let record = loglake::compact::compact(&s3, &options, spill.path()).await.unwrap();
+    assert_eq!(record.rows_out, batch.cloudwatch_messages.len() + batch.lines.len());
+    assert!(s3.list("staging/").await.unwrap().is_empty(), "consumed objects deleted");
+    assert!(s3.list("_loglake/compaction/runs/").await.unwrap().len() == 1);
+    let rows = loglake::testing::read_bucket_table_with_pyarrow(&s3, &python, "logs").await;
+    assert_every_record_once(&rows, &batch);
+    // One file per hour here: within each, rows come back in event-time order.
+    let mut by_hour: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for row in &rows {
+        let hour = (row["dt"].as_str().unwrap().to_owned(), row["hour"].as_str().unwrap().to_owned());
+        by_hour.entry(hour).or_default().push(row["event_time"].as_i64().unwrap());
+    }
+    assert_eq!(by_hour.len(), record.files_out);
+    assert!(by_hour.values().all(|times| times.windows(2).all(|w| w[0] <= w[1])), "sorted by event time");
+}
