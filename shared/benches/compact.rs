@@ -1,0 +1,143 @@
+//! Compaction benchmark, in two steps so that peak RSS is measured for compaction alone:
+//!
+//!     cargo bench -p loglake --bench compact -- generate LAKE FILES ROWS_PER_FILE
+//!     cargo bench -p loglake --bench compact -- compact LAKE MEMORY_MB
+//!
+//! `generate` writes FILES staging files of synthetic log records (JSON, Lambda and text lines
+//! spread over 6 hours, one file per writer and hour, as ingest writes them); `compact` runs one compaction with a
+//! MEMORY_MB sort budget and prints MB/s of staging data, files in → out and rows. bench/compact.sh
+//! runs both under /usr/bin/time and DuckDB on the same files as the baseline.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use loglake::compact::{CompactOptions, compact};
+use loglake::merge::MergeOptions;
+use loglake::normalize::{LineContext, normalize_line};
+use loglake::parquet_encode::encode_parquet;
+use loglake::partition::Partition;
+use loglake::storage::{LocalStore, ObjectStore};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BASE_MS: i64 = 1_795_168_800_000;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+const WORDS: &[&str] = &["order", "payment", "cart", "user", "session", "retry", "timeout", "queue", "worker", "shard"];
+
+fn message(rng: &mut Rng, i: usize) -> String {
+    let words: Vec<&str> =
+        (0..8 + rng.next() % 16).map(|_| WORDS[(rng.next() % WORDS.len() as u64) as usize]).collect();
+    match i % 3 {
+        0 => format!(
+            "{{\"level\":\"info\",\"msg\":\"{}\",\"order\":{{\"id\":\"A-{}\",\"items\":{}}}}}",
+            words.join(" "),
+            rng.next() % 99_999,
+            rng.next() % 9
+        ),
+        1 => format!("2026-11-20T10:00:00.000Z\t{:08x}-aaaa\tINFO\t{}\n", rng.next() as u32, words.join(" ")),
+        _ => format!(
+            "10.0.{}.{} - - \"GET /{}/{} HTTP/1.1\" 200 {} {}",
+            rng.next() % 255,
+            rng.next() % 255,
+            words[0],
+            rng.next() % 9999,
+            rng.next() % 90_000,
+            words.join(" ")
+        ),
+    }
+}
+
+async fn generate(lake: &str, files: usize, rows_per_file: usize) {
+    let store = LocalStore::new(lake);
+    let mut rng = Rng(0x5EED);
+    let mut bytes = 0;
+    for f in 0..files {
+        let rows: Vec<(i64, String, String)> = (0..rows_per_file)
+            .map(|i| {
+                let time = BASE_MS + ((f * rows_per_file + i) as i64 * 7_919) % (6 * 3_600_000);
+                (time, format!("{f:05}-{i:06}"), message(&mut rng, i))
+            })
+            .collect();
+        let ctx = LineContext {
+            source: "cloudwatch",
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            log_group: Cow::Owned(format!("/aws/lambda/fn-{}", f % 20)),
+            log_stream: "2026/11/20/[$LATEST]abc".into(),
+            ingest_time_ms: BASE_MS + 7 * 3_600_000,
+            max_event_time_skew_secs: 3600,
+            envelope: vec![],
+        };
+        let records: Vec<_> =
+            rows.iter().map(|(t, id, m)| normalize_line(&ctx, Cow::Borrowed(id.as_str()), Some(*t), m)).collect();
+        // One file per (writer, hour), as ingest writes them.
+        let mut by_hour: std::collections::BTreeMap<Partition, Vec<_>> = Default::default();
+        for record in &records {
+            by_hour.entry(Partition::of(record.event_time_ms, chrono_tz::UTC)).or_default().push(record);
+        }
+        for (partition, records) in by_hour {
+            let body = encode_parquet(&records, 1).unwrap();
+            bytes += body.len();
+            store
+                .put(&format!("staging/logs/{}/cloudwatch-bench-{f:05}.parquet", partition.path()), body)
+                .await
+                .unwrap();
+        }
+    }
+    let count = store.list("staging/").await.unwrap().len();
+    println!("generated {count} staging files, {:.1} MB", bytes as f64 / 1e6);
+}
+
+async fn run_compaction(lake: &str, memory_mb: usize) {
+    let store = LocalStore::new(lake);
+    let staging = store.list("staging/").await.unwrap();
+    let spill = std::path::Path::new(lake).join("_loglake/spill");
+    let options = CompactOptions {
+        merge: MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
+        rows_per_file: 4_000_000,
+        zstd_level: 3,
+        hidden_staging_ms: 3_600_000,
+        now_ms: BASE_MS + 8 * 3_600_000,
+    };
+    let start = Instant::now();
+    let record = compact(&store, &options, &spill).await.unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "loglake compact: {} staging files ({:.1} MB) -> {} curated files ({:.1} MB), {} rows in, {} out, {} duplicates, {:.2} s, {:.1} MB/s of staging data, budget {memory_mb} MiB",
+        staging.len(),
+        record.bytes_in as f64 / 1e6,
+        record.files_out,
+        record.bytes_out as f64 / 1e6,
+        record.rows_in,
+        record.rows_out,
+        record.duplicates,
+        seconds,
+        record.bytes_in as f64 / 1e6 / seconds
+    );
+    println!("RESULT compact_mbps={:.2}", record.bytes_in as f64 / 1e6 / seconds);
+    println!("RESULT compact_seconds={seconds:.3}");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["generate", lake, files, rows] => {
+            runtime.block_on(generate(lake, files.parse().unwrap(), rows.parse().unwrap()))
+        }
+        ["compact", lake, memory_mb] => runtime.block_on(run_compaction(lake, memory_mb.parse().unwrap())),
+        _ => eprintln!("usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB"),
+    }
+}
