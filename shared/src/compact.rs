@@ -212,6 +212,10 @@ pub async fn compact_with_progress(
                 )?),
             };
             current.write(&batch)?;
+            // A row group is held in memory until it is flushed: keep it within half the budget.
+            if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
+                current.flush()?;
+            }
             rows_in_file += batch.num_rows();
             if rows_in_file >= options.rows_per_file {
                 if let Some(full) = writer.take() {
