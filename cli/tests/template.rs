@@ -54,14 +54,17 @@ fn resolve(template: &Value, value: &Value) -> String {
 fn every_function_reads_its_environment_and_its_defaults_parse() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 4);
+    assert_eq!(functions.len(), 5);
     for (name, function) in functions {
         let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
         let env: Vec<(String, String)> =
             variables.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), resolve(&template, v))).collect();
         let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
-        let known: &[&str] =
-            if binary == "log-subscriber" { log_subscriber::vars::ALL } else { loglake::config::vars::ALL };
+        let known: Vec<&str> = match binary {
+            "log-subscriber" => log_subscriber::vars::ALL.to_vec(),
+            "compactor" => [loglake::config::vars::ALL, compactor::vars::ALL].concat(),
+            _ => loglake::config::vars::ALL.to_vec(),
+        };
         for (variable, _) in &env {
             assert!(known.contains(&variable.as_str()), "{name}: {variable} is not a setting {binary} reads");
         }
@@ -73,6 +76,8 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
             };
             log_subscriber::Config::from_lookup(with_patterns).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(function["Condition"], "HasLogSubscriber");
+        } else if binary == "compactor" {
+            compactor::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else {
             loglake::function::FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
@@ -215,4 +220,20 @@ fn the_log_subscriber_never_subscribes_this_stack_and_may_only_do_what_it_needs(
             "logs:PutSubscriptionFilter"
         ]
     );
+}
+
+#[test]
+fn the_compactor_may_touch_staging_curated_and_state_but_never_errors() {
+    let template = template();
+    let properties = &template["Resources"]["CompactorFunction"]["Properties"];
+    assert_eq!(properties["Events"]["Every15Minutes"]["Type"], "Schedule");
+    let statements = properties["Policies"][0]["Statement"].as_sequence().unwrap();
+    let objects: Vec<String> =
+        statements[0]["Resource"].as_sequence().unwrap().iter().map(|r| resolve(&template, r)).collect();
+    assert_eq!(objects, ["${LakeBucket.Arn}/staging/*", "${LakeBucket.Arn}/logs/*", "${LakeBucket.Arn}/_loglake/*"]);
+    assert!(!objects.iter().any(|o| o.contains("errors")), "errors/ is never touched");
+    // Its memory covers the measured peak (about four times the sort budget) with room.
+    let budget: u64 =
+        properties["Environment"]["Variables"]["LOGLAKE_COMPACT_MEMORY_MB"].as_str().unwrap().parse().unwrap();
+    assert!(properties["MemorySize"].as_u64().unwrap() >= 5 * budget);
 }
