@@ -2,27 +2,18 @@
 //! the input, duplicates across files — out come the rows once each, in (event_time, log_group,
 //! event_id) order.
 
+mod common;
+
 use std::borrow::Cow;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
+use common::Rng;
 use loglake::merge::{MergeOptions, RunWriter};
 use loglake::normalize::{LineContext, normalize_line};
 use loglake::parquet_encode::encode_parquet;
 
 const NOW: i64 = 1_795_168_900_000;
-
-/// xorshift64*: deterministic input.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
 
 /// (event_time, log_group, event_id): the sort key of a row.
 type Key = (i64, String, String);

@@ -2,9 +2,12 @@
 //! and Firehose records, and random lines go through the real pipeline; each payload or record
 //! either lands whole or becomes one dead letter.
 
+mod common;
+
 use std::borrow::Cow;
 
 use base64::Engine as _;
+use common::Rng;
 use loglake::PipelineConfig;
 use loglake::cloudwatch::{encode_data, gzip};
 use loglake::firehose::{FirehoseEvent, ResultStatus, TransformOptions, transform_batch};
@@ -14,21 +17,6 @@ use loglake::pipeline::ingest_cloudwatch_data;
 use loglake::storage::LocalStore;
 
 const NOW: i64 = 1_795_168_900_000;
-
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const LINES: &[&str] = &[
     "{\"level\":\"info\",\"message\":\"a \\\"quoted\\\" thing\",\"n\":{\"m\":[1,2,{\"x\":null}]},\"time\":\"2026-11-20T10:00:00.000Z\"}",

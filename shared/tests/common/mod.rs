@@ -102,3 +102,19 @@ pub fn control_payload(timestamp_ms: i64) -> String {
     });
     base64::engine::general_purpose::STANDARD.encode(loglake::cloudwatch::gzip(body.to_string().as_bytes()))
 }
+
+/// xorshift64*: deterministic pseudo-random input, so that a failure reproduces.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
