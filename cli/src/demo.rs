@@ -51,7 +51,7 @@ pub async fn run(lake: &Path) -> Result<(), String> {
 
     // Compaction: the staging files of both into sorted, deduplicated curated files.
     let spill = lake.join("_loglake").join("spill");
-    let record = loglake::compact::compact(state.store.as_ref(), &crate::compact_options(64, 2_000_000), &spill)
+    let record = loglake::compact::compact(state.store.as_ref(), &crate::compact_options(64, 2_000_000, 0), &spill)
         .await
         .map_err(|e| format!("compaction: {e}"))?;
     let _ = std::fs::remove_dir_all(&spill);

@@ -75,6 +75,9 @@ enum Command {
         /// Rows per curated file.
         #[arg(long, default_value_t = 2_000_000)]
         rows_per_file: usize,
+        /// Leave staging files younger than this for a later run.
+        #[arg(long, default_value_t = 0)]
+        grace_minutes: i64,
     },
     /// Prints the Athena DDL of a lake table, derived from the schema the writer uses.
     Schema {
@@ -105,7 +108,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invoke { function, events, lake } => invoke(function, &events, lake.as_deref()).await,
         Command::Demo { lake } => demo::run(&lake).await,
-        Command::Compact { lake, memory_mb, rows_per_file } => compact(&lake, memory_mb, rows_per_file).await,
+        Command::Compact { lake, memory_mb, rows_per_file, grace_minutes } => {
+            compact(&lake, memory_mb, rows_per_file, grace_minutes).await
+        }
         Command::Backfill { log_group, start, end, lake, state, page_size } => {
             backfill::run(&log_group, &start, &end, lake.as_deref(), state, page_size).await
         }
@@ -127,24 +132,26 @@ async fn main() -> ExitCode {
 }
 
 /// The compaction settings of the CLI (and the demo).
-pub fn compact_options(memory_mb: usize, rows_per_file: usize) -> loglake::compact::CompactOptions {
+pub fn compact_options(memory_mb: usize, rows_per_file: usize, grace_minutes: i64) -> loglake::compact::CompactOptions {
     loglake::compact::CompactOptions {
         merge: loglake::merge::MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
         rows_per_file,
         zstd_level: 3,
         hidden_staging_ms: 7 * 24 * 3_600_000,
-        now_ms: loglake::function::now_ms(),
+        grace_ms: grace_minutes * 60_000,
+        // A moment ahead, so that what was written this millisecond counts as old enough.
+        now_ms: loglake::function::now_ms() + 1_000,
     }
 }
 
-async fn compact(lake: &Path, memory_mb: usize, rows_per_file: usize) -> Result<(), String> {
+async fn compact(lake: &Path, memory_mb: usize, rows_per_file: usize, grace_minutes: i64) -> Result<(), String> {
     use std::io::{IsTerminal, Write};
     let store = LocalStore::new(lake);
     let spill = lake.join("_loglake").join("spill");
     let terminal = std::io::stderr().is_terminal();
     let record = loglake::compact::compact_with_progress(
         &store,
-        &compact_options(memory_mb, rows_per_file),
+        &compact_options(memory_mb, rows_per_file, grace_minutes),
         &spill,
         |done, total, hour| {
             if terminal {

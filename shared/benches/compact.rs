@@ -109,7 +109,8 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         rows_per_file: 4_000_000,
         zstd_level: 3,
         hidden_staging_ms: 3_600_000,
-        now_ms: BASE_MS + 8 * 3_600_000,
+        grace_ms: 0,
+        now_ms: loglake::function::now_ms(),
     };
     let start = Instant::now();
     let record = compact(&store, &options, &spill).await.unwrap();

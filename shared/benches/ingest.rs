@@ -88,6 +88,9 @@ fn main() {
         async fn list(&self, _: &str) -> Result<Vec<String>, loglake::StorageError> {
             Ok(Vec::new())
         }
+        async fn list_modified(&self, _: &str) -> Result<Vec<(String, i64)>, loglake::StorageError> {
+            Ok(Vec::new())
+        }
         async fn delete(&self, _: &str) -> Result<(), loglake::StorageError> {
             Ok(())
         }

@@ -4,6 +4,7 @@
 //! docs/compaction-design.md). A run:
 //!
 //! 1. finishes what a crashed run left: deletes every hidden curated file (none is visible);
+//!    then takes the staging objects older than the grace period;
 //! 2. hides the files it is about to write (the prefix `logs/dt=…/hour=…/r<run>-`) — one write;
 //! 3. for each hour with staging files, merges the hour's visible curated files with its staging
 //!    files (external merge, duplicates by `event_id` dropped) into new files under that prefix;
@@ -76,6 +77,9 @@ pub struct CompactOptions {
     pub zstd_level: i32,
     /// How long consumed staging keys stay hidden: longer than any upstream retry.
     pub hidden_staging_ms: i64,
+    /// Staging objects younger than this wait for a later run, so that runs take complete,
+    /// larger batches (correctness does not depend on it: staging is hidden by key).
+    pub grace_ms: i64,
     pub now_ms: i64,
 }
 
@@ -161,7 +165,10 @@ pub async fn compact_with_progress(
     state.hidden_staging.retain(|_, until| *until > options.now_ms);
 
     let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for key in store.list(STAGING_PREFIX).await? {
+    for (key, modified_ms) in store.list_modified(STAGING_PREFIX).await? {
+        if modified_ms > options.now_ms - options.grace_ms {
+            continue;
+        }
         if let Some(partition) = partition_of(&key, STAGING_PREFIX) {
             hours.entry(partition).or_default().push(key);
         }

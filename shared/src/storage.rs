@@ -29,6 +29,8 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
+    /// [`ObjectStore::list`] with each object's last-modified time (ms since the epoch).
+    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError>;
     /// Removes the object; removing one that does not exist succeeds (as on S3).
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
 }
@@ -68,6 +70,37 @@ impl LocalStore {
         check_key(key)?;
         Ok(self.root.join(key))
     }
+
+    /// The keys under `prefix` and their files, sorted by key.
+    fn walk(&self, prefix: &str) -> Result<Vec<(String, PathBuf)>, StorageError> {
+        let mut keys = Vec::new();
+        let mut pending = vec![self.root.clone()];
+        while let Some(dir) = pending.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(local_err("list", &dir)(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(local_err("list", &dir))?;
+                let path = entry.path();
+                let file_type = entry.file_type().map_err(local_err("stat", &path))?;
+                let Ok(relative) = path.strip_prefix(&self.root) else { continue };
+                let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
+                if file_type.is_dir() {
+                    // Descend only where keys with the prefix can be.
+                    let as_prefix = format!("{key}/");
+                    if as_prefix.starts_with(prefix) || prefix.starts_with(&as_prefix) {
+                        pending.push(path);
+                    }
+                } else if key.starts_with(prefix) && !key.contains(TEMP_MARKER) {
+                    keys.push((key, path));
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 const TEMP_MARKER: &str = ".loglake-tmp-";
@@ -101,33 +134,18 @@ impl ObjectStore for LocalStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
-        let mut keys = Vec::new();
-        let mut pending = vec![self.root.clone()];
-        while let Some(dir) = pending.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(local_err("list", &dir)(e)),
-            };
-            for entry in entries {
-                let entry = entry.map_err(local_err("list", &dir))?;
-                let path = entry.path();
-                let file_type = entry.file_type().map_err(local_err("stat", &path))?;
-                let Ok(relative) = path.strip_prefix(&self.root) else { continue };
-                let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
-                if file_type.is_dir() {
-                    // Descend only where keys with the prefix can be.
-                    let as_prefix = format!("{key}/");
-                    if as_prefix.starts_with(prefix) || prefix.starts_with(&as_prefix) {
-                        pending.push(path);
-                    }
-                } else if key.starts_with(prefix) && !key.contains(TEMP_MARKER) {
-                    keys.push(key);
-                }
-            }
-        }
-        keys.sort();
-        Ok(keys)
+        Ok(self.walk(prefix)?.into_iter().map(|(key, _)| key).collect())
+    }
+
+    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+        self.walk(prefix)?
+            .into_iter()
+            .map(|(key, path)| {
+                let modified = std::fs::metadata(&path).and_then(|m| m.modified()).map_err(local_err("stat", &path))?;
+                let ms = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+                Ok((key, ms))
+            })
+            .collect()
     }
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
@@ -215,6 +233,22 @@ impl ObjectStore for S3Store {
         Ok(keys)
     }
 
+    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.err("ListObjectsV2", prefix, e))?;
+            for object in page.contents() {
+                let modified = object.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0);
+                if let Some(key) = object.key() {
+                    keys.push((key.to_owned(), modified));
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         check_key(key)?;
         self.client
@@ -269,6 +303,9 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         self.inner.list(prefix).await
+    }
+    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+        self.inner.list_modified(prefix).await
     }
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         {

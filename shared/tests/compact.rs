@@ -20,9 +20,16 @@ fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
         rows_per_file: 700,
         zstd_level: 1,
         hidden_staging_ms: 7 * 24 * 3_600_000,
-        now_ms: NOW + 3_600_000,
+        grace_ms: 0,
+        // The objects' modification times are real: so is the run's clock.
+        now_ms: loglake::function::now_ms() + 1_000,
     };
     (options, spill.to_path_buf())
+}
+
+/// The options with the clock set to now: the objects' modification times are real.
+fn fresh(options: &CompactOptions) -> CompactOptions {
+    CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..options.clone() }
 }
 
 /// Ingests `batches` Kinesis batches of CloudWatch payloads across two hours; returns all ids.
@@ -85,7 +92,7 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
     let store = LocalStore::new(dir.path());
     let input = fill(&store, 0, 6).await;
     let counting = FailAfter::new(LocalStore::new(dir.path()), usize::MAX);
-    let record = compact(&counting, &options, &spill_dir).await.unwrap();
+    let record = compact(&counting, &fresh(&options), &spill_dir).await.unwrap();
     let steps = counting.written().len();
     assert!(record.files_out >= 2 && record.staging_in >= 6, "{record:?}");
     assert!(steps >= 12, "{steps} steps: {:?}", counting.written());
@@ -96,7 +103,7 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
         let store = LocalStore::new(dir.path());
         let input = fill(&store, 0, 6).await;
         let crashing = FailAfter::new(LocalStore::new(dir.path()), crash_after);
-        assert!(compact(&crashing, &options, &spill_dir).await.is_err(), "step {crash_after}");
+        assert!(compact(&crashing, &fresh(&options), &spill_dir).await.is_err(), "step {crash_after}");
         let written = crashing.written();
         assert_exactly(
             &view(&store).await,
@@ -105,7 +112,7 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
         );
 
         // The next run converges: staging empty, nothing hidden, every record once.
-        compact(&store, &options, &spill_dir).await.unwrap();
+        compact(&store, &fresh(&options), &spill_dir).await.unwrap();
         assert_exactly(
             &view(&store).await,
             &input,
@@ -113,7 +120,7 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
         );
         assert!(store.list("staging/").await.unwrap().is_empty());
         assert!(load_state(&store).await.unwrap().hidden_curated.is_empty());
-        let again = compact(&store, &options, &spill_dir).await.unwrap();
+        let again = compact(&store, &fresh(&options), &spill_dir).await.unwrap();
         assert_eq!((again.files_out, again.deleted), (0, 0), "nothing left to do");
     }
 }
@@ -125,7 +132,7 @@ async fn duplicates_are_stored_once_and_late_data_joins_its_hour() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let first = fill(&store, 0, 3).await;
-    compact(&store, &options, &spill_dir).await.unwrap();
+    compact(&store, &fresh(&options), &spill_dir).await.unwrap();
     let curated_before = store.list("logs/").await.unwrap();
 
     // The same events again under other keys (as a bisected retry would write them), and late
@@ -139,7 +146,7 @@ async fn duplicates_are_stored_once_and_late_data_joins_its_hour() {
         store.put(&key.replace("kinesis-s-", "kinesis-s-again-"), other.get(&key).await.unwrap()).await.unwrap();
     }
     let late = fill(&store, 3, 2).await;
-    let record = compact(&store, &options, &spill_dir).await.unwrap();
+    let record = compact(&store, &fresh(&options), &spill_dir).await.unwrap();
     assert!(record.duplicates >= first.len(), "{record:?}");
     assert!(record.curated_in >= 2, "late data merged with the hour's files: {record:?}");
 
@@ -158,7 +165,26 @@ async fn an_empty_run_changes_nothing() {
     let (options, spill_dir) = options(spill.path());
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let record = compact(&store, &options, &spill_dir).await.unwrap();
+    let record = compact(&store, &fresh(&options), &spill_dir).await.unwrap();
     assert_eq!((record.files_out, record.staging_in, record.deleted), (0, 0, 0));
     assert!(store.list("logs/").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn staging_younger_than_the_grace_period_waits_for_a_later_run() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 2).await;
+    let patient = CompactOptions { grace_ms: 3_600_000, ..fresh(&options) };
+    let record = compact(&store, &patient, &spill_dir).await.unwrap();
+    assert_eq!((record.staging_in, record.files_out), (0, 0), "too young");
+    assert!(store.list("logs/").await.unwrap().is_empty());
+    assert_exactly(&view(&store).await, &input, "still visible in staging");
+
+    let later = CompactOptions { now_ms: options.now_ms + 2 * 3_600_000, ..patient };
+    let record = compact(&store, &later, &spill_dir).await.unwrap();
+    assert!(record.staging_in > 0 && record.files_out > 0, "{record:?}");
+    assert_exactly(&view(&store).await, &input, "compacted once old enough");
 }

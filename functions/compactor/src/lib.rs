@@ -14,7 +14,8 @@ pub mod vars {
     pub const ROWS_PER_FILE: &str = "LOGLAKE_COMPACT_ROWS_PER_FILE";
     pub const ZSTD_LEVEL: &str = "LOGLAKE_COMPACT_ZSTD_LEVEL";
     pub const HIDE_CONSUMED_HOURS: &str = "LOGLAKE_COMPACT_HIDE_CONSUMED_HOURS";
-    pub const ALL: &[&str] = &[MEMORY_MB, ROWS_PER_FILE, ZSTD_LEVEL, HIDE_CONSUMED_HOURS];
+    pub const GRACE_MINUTES: &str = "LOGLAKE_COMPACT_GRACE_MINUTES";
+    pub const ALL: &[&str] = &[MEMORY_MB, ROWS_PER_FILE, ZSTD_LEVEL, HIDE_CONSUMED_HOURS, GRACE_MINUTES];
 }
 
 /// Settings, read once at cold start.
@@ -25,6 +26,7 @@ pub struct Config {
     pub rows_per_file: usize,
     pub zstd_level: i32,
     pub hide_consumed_hours: i64,
+    pub grace_minutes: i64,
 }
 
 impl Config {
@@ -48,10 +50,12 @@ impl Config {
         let rows_per_file = number(vars::ROWS_PER_FILE, 2_000_000, 1_000..=100_000_000) as usize;
         let zstd_level = number(vars::ZSTD_LEVEL, 3, 1..=22) as i32;
         let hide_consumed_hours = number(vars::HIDE_CONSUMED_HOURS, 168, 1..=8760);
+        // Longer than every ingest path's delay between taking records and writing them.
+        let grace_minutes = number(vars::GRACE_MINUTES, 30, 0..=1440);
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        Ok(Config { lake, memory_mb, rows_per_file, zstd_level, hide_consumed_hours })
+        Ok(Config { lake, memory_mb, rows_per_file, zstd_level, hide_consumed_hours, grace_minutes })
     }
 
     pub fn options(&self, now_ms: i64) -> CompactOptions {
@@ -60,6 +64,7 @@ impl Config {
             rows_per_file: self.rows_per_file,
             zstd_level: self.zstd_level,
             hidden_staging_ms: self.hide_consumed_hours * 3_600_000,
+            grace_ms: self.grace_minutes * 60_000,
             now_ms,
         }
     }

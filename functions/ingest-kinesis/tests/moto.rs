@@ -176,7 +176,8 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
         rows_per_file: 1_000_000,
         zstd_level: 3,
         hidden_staging_ms: 3_600_000,
-        now_ms: now_ms(),
+        grace_ms: 0,
+        now_ms: now_ms() + 1_000,
     };
     let record = loglake::compact::compact(&s3, &options, spill.path()).await.unwrap();
     assert_eq!(record.rows_out, batch.cloudwatch_messages.len() + batch.lines.len());
