@@ -3,6 +3,19 @@
 use std::path::Path;
 use std::process::Command;
 
+/// `loglake invoke FUNCTION --event EVENT --lake LAKE`, asserted to succeed; its stdout.
+fn invoke(function: &str, event: &Path, lake: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["invoke", function, "--event"])
+        .arg(event)
+        .arg("--lake")
+        .arg(lake)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn events_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/ingest-cloudwatch")
 }
@@ -10,16 +23,8 @@ fn events_dir() -> std::path::PathBuf {
 #[test]
 fn invoke_runs_every_event_of_a_directory_in_name_order() {
     let lake = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
-        .args(["invoke", "ingest-cloudwatch", "--event"])
-        .arg(events_dir())
-        .arg("--lake")
-        .arg(lake.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let responses: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = invoke("ingest-cloudwatch", &events_dir(), lake.path());
+    let responses: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let names: Vec<String> = responses
         .iter()
         .map(|r| Path::new(r["event"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned())
@@ -45,16 +50,8 @@ fn invoke_runs_every_event_of_a_directory_in_name_order() {
 #[test]
 fn invoke_ingest_kinesis_reports_each_batch_and_its_batch_item_failures() {
     let lake = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
-        .args(["invoke", "ingest-kinesis", "--event"])
-        .arg(events_dir().join("../ingest-kinesis"))
-        .arg("--lake")
-        .arg(lake.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let responses: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = invoke("ingest-kinesis", &events_dir().join("../ingest-kinesis"), lake.path());
+    let responses: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let summary: Vec<(String, u64, usize)> = responses
         .iter()
         .map(|r| {
@@ -81,15 +78,9 @@ fn invoke_ingest_kinesis_reports_each_batch_and_its_batch_item_failures() {
 #[test]
 fn invoke_firehose_transform_returns_one_result_per_record() {
     let lake = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
-        .args(["invoke", "firehose-transform", "--event"])
-        .arg(events_dir().join("../firehose-transform/firehose-batch.json"))
-        .arg("--lake")
-        .arg(lake.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out =
+        invoke("firehose-transform", &events_dir().join("../firehose-transform/firehose-batch.json"), lake.path());
+    let line: serde_json::Value = serde_json::from_str(&out).unwrap();
     let results: Vec<&str> =
         line["response"]["records"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
     // A payload in one hour, a control message, a payload across the hour (to staging), Fluent

@@ -275,7 +275,7 @@ async fn transform_window(
             let data = encode_ndjson(&records);
             if data.len() <= *budget {
                 *budget -= data.len();
-                count_delivered(&records, report);
+                report.ingest.count_delivered(&records);
                 report.ok += 1;
                 results.push(result(record, ResultStatus::Ok, data, Some(partitions[0])));
                 continue;
@@ -299,15 +299,6 @@ fn result(record: &FirehoseRecord, status: ResultStatus, data: String, partition
         data,
         metadata: partition.map(|p| ResultMetadata { partition_keys: PartitionKeys { dt: p.dt(), hour: p.hour() } }),
     }
-}
-
-/// Counts records delivered through the response the way staging writes count theirs.
-fn count_delivered(records: &[Record<'_>], report: &mut FirehoseReport) {
-    for record in records {
-        *report.ingest.formats.entry(record.format.as_str()).or_default() += 1;
-        report.ingest.message_bytes += record.message.len();
-    }
-    report.ingest.records += records.len();
 }
 
 /// One `logs` row as JSON: the table's columns, times as epoch milliseconds (Firehose's Hive

@@ -81,6 +81,16 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    /// Counts records that reached the lake (or, for Firehose, the response): records, message
+    /// bytes and records per format.
+    pub fn count_delivered<'r, 'a: 'r>(&mut self, records: impl IntoIterator<Item = &'r Record<'a>>) {
+        for record in records {
+            *self.formats.entry(record.format.as_str()).or_default() += 1;
+            self.message_bytes += record.message.len();
+            self.records += 1;
+        }
+    }
+
     /// Adds another report's counts into this one (the CLI sums over many events).
     pub fn merge(&mut self, other: IngestReport) {
         self.payloads += other.payloads;
@@ -282,11 +292,7 @@ pub async fn write_object(
     let body = encode_parquet(records, config.zstd_level)?;
     let bytes = body.len();
     store.put(&key, body).await?;
-    for record in records {
-        *report.formats.entry(record.format.as_str()).or_default() += 1;
-        report.message_bytes += record.message.len();
-    }
-    report.records += records.len();
+    report.count_delivered(records.iter().copied());
     report.parquet_bytes += bytes;
     report.objects.push(WrittenObject { key, partition: partition.path(), records: records.len(), bytes });
     Ok(())
