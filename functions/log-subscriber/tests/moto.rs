@@ -185,6 +185,17 @@ async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter(
     assert_eq!(api.writes.load(Ordering::SeqCst), 2, "{:?}", again.outcomes);
     assert_eq!(actions(&again, &p)["/aws/lambda/orders"], [AlreadyRight]);
 
+    // A changed setting corrects loglake's own filter, in place, and nothing else.
+    let narrower = Config { filter_pattern: "ERROR".into(), ..config.clone() };
+    let corrected = reconcile(&api, &narrower, &Scope::Group(format!("{p}/aws/lambda/orders")), false).await;
+    assert_eq!(actions(&corrected, &p)["/aws/lambda/orders"], [FilterUpdated]);
+    assert_eq!(api.writes.load(Ordering::SeqCst), 3);
+    let out =
+        client.describe_subscription_filters().log_group_name(format!("{p}/aws/lambda/orders")).send().await.unwrap();
+    let patterns: Vec<(&str, &str)> =
+        out.subscription_filters().iter().map(|f| (f.filter_name().unwrap(), f.filter_pattern().unwrap())).collect();
+    assert_eq!(patterns, [("loglake", "ERROR")]);
+
     // A CreateLogGroup event reconciles just the new group.
     client.create_log_group().log_group_name(format!("{p}/aws/lambda/new")).send().await.unwrap();
     let one = reconcile(&api, &config, &Scope::Group(format!("{p}/aws/lambda/new")), false).await;
