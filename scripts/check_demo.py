@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Checks a lake written by `loglake demo` with DuckDB, against the sample events themselves.
 
-    check_demo.py LAKE_DIR
+    check_demo.py LAKE_DIR VIEW_SQL_FILE
 
-The lake is read as a reader sees it (curated and staging files, minus what the compaction
-state hides). Every log event of the sample DATA_MESSAGE batches (events/ingest-cloudwatch/decoded) and every
+The lake is read as Athena reads it: through the `logs_all` view text loglake makes for the lake's
+compaction state (`loglake schema --table logs-all --lake LAKE_DIR`), run on DuckDB by
+run_reader_view.py. Every log event of the sample DATA_MESSAGE batches (events/ingest-cloudwatch/decoded) and every
 line of the sample Kinesis batches (events/ingest-kinesis/expected/lines.json, written by
 events/generate.py from the records it encodes) must be in the lake exactly once with its
 message unchanged; the truncated CloudWatch event and the bad Kinesis records must be dead
@@ -15,6 +16,8 @@ import pathlib
 import sys
 
 import duckdb
+
+from run_reader_view import view_rows
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DECODED = ROOT / "events" / "ingest-cloudwatch" / "decoded"
@@ -34,23 +37,12 @@ def main() -> int:
         assert line["event_id"] not in expected, line["event_id"]
         expected[line["event_id"]] = line["message"]
     expected_letters = 1 + kinesis["bad_records"]
-    # What a reader sees: curated and staging files, minus what the compaction state hides.
-    state_path = lake / "_loglake" / "compaction" / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    hidden_curated = state.get("hidden_curated", [])
-    hidden_staging = set(state.get("hidden_staging", {}))
-    files = []
-    for path in sorted(lake.rglob("*.parquet")):
-        key = path.relative_to(lake).as_posix()
-        if key.startswith("logs/") and not any(key == h or (h.endswith("-") and key.startswith(h)) for h in hidden_curated):
-            files.append(str(path))
-        elif key.startswith("staging/logs/") and key not in hidden_staging:
-            files.append(str(path))
-    rows = duckdb.sql(
-        "SELECT event_id, message, dt, hour FROM read_parquet(?, hive_partitioning = true, union_by_name = true)",
-        params=[files],
-    ).fetchall()
-    compacted = sum(1 for f in files if "/logs/dt=" in f and "/staging/" not in f)
+    # What a reader sees: the view over curated and staging files.
+    sql = pathlib.Path(sys.argv[2]).read_text(encoding="utf-8")
+    sql = sql.split(" AS\n", 1)[1].rstrip().rstrip(";")  # the SELECT of CREATE VIEW … AS
+    rows = view_rows(lake, sql, "event_id, message")
+    files = sorted(lake.rglob("*.parquet"))
+    compacted = sum(1 for f in files if f.relative_to(lake).as_posix().startswith("logs/"))
     ids = [r[0] for r in rows]
     problems = []
     if len(ids) != len(set(ids)):
@@ -65,7 +57,7 @@ def main() -> int:
         problems.append(f"expected {expected_letters} dead letters, found {len(letters)}")
     if compacted == 0:
         problems.append("the demo's compaction wrote no curated file")
-    print(f"demo lake: {len(rows)} rows read by DuckDB from {len(files)} visible files ({compacted} curated), "
+    print(f"demo lake: {len(rows)} rows read by DuckDB through the logs_all view from {len(files)} files ({compacted} curated), "
           f"{len(expected)} log events and lines sent, {len(letters)} dead letter(s)")
     for p in problems:
         print("FAIL:", p, file=sys.stderr)

@@ -56,7 +56,8 @@ fi
 step "loglake demo, read back with DuckDB"
 demo=$(mktemp -d)
 cargo run --quiet -p loglake-cli -- demo --lake "$demo/lake"
-python scripts/check_demo.py "$demo/lake"
+cargo run --quiet -p loglake-cli -- schema --table logs-all --lake "$demo/lake" >"$demo/logs_all.sql"
+python scripts/check_demo.py "$demo/lake" "$demo/logs_all.sql"
 
 step "ingest-cloudwatch through the Lambda runtime API (cargo lambda watch + invoke)"
 scripts/lambda_runtime_test.sh

@@ -51,9 +51,14 @@ pub async fn run(lake: &Path) -> Result<(), String> {
 
     // Compaction: the staging files of both into sorted, deduplicated curated files.
     let spill = lake.join("_loglake").join("spill");
-    let record = loglake::compact::compact(state.store.as_ref(), &crate::compact_options(64, 2_000_000, 0), &spill)
-        .await
-        .map_err(|e| format!("compaction: {e}"))?;
+    let record = loglake::compact::compact(
+        state.store.as_ref(),
+        &loglake::compact::local_readers(),
+        &crate::compact_options(64, 2_000_000, 0),
+        &spill,
+    )
+    .await
+    .map_err(|e| format!("compaction: {e}"))?;
     let _ = std::fs::remove_dir_all(&spill);
     print!(
         "loglake demo → {}: compaction\n\n  files            {} staging → {} curated (logs/), {} hours\n  bytes            {} → {}\n  rows             {} in, {} out, {} duplicates removed\n\n",

@@ -79,13 +79,18 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         grace_minutes: i64,
     },
-    /// Prints the Athena DDL of a lake table, derived from the schema the writer uses.
+    /// Prints the Athena DDL of a lake table, derived from the schema the writer uses, or of the
+    /// reader view `logs_all` (curated and staging, each record once).
     Schema {
         #[arg(long, value_enum, default_value = "logs")]
         table: TableArg,
         /// The bucket the table's LOCATION points at.
         #[arg(long, default_value = "my-loglake-bucket")]
         bucket: String,
+        /// `logs-all` only: the view for this local lake's compaction state, its "$path" being
+        /// `lake://` + the object key (as scripts/run_reader_view.py gives DuckDB).
+        #[arg(long)]
+        lake: Option<PathBuf>,
     },
 }
 
@@ -100,6 +105,7 @@ enum Function {
 enum TableArg {
     Logs,
     Staging,
+    LogsAll,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -114,13 +120,11 @@ async fn main() -> ExitCode {
         Command::Backfill { log_group, start, end, lake, state, page_size } => {
             backfill::run(&log_group, &start, &end, lake.as_deref(), state, page_size).await
         }
-        Command::Schema { table, bucket } => {
-            let table = match table {
-                TableArg::Logs => Table::Logs,
-                TableArg::Staging => Table::Staging,
-            };
-            athena_ddl(table, &bucket).map(|ddl| print!("{ddl}"))
-        }
+        Command::Schema { table, bucket, lake } => match table {
+            TableArg::Logs => athena_ddl(Table::Logs, &bucket).map(|ddl| print!("{ddl}")),
+            TableArg::Staging => athena_ddl(Table::Staging, &bucket).map(|ddl| print!("{ddl}")),
+            TableArg::LogsAll => view_ddl(&bucket, lake.as_deref()).await.map(|ddl| print!("{ddl}")),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,13 +135,28 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `CREATE OR REPLACE VIEW logs_all`: for a new lake in `bucket`, or for a local lake's state.
+async fn view_ddl(bucket: &str, lake: Option<&Path>) -> Result<String, String> {
+    loglake::schema::check_bucket_name(bucket)?;
+    let (state, path_prefix) = match lake {
+        Some(lake) => {
+            let state = loglake::compact::load_state(&LocalStore::new(lake)).await.map_err(|e| e.to_string())?;
+            (state, "lake://".to_owned())
+        }
+        None => (Default::default(), format!("s3://{bucket}/")),
+    };
+    let sql = loglake::reader_view::view_sql(&state, &path_prefix);
+    Ok(format!("CREATE OR REPLACE VIEW \"{}\" AS\n{sql};\n", loglake::reader_view::VIEW_NAME))
+}
+
 /// The compaction settings of the CLI (and the demo).
 pub fn compact_options(memory_mb: usize, rows_per_file: usize, grace_minutes: i64) -> loglake::compact::CompactOptions {
     loglake::compact::CompactOptions {
         merge: loglake::merge::MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
+        workers: loglake::compact::default_workers(),
         rows_per_file,
         zstd_level: 3,
-        hidden_staging_ms: 7 * 24 * 3_600_000,
+        retry_horizon_ms: 48 * 3_600_000,
         grace_ms: grace_minutes * 60_000,
         // A moment ahead, so that what was written this millisecond counts as old enough.
         now_ms: loglake::function::now_ms() + 1_000,
@@ -151,6 +170,7 @@ async fn compact(lake: &Path, memory_mb: usize, rows_per_file: usize, grace_minu
     let terminal = std::io::stderr().is_terminal();
     let record = loglake::compact::compact_with_progress(
         &store,
+        &loglake::compact::local_readers(),
         &compact_options(memory_mb, rows_per_file, grace_minutes),
         &spill,
         |done, total, hour| {

@@ -54,8 +54,11 @@ fn template_glue_columns_match_the_arrow_schema() {
         if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::Glue::Table") {
             continue;
         }
-        tables += 1;
         let input = &resource["Properties"]["TableInput"];
+        if input["TableType"] == "VIRTUAL_VIEW" {
+            continue; // the reader view: tests/template.rs
+        }
+        tables += 1;
         let columns: Vec<(String, String)> = input["StorageDescriptor"]["Columns"]
             .as_sequence()
             .unwrap()

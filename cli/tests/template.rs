@@ -237,3 +237,44 @@ fn the_compactor_may_touch_staging_curated_and_state_but_never_errors() {
         properties["Environment"]["Variables"]["LOGLAKE_COMPACT_MEMORY_MB"].as_str().unwrap().parse().unwrap();
     assert!(properties["MemorySize"].as_u64().unwrap() >= 5 * budget);
 }
+
+/// The view text the template deploys is the one the compactor makes for a lake never compacted,
+/// in the form Athena reads (a Presto view document), and the compactor may replace it.
+#[test]
+fn the_reader_view_is_the_text_the_compactor_makes() {
+    use base64::Engine as _;
+    let template = template();
+    let view = &template["Resources"]["LogsAllView"]["Properties"]["TableInput"];
+    assert_eq!(view["Name"], loglake::reader_view::VIEW_NAME);
+    assert_eq!(view["TableType"], "VIRTUAL_VIEW");
+    assert_eq!(view["Parameters"]["presto_view"], "true");
+    let serde_yaml::Value::Tagged(join) = &view["ViewOriginalText"] else { panic!("ViewOriginalText is not !Join") };
+    assert_eq!(join.tag, "!Join");
+    let parts = join.value.clone();
+    let parts = parts.as_sequence().unwrap()[1].as_sequence().unwrap().clone();
+    assert_eq!((parts[0].as_str(), parts[2].as_str()), (Some("/* Presto View: "), Some(" */")));
+    let document = parts[1]["Fn::Base64"]["Fn::Sub"].as_str().unwrap().replace("${LakeDatabase}", "db");
+    let deployed: serde_json::Value = serde_json::from_str(&document).unwrap();
+
+    let sql = loglake::reader_view::view_sql(&loglake::compact::CompactionState::default(), "s3://bucket/");
+    let made = loglake::reader_view::glue_view_original_text(&sql, "db");
+    let made = made.strip_prefix("/* Presto View: ").unwrap().strip_suffix(" */").unwrap();
+    let made: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(made).unwrap()).unwrap();
+    assert_eq!(deployed, made);
+    let columns: Vec<&str> = view["StorageDescriptor"]["Columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["Name"].as_str().unwrap())
+        .collect();
+    let names: Vec<&str> = made["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(columns, names);
+
+    let compactor = &template["Resources"]["CompactorFunction"]["Properties"];
+    let statements = compactor["Policies"][0]["Statement"].as_sequence().unwrap();
+    let glue = statements.iter().find(|s| s["Action"][0] == "glue:GetTable").unwrap();
+    let tables: Vec<String> = glue["Resource"].as_sequence().unwrap().iter().map(|r| resolve(&template, r)).collect();
+    assert!(tables.iter().any(|t| t.ends_with("table/${LakeDatabase}/logs_all")), "{tables:?}");
+    assert!(!tables.iter().any(|t| t.ends_with("/logs") || t.ends_with("/*")), "the view only: {tables:?}");
+}

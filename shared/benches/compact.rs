@@ -106,14 +106,18 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
     let spill = std::path::Path::new(lake).join("_loglake/spill");
     let options = CompactOptions {
         merge: MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
+        workers: std::env::var("LOGLAKE_BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(loglake::compact::default_workers),
         rows_per_file: 4_000_000,
         zstd_level: 3,
-        hidden_staging_ms: 3_600_000,
+        retry_horizon_ms: 3_600_000,
         grace_ms: 0,
         now_ms: loglake::function::now_ms(),
     };
     let start = Instant::now();
-    let record = compact(&store, &options, &spill).await.unwrap();
+    let record = compact(&store, &loglake::compact::local_readers(), &options, &spill).await.unwrap();
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "loglake compact: {} staging files ({:.1} MB) -> {} curated files ({:.1} MB), {} rows in, {} out, {} duplicates, {:.2} s, {:.1} MB/s of staging data, budget {memory_mb} MiB",

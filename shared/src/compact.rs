@@ -1,30 +1,36 @@
 //! Compaction: staging files into sorted, deduplicated curated files, invisible to readers.
 //!
-//! Readers see `curated ∪ staging` minus what the compaction state hides (see
-//! docs/compaction-design.md). A run:
+//! Readers see the view of [`crate::reader_view`], a function of the state kept here (see
+//! docs/compaction-design.md). Run `N` (the state's `next_run`):
 //!
-//! 1. finishes what a crashed run left: deletes every hidden curated file (none is visible);
-//!    then takes the staging objects older than the grace period;
-//! 2. hides the files it is about to write (the prefix `logs/dt=…/hour=…/r<run>-`) — one write;
-//! 3. for each hour with staging files, merges the hour's visible curated files with its staging
-//!    files (external merge, duplicates by `event_id` dropped) into new files under that prefix;
-//! 4. **switches** — one write of the state: its new files visible; the hour's old curated files
-//!    and the consumed staging keys hidden;
-//! 5. deletes the old curated files and the consumed staging objects;
-//! 6. writes the state again without the deleted curated files, and a record of the run.
+//! 1. publishes the view of the state it finds (a crash may have stopped the last run between
+//!    its switch and the publication), then deletes what the last run left: its replaced curated
+//!    files (hidden) and files of an unfinished run `N` (never visible: the view hides
+//!    `r<next_run>-…`);
+//! 2. takes the staging objects older than the grace period, grouped by hour, and records the
+//!    hours it is about to write (bookkeeping for step 1 of the next run, not visibility);
+//! 3. for each hour merges the hour's visible curated files with its staging files (external
+//!    merge, duplicates by `event_id` dropped) into new files `r<N>-<part>.parquet`, hours in
+//!    parallel on worker threads;
+//! 4. **switches**: one write of the state (`next_run = N + 1`, the hour's old curated files
+//!    replaced, the hours deduplicated against staging for the retry horizon), then publishes
+//!    the view;
+//! 5. deletes the replaced curated files and the consumed staging objects;
+//! 6. writes the state without the deleted files, publishes, and records the run.
 //!
 //! Every state is consistent for readers: before the switch they see exactly what they saw
-//! before the run, after it exactly the new files and whatever staging arrived since. Consumed
-//! staging keys stay hidden for `hidden_staging_ms` because a retried invocation can write the
-//! same key again (same records): the next run folds such a copy in and deletes it.
+//! before the run; after it the new files, and staging rows only where no visible curated row
+//! has the same id. That last rule also hides a staging key that an upstream retry wrote again
+//! after it was consumed; the next run folds such a copy in and deletes it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::keys::STAGING_PREFIX;
-use crate::merge::{MergeError, MergeOptions, RunWriter};
+use crate::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
 use crate::parquet_encode::writer_properties;
+use crate::reader_view::{ViewPublisher, view_sql};
 use crate::storage::{ObjectStore, StorageError};
 
 pub const CURATED_PREFIX: &str = "logs/";
@@ -33,25 +39,46 @@ pub const RUNS_PREFIX: &str = "_loglake/compaction/runs/";
 
 /// What readers must not see, and how far runs have got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CompactionState {
-    /// The number the next run takes.
+    /// The number the next run takes. Curated files of that run (`r<next_run>-…`) are hidden.
     pub next_run: u64,
-    /// Curated keys, or key prefixes ending in `-`, hidden from readers.
-    pub hidden_curated: BTreeSet<String>,
-    /// Consumed staging keys, hidden until the time given (ms since the epoch).
-    pub hidden_staging: BTreeMap<String, i64>,
+    /// Hours (`dt=…/hour=…`) the run in progress writes into, so the next run can delete what a
+    /// crash left there.
+    pub writing: BTreeSet<String>,
+    /// Curated keys replaced at a switch and not yet deleted: hidden.
+    pub replaced: BTreeSet<String>,
+    /// Hours compacted within the retry horizon, until when (ms since the epoch): their staging
+    /// rows are hidden where a visible curated row has the same `log_group` and `event_id`.
+    pub deduplicated: BTreeMap<String, i64>,
 }
 
 impl CompactionState {
-    pub fn curated_visible(&self, key: &str) -> bool {
-        !self
-            .hidden_curated
-            .iter()
-            .any(|hidden| key == hidden || (hidden.ends_with('-') && key.starts_with(hidden.as_str())))
+    /// The file-name part that marks the files of the run in progress.
+    pub fn pending_run_marker(&self) -> String {
+        format!("r{:06}-", self.next_run)
     }
 
-    pub fn staging_visible(&self, key: &str) -> bool {
-        !self.hidden_staging.contains_key(key)
+    pub fn curated_visible(&self, key: &str) -> bool {
+        let in_progress = key.rsplit('/').next().is_some_and(|name| name.starts_with(&self.pending_run_marker()));
+        !in_progress && !self.replaced.contains(key)
+    }
+
+    pub fn deduplicated_hours(&self) -> BTreeSet<&str> {
+        self.deduplicated.keys().map(String::as_str).collect()
+    }
+
+    /// The deduplicated hours as `dt` value → `hour` values.
+    pub fn deduplicated_days(&self) -> BTreeMap<String, Vec<String>> {
+        let mut days: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for partition in self.deduplicated.keys() {
+            if let Some((dt, hour)) = partition.split_once('/')
+                && let (Some(dt), Some(hour)) = (dt.strip_prefix("dt="), hour.strip_prefix("hour="))
+            {
+                days.entry(dt.to_owned()).or_default().push(hour.to_owned());
+            }
+        }
+        days
     }
 }
 
@@ -67,20 +94,33 @@ pub enum CompactError {
     Spill(std::io::Error),
     #[error("writing a curated file failed: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    #[error("publishing the reader view failed: {0}")]
+    View(String),
+    #[error("a merge worker stopped: {0}")]
+    Worker(String),
 }
 
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
+    /// The memory budget of the whole run, shared by its workers.
     pub merge: MergeOptions,
+    /// Hours merged at once, each on its own thread with its share of the budget.
+    pub workers: usize,
     /// Rows per curated file (the last file of an hour holds the rest).
     pub rows_per_file: usize,
     pub zstd_level: i32,
-    /// How long consumed staging keys stay hidden: longer than any upstream retry.
-    pub hidden_staging_ms: i64,
+    /// How long a compacted hour's staging rows are deduplicated against the curated rows in
+    /// the view: longer than any upstream retry can rewrite a staging key.
+    pub retry_horizon_ms: i64,
     /// Staging objects younger than this wait for a later run, so that runs take complete,
-    /// larger batches (correctness does not depend on it: staging is hidden by key).
+    /// larger batches (correctness does not depend on it).
     pub grace_ms: i64,
     pub now_ms: i64,
+}
+
+/// Workers for this machine: one per core, at most four.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// A record of one run, kept under `_loglake/compaction/runs/`.
@@ -114,17 +154,25 @@ async fn save_state(store: &dyn ObjectStore, state: &CompactionState) -> Result<
     Ok(store.put(STATE_KEY, bytes).await?)
 }
 
-/// The keys a reader of the lake sees now: visible curated files and visible staging files.
-pub async fn visible_keys(store: &dyn ObjectStore) -> Result<Vec<String>, CompactError> {
-    let state = load_state(store).await?;
-    let mut keys: Vec<String> =
-        store.list(CURATED_PREFIX).await?.into_iter().filter(|k| state.curated_visible(k)).collect();
-    keys.extend(store.list(STAGING_PREFIX).await?.into_iter().filter(|k| state.staging_visible(k)));
-    Ok(keys)
+/// Where readers are told: the view publisher and the prefix that turns a key into `"$path"`.
+pub struct Readers<'a> {
+    pub view: &'a dyn ViewPublisher,
+    pub path_prefix: String,
+}
+
+impl Readers<'_> {
+    async fn publish(&self, state: &CompactionState) -> Result<(), CompactError> {
+        self.view.publish(&view_sql(state, &self.path_prefix)).await.map_err(CompactError::View)
+    }
+}
+
+/// A local lake: the state file is the view.
+pub fn local_readers() -> Readers<'static> {
+    Readers { view: &crate::reader_view::StateIsTheView, path_prefix: String::new() }
 }
 
 /// `dt=…/hour=…` of a key under a table prefix.
-fn partition_of(key: &str, prefix: &str) -> Option<String> {
+pub fn partition_of(key: &str, prefix: &str) -> Option<String> {
     let rest = key.strip_prefix(prefix)?;
     let mut parts = rest.splitn(3, '/');
     let (dt, hour) = (parts.next()?, parts.next()?);
@@ -134,36 +182,44 @@ fn partition_of(key: &str, prefix: &str) -> Option<String> {
 /// Runs one compaction over everything in staging.
 pub async fn compact(
     store: &dyn ObjectStore,
+    readers: &Readers<'_>,
     options: &CompactOptions,
     spill_dir: &std::path::Path,
 ) -> Result<RunRecord, CompactError> {
-    compact_with_progress(store, options, spill_dir, |_, _, _| {}).await
+    compact_with_progress(store, readers, options, spill_dir, |_, _, _| {}).await
 }
 
 /// [`compact`], calling `progress(hours done, hours, hour)` as each hour is merged.
 pub async fn compact_with_progress(
     store: &dyn ObjectStore,
+    readers: &Readers<'_>,
     options: &CompactOptions,
     spill_dir: &std::path::Path,
     mut progress: impl FnMut(usize, usize, &str),
 ) -> Result<RunRecord, CompactError> {
+    use futures_util::StreamExt;
+
     let started = std::time::Instant::now();
     let mut state = load_state(store).await?;
     let run = state.next_run;
     let mut record = RunRecord { run, ..RunRecord::default() };
 
-    // 1. What a crashed run left is hidden: remove it.
-    let leftovers: Vec<String> = state.hidden_curated.iter().cloned().collect();
-    for hidden in &leftovers {
-        let keys = if hidden.ends_with('-') { store.list(hidden).await? } else { vec![hidden.clone()] };
-        for key in keys {
+    // 1. Readers follow the state; then what the last run left goes.
+    readers.publish(&state).await?;
+    let before = state.clone();
+    for hour in std::mem::take(&mut state.writing) {
+        for key in store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await? {
             store.delete(&key).await?;
             record.deleted += 1;
         }
     }
-    state.hidden_curated.clear();
-    state.hidden_staging.retain(|_, until| *until > options.now_ms);
+    for key in std::mem::take(&mut state.replaced) {
+        store.delete(&key).await?;
+        record.deleted += 1;
+    }
+    state.deduplicated.retain(|_, until| *until > options.now_ms);
 
+    // 2. The staging objects old enough, by hour.
     let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, modified_ms) in store.list_modified(STAGING_PREFIX).await? {
         if modified_ms > options.now_ms - options.grace_ms {
@@ -174,91 +230,69 @@ pub async fn compact_with_progress(
         }
     }
     if hours.is_empty() {
-        state.next_run = run + 1;
-        save_state(store, &state).await?;
+        if state != before {
+            save_state(store, &state).await?;
+            readers.publish(&state).await?;
+        }
         return Ok(record);
     }
-
-    // 2. Hide this run's files before any exists.
-    let prefix = |hour: &str| format!("{CURATED_PREFIX}{hour}/r{run:06}-");
-    for hour in hours.keys() {
-        state.hidden_curated.insert(prefix(hour));
-    }
-    state.next_run = run + 1;
+    state.writing = hours.keys().cloned().collect();
     save_state(store, &state).await?;
 
-    // 3. Merge each hour.
+    // 3. Merge the hours, a few at once.
+    let workers = options.workers.max(1);
+    let hour_options = CompactOptions {
+        merge: MergeOptions {
+            memory_budget_bytes: options.merge.memory_budget_bytes / workers,
+            ..options.merge.clone()
+        },
+        ..options.clone()
+    };
+    let mut merged = futures_util::stream::iter(hours.iter())
+        .map(|(hour, staging)| {
+            let state = &state;
+            let hour_options = &hour_options;
+            async move {
+                let curated: Vec<String> = store
+                    .list(&format!("{CURATED_PREFIX}{hour}/"))
+                    .await?
+                    .into_iter()
+                    .filter(|k| state.curated_visible(k))
+                    .collect();
+                let out = merge_hour(store, hour, run, &curated, staging, hour_options, spill_dir).await?;
+                Ok::<_, CompactError>((hour, curated, staging, out))
+            }
+        })
+        .buffer_unordered(workers);
     let mut replaced: Vec<String> = Vec::new();
     let mut consumed: Vec<String> = Vec::new();
-    for (done, (hour, staging)) in hours.iter().enumerate() {
-        progress(done, hours.len(), hour);
-        let curated: Vec<String> = store
-            .list(&format!("{CURATED_PREFIX}{hour}/"))
-            .await?
-            .into_iter()
-            .filter(|k| state.curated_visible(k))
-            .collect();
-        let dir = tempfile_dir(spill_dir, run, hour)?;
-        let mut runs = RunWriter::new(&dir, options.merge.clone());
-        for key in curated.iter().chain(staging) {
-            let body = store.get(key).await?;
-            record.bytes_in += body.len();
-            runs.add_file(body)?;
-        }
-        let mut merger = runs.finish()?;
-        let mut writer: Option<parquet::arrow::ArrowWriter<Vec<u8>>> = None;
-        let mut rows_in_file = 0;
-        let mut part = 0;
-        while let Some(batch) = merger.next_batch()? {
-            let current = match &mut writer {
-                Some(writer) => writer,
-                None => writer.insert(parquet::arrow::ArrowWriter::try_new(
-                    Vec::new(),
-                    batch.schema(),
-                    Some(writer_properties(options.zstd_level)),
-                )?),
-            };
-            current.write(&batch)?;
-            // A row group is held in memory until it is flushed: keep it within half the budget.
-            if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
-                current.flush()?;
-            }
-            rows_in_file += batch.num_rows();
-            if rows_in_file >= options.rows_per_file {
-                if let Some(full) = writer.take() {
-                    record.bytes_out += finish_file(store, full, &format!("{}{part:04}.parquet", prefix(hour))).await?;
-                    record.files_out += 1;
-                    part += 1;
-                }
-                rows_in_file = 0;
-            }
-        }
-        if let Some(last) = writer.take() {
-            record.bytes_out += finish_file(store, last, &format!("{}{part:04}.parquet", prefix(hour))).await?;
-            record.files_out += 1;
-        }
-        let stats = merger.stats().clone();
-        record.rows_in += stats.rows_in;
-        record.rows_out += stats.rows_out;
-        record.duplicates += stats.duplicates;
+    while let Some(result) = merged.next().await {
+        let (hour, curated, staging, out) = result?;
+        record.rows_in += out.stats.rows_in;
+        record.rows_out += out.stats.rows_out;
+        record.duplicates += out.stats.duplicates;
+        record.bytes_in += out.bytes_in;
+        record.bytes_out += out.bytes_out;
+        record.files_out += out.files;
         record.curated_in += curated.len();
         record.staging_in += staging.len();
         record.hours.push(hour.clone());
         replaced.extend(curated);
         consumed.extend(staging.iter().cloned());
-        let _ = std::fs::remove_dir_all(&dir);
-        progress(done + 1, hours.len(), hour);
+        progress(record.hours.len(), hours.len(), hour);
     }
+    drop(merged);
+    record.hours.sort();
 
     // 4. The switch.
+    state.next_run = run + 1;
+    state.writing.clear();
+    state.replaced = replaced.iter().cloned().collect();
     for hour in hours.keys() {
-        state.hidden_curated.remove(&prefix(hour));
-    }
-    state.hidden_curated.extend(replaced.iter().cloned());
-    for key in &consumed {
-        state.hidden_staging.insert(key.clone(), options.now_ms + options.hidden_staging_ms);
+        state.deduplicated.insert(hour.clone(), options.now_ms + options.retry_horizon_ms);
     }
     save_state(store, &state).await?;
+    readers.publish(&state).await?;
 
     // 5. Delete what the new files replace.
     for key in replaced.iter().chain(&consumed) {
@@ -266,28 +300,122 @@ pub async fn compact_with_progress(
         record.deleted += 1;
     }
 
-    // 6. Forget the deleted curated files; keep a record of the run.
-    state.hidden_curated.clear();
+    // 6. Forget the deleted files; keep a record of the run.
+    state.replaced.clear();
     save_state(store, &state).await?;
+    readers.publish(&state).await?;
     record.duration_ms = started.elapsed().as_millis() as u64;
     let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
     store.put(&format!("{RUNS_PREFIX}{run:06}.json"), body).await?;
     Ok(record)
 }
 
+/// What merging one hour produced.
+struct HourOutput {
+    stats: MergeStats,
+    files: usize,
+    bytes_in: usize,
+    bytes_out: usize,
+}
+
+/// A message to an hour's merge worker.
+enum Input {
+    File(Vec<u8>),
+    /// Every input was sent: without it the worker writes nothing (a failed read must not
+    /// produce a file of part of the hour).
+    End,
+}
+
+/// Merges one hour's files into `r<run>-<part>.parquet` files. The async side moves bytes (reads
+/// inputs, writes outputs); a blocking thread sorts, merges and encodes, so hours run in parallel.
+async fn merge_hour(
+    store: &dyn ObjectStore,
+    hour: &str,
+    run: u64,
+    curated: &[String],
+    staging: &[String],
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+) -> Result<HourOutput, CompactError> {
+    let dir = tempfile_dir(spill_dir, run, hour)?;
+    let (input_tx, mut input_rx) = tokio::sync::mpsc::channel::<Input>(1);
+    let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let worker = {
+        let (dir, options) = (dir.clone(), options.clone());
+        tokio::task::spawn_blocking(move || -> Result<MergeStats, CompactError> {
+            let mut runs = RunWriter::new(&dir, options.merge.clone());
+            loop {
+                match input_rx.blocking_recv() {
+                    Some(Input::File(body)) => runs.add_file(body)?,
+                    Some(Input::End) => break,
+                    None => return Err(CompactError::Worker("inputs ended early".into())),
+                }
+            }
+            let mut merger = runs.finish()?;
+            let mut writer: Option<parquet::arrow::ArrowWriter<Vec<u8>>> = None;
+            let mut rows_in_file = 0;
+            let send = |writer: parquet::arrow::ArrowWriter<Vec<u8>>| -> Result<(), CompactError> {
+                output_tx.blocking_send(writer.into_inner()?).map_err(|_| CompactError::Worker("writer stopped".into()))
+            };
+            while let Some(batch) = merger.next_batch()? {
+                let current = match &mut writer {
+                    Some(writer) => writer,
+                    None => writer.insert(parquet::arrow::ArrowWriter::try_new(
+                        Vec::new(),
+                        batch.schema(),
+                        Some(writer_properties(options.zstd_level)),
+                    )?),
+                };
+                current.write(&batch)?;
+                // A row group is held in memory until it is flushed: keep it within half the budget.
+                if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
+                    current.flush()?;
+                }
+                rows_in_file += batch.num_rows();
+                if rows_in_file >= options.rows_per_file
+                    && let Some(full) = writer.take()
+                {
+                    send(full)?;
+                    rows_in_file = 0;
+                }
+            }
+            if let Some(last) = writer.take() {
+                send(last)?;
+            }
+            Ok(merger.stats().clone())
+        })
+    };
+    // Each side owns its end of a channel, so that finishing (or failing) closes it.
+    let feed = async move {
+        let mut bytes_in = 0;
+        for key in curated.iter().chain(staging) {
+            let body = store.get(key).await?;
+            bytes_in += body.len();
+            if input_tx.send(Input::File(body)).await.is_err() {
+                return Ok(bytes_in); // the worker stopped: its error is the one to report
+            }
+        }
+        let _ = input_tx.send(Input::End).await;
+        Ok::<_, CompactError>(bytes_in)
+    };
+    let write = async move {
+        let (mut files, mut bytes_out) = (0, 0);
+        while let Some(body) = output_rx.recv().await {
+            bytes_out += body.len();
+            store.put(&format!("{CURATED_PREFIX}{hour}/r{run:06}-{files:04}.parquet"), body).await?;
+            files += 1;
+        }
+        Ok::<_, CompactError>((files, bytes_out))
+    };
+    let (fed, written) = futures_util::join!(feed, write);
+    let stats = worker.await.map_err(|e| CompactError::Worker(e.to_string()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (bytes_in, (files, bytes_out)) = (fed?, written?);
+    Ok(HourOutput { stats: stats?, files, bytes_in, bytes_out })
+}
+
 fn tempfile_dir(spill_dir: &std::path::Path, run: u64, hour: &str) -> Result<std::path::PathBuf, CompactError> {
     let dir = spill_dir.join(format!("run-{run}-{}", hour.replace(['/', '='], "_")));
     std::fs::create_dir_all(&dir).map_err(CompactError::Spill)?;
     Ok(dir)
-}
-
-async fn finish_file(
-    store: &dyn ObjectStore,
-    writer: parquet::arrow::ArrowWriter<Vec<u8>>,
-    key: &str,
-) -> Result<usize, CompactError> {
-    let body = writer.into_inner()?;
-    let bytes = body.len();
-    store.put(key, body).await?;
-    Ok(bytes)
 }

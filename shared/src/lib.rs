@@ -19,6 +19,7 @@ pub mod normalize;
 pub mod parquet_encode;
 pub mod partition;
 pub mod pipeline;
+pub mod reader_view;
 pub mod record;
 pub mod record_data;
 pub mod schema;

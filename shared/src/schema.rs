@@ -72,6 +72,25 @@ pub fn hive_type(data_type: &DataType) -> String {
     }
 }
 
+/// The Presto / Trino type of an Arrow type used in this schema (Athena view documents use these).
+pub fn presto_type(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Timestamp(_, _) => "timestamp(3)".to_owned(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "varchar".to_owned(),
+        DataType::Int64 => "bigint".to_owned(),
+        DataType::Int32 => "integer".to_owned(),
+        DataType::Float64 => "double".to_owned(),
+        DataType::Boolean => "boolean".to_owned(),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(fields) if fields.len() == 2 => {
+                format!("map({},{})", presto_type(fields[0].data_type()), presto_type(fields[1].data_type()))
+            }
+            other => format!("unsupported<{other}>"),
+        },
+        other => format!("unsupported<{other}>"),
+    }
+}
+
 /// `(name, hive type)` for every data column, in order: what Glue's `Columns` must list.
 pub fn hive_columns() -> Vec<(String, String)> {
     logs_schema().fields().iter().map(|f| (f.name().clone(), hive_type(f.data_type()))).collect()
@@ -100,14 +119,17 @@ impl Table {
     }
 }
 
+/// Refuses a bucket name S3 would refuse (it reaches SQL text and locations).
+pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if valid { Ok(()) } else { Err(format!("{bucket:?} is not a valid S3 bucket name")) }
+}
+
 /// Athena DDL for a table of the lake in `bucket`, with partition projection so that neither a
 /// crawler nor `MSCK REPAIR TABLE` is needed. `bucket` is checked: it reaches SQL text.
 pub fn athena_ddl(table: Table, bucket: &str) -> Result<String, String> {
-    let valid = (3..=63).contains(&bucket.len())
-        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    if !valid {
-        return Err(format!("{bucket:?} is not a valid S3 bucket name"));
-    }
+    check_bucket_name(bucket)?;
     let location = format!("s3://{bucket}/{}", table.prefix());
     let columns = hive_columns().iter().map(|(name, ty)| format!("  `{name}` {ty}")).collect::<Vec<_>>().join(",\n");
     Ok(format!(

@@ -4,22 +4,32 @@
 
 mod common;
 
-use common::{cloudwatch_payload, read_rows};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arrow_array::cast::AsArray;
+use async_trait::async_trait;
+use common::cloudwatch_payload;
 use loglake::PipelineConfig;
-use loglake::compact::{CompactOptions, compact, load_state, visible_keys};
+use loglake::compact::{CompactOptions, CompactionState, Readers, compact, load_state, local_readers};
 use loglake::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
 use loglake::merge::MergeOptions;
+use loglake::reader_view::{ViewPublisher, view_sql, visible_rows};
 use loglake::storage::{FailAfter, LocalStore, ObjectStore};
 use serde_json::json;
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
+/// What "$path" starts with in these tests (Athena: `s3://bucket/`); scripts/run_reader_view.py
+/// gives DuckDB's tables the same.
+const PATH_PREFIX: &str = "lake://";
 
 fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
     let options = CompactOptions {
         merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500 },
+        workers: 2,
         rows_per_file: 700,
         zstd_level: 1,
-        hidden_staging_ms: 7 * 24 * 3_600_000,
+        retry_horizon_ms: 48 * 3_600_000,
         grace_ms: 0,
         // The objects' modification times are real: so is the run's clock.
         now_ms: loglake::function::now_ms() + 1_000,
@@ -30,6 +40,46 @@ fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
 /// The options with the clock set to now: the objects' modification times are real.
 fn fresh(options: &CompactOptions) -> CompactOptions {
     CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..options.clone() }
+}
+
+/// Stands in for Glue: keeps the view text Athena would read, and can fail a publication.
+struct RecordedView {
+    /// What the view says now: the template's text until a run publishes.
+    current: Mutex<String>,
+    published: Mutex<usize>,
+    fail_at: Option<usize>,
+}
+
+impl RecordedView {
+    fn new(fail_at: Option<usize>) -> RecordedView {
+        let initial = view_sql(&CompactionState::default(), PATH_PREFIX);
+        RecordedView { current: Mutex::new(initial), published: Mutex::new(0), fail_at }
+    }
+
+    fn text(&self) -> String {
+        self.current.lock().unwrap().clone()
+    }
+
+    fn count(&self) -> usize {
+        *self.published.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl ViewPublisher for RecordedView {
+    async fn publish(&self, sql: &str) -> Result<(), String> {
+        let mut published = self.published.lock().unwrap();
+        if Some(*published) == self.fail_at {
+            return Err("injected: Glue unavailable".into());
+        }
+        *published += 1;
+        *self.current.lock().unwrap() = sql.to_owned();
+        Ok(())
+    }
+}
+
+fn readers(view: &RecordedView) -> Readers<'_> {
+    Readers { view, path_prefix: PATH_PREFIX.to_owned() }
 }
 
 /// Ingests `batches` Kinesis batches of CloudWatch payloads across two hours; returns all ids.
@@ -72,56 +122,174 @@ fn assert_exactly(view: &[String], expected: &[String], context: &str) {
     );
 }
 
-/// The event ids a reader sees, sorted, duplicates kept.
+/// The event ids a reader of the local lake sees (the state's rules), sorted, duplicates kept.
 async fn view(store: &LocalStore) -> Vec<String> {
     let mut ids = Vec::new();
-    for key in visible_keys(store).await.unwrap() {
-        ids.extend(read_rows(store.get(&key).await.unwrap()).into_iter().map(|r| r.event_id));
+    for batch in visible_rows(store).await.unwrap() {
+        let column = batch.column_by_name("event_id").unwrap().as_string::<i32>();
+        ids.extend(column.iter().map(|id| id.unwrap().to_owned()));
     }
     ids.sort();
     ids
 }
 
+/// A copy of the lake's tables and the view text Athena would read at this moment.
+fn snapshot(lake: &Path, view_text: &str, into: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    for table in ["logs", "staging"] {
+        if lake.join(table).exists() {
+            copy(&lake.join(table), &into.join(table));
+        }
+    }
+    std::fs::create_dir_all(into).unwrap();
+    std::fs::write(into.join("view.sql"), view_text).unwrap();
+}
+
+/// The Python with DuckDB (scripts/test.sh sets it); the check is skipped, and says so, without.
+fn python() -> Option<String> {
+    match std::env::var("LOGLAKE_TEST_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) if std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() == Ok("1") => {
+            panic!("LOGLAKE_REQUIRE_INTEGRATION=1 but LOGLAKE_TEST_PYTHON is not set")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: the view text on DuckDB needs LOGLAKE_TEST_PYTHON; run scripts/test.sh");
+            None
+        }
+    }
+}
+
+/// Runs each snapshot's view text on DuckDB: the event ids it returns, by snapshot.
+fn run_views_on_duckdb(python: &str, snapshots: &[PathBuf]) -> serde_json::Map<String, serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run_reader_view.py");
+    let output = std::process::Command::new(python).arg(script).args(snapshots).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap().as_object().unwrap().clone()
+}
+
+/// Crashes a run after each of its steps (each write and delete of the store, each publication
+/// of the view). After each crash, both readers — the local lake's state rules and the Athena
+/// view text (run on DuckDB) — see exactly the input; the next run converges.
 #[tokio::test]
 async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
     let spill = tempfile::tempdir().unwrap();
     let (options, spill_dir) = options(spill.path());
+    let snapshots = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(PathBuf, String)> = Vec::new();
 
-    // Count the steps (writes and deletes) of a whole run.
+    // Count the steps of a whole run: store writes and deletes, and publications.
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let input = fill(&store, 0, 6).await;
     let counting = FailAfter::new(LocalStore::new(dir.path()), usize::MAX);
-    let record = compact(&counting, &fresh(&options), &spill_dir).await.unwrap();
-    let steps = counting.written().len();
+    let glue = RecordedView::new(None);
+    let record = compact(&counting, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    let (store_steps, publications) = (counting.written().len(), glue.count());
     assert!(record.files_out >= 2 && record.staging_in >= 6, "{record:?}");
-    assert!(steps >= 12, "{steps} steps: {:?}", counting.written());
+    assert!(store_steps >= 12, "{store_steps} steps: {:?}", counting.written());
+    assert!(publications >= 2, "the switch and the clean-up are published: {publications}");
     assert_exactly(&view(&store).await, &input, "after a whole run");
+    let path = snapshots.path().join("whole-run");
+    snapshot(dir.path(), &glue.text(), &path);
+    cases.push((path, "after a whole run".into()));
 
-    for crash_after in 0..steps {
+    let crashes = (0..store_steps).map(|n| (Some(n), None)).chain((0..publications).map(|n| (None, Some(n))));
+    for (store_crash, view_crash) in crashes {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
-        let input = fill(&store, 0, 6).await;
-        let crashing = FailAfter::new(LocalStore::new(dir.path()), crash_after);
-        assert!(compact(&crashing, &fresh(&options), &spill_dir).await.is_err(), "step {crash_after}");
-        let written = crashing.written();
-        assert_exactly(
-            &view(&store).await,
-            &input,
-            &format!("crash after step {crash_after} of {steps} ({:?})", written.last()),
-        );
+        assert_eq!(fill(&store, 0, 6).await, input);
+        let crashing = FailAfter::new(LocalStore::new(dir.path()), store_crash.unwrap_or(usize::MAX));
+        let glue = RecordedView::new(view_crash);
+        assert!(compact(&crashing, &readers(&glue), &fresh(&options), &spill_dir).await.is_err());
+        let context = match store_crash {
+            Some(n) => format!("crash after store step {n} of {store_steps} ({:?})", crashing.written().last()),
+            None => format!("publication {} of {publications} failed", view_crash.unwrap_or_default()),
+        };
+        assert_exactly(&view(&store).await, &input, &context);
+        let path = snapshots.path().join(format!("case-{}", cases.len()));
+        snapshot(dir.path(), &glue.text(), &path);
+        cases.push((path, context.clone()));
 
         // The next run converges: staging empty, nothing hidden, every record once.
-        compact(&store, &fresh(&options), &spill_dir).await.unwrap();
-        assert_exactly(
-            &view(&store).await,
-            &input,
-            &format!("after the recovery run (crash after step {crash_after})"),
-        );
+        let crashed_text = glue.text();
+        let glue = RecordedView::new(None);
+        *glue.current.lock().unwrap() = crashed_text; // Glue keeps what the crashed run published
+        compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+        assert_exactly(&view(&store).await, &input, &format!("after the recovery run ({context})"));
         assert!(store.list("staging/").await.unwrap().is_empty());
-        assert!(load_state(&store).await.unwrap().hidden_curated.is_empty());
-        let again = compact(&store, &fresh(&options), &spill_dir).await.unwrap();
+        let state = load_state(&store).await.unwrap();
+        assert!(state.replaced.is_empty() && state.writing.is_empty(), "{state:?}");
+        assert_eq!(glue.text(), view_sql(&state, PATH_PREFIX), "the view follows the state");
+        let path = snapshots.path().join(format!("case-{}", cases.len()));
+        snapshot(dir.path(), &glue.text(), &path);
+        cases.push((path, format!("after the recovery run ({context})")));
+        let again = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
         assert_eq!((again.files_out, again.deleted), (0, 0), "nothing left to do");
+    }
+
+    // What Athena reads at each of those moments: the view text it had, over the files there were.
+    let Some(python) = python() else { return };
+    let paths: Vec<PathBuf> = cases.iter().map(|(path, _)| path.clone()).collect();
+    let seen = run_views_on_duckdb(&python, &paths);
+    for (path, context) in &cases {
+        let ids: Vec<String> =
+            seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+        assert_exactly(&ids, &input, &format!("Athena's view on DuckDB, {context}"));
+    }
+}
+
+/// A retry that rewrites a staging key after the compactor consumed it brings back records that
+/// are already curated: neither reader sees them twice, and the next run folds them in.
+#[tokio::test]
+async fn a_staging_key_rewritten_after_compaction_is_not_seen_twice() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 2).await;
+    let staged: Vec<(String, Vec<u8>)> = {
+        let mut staged = Vec::new();
+        for key in store.list("staging/").await.unwrap() {
+            let body = store.get(&key).await.unwrap();
+            staged.push((key, body));
+        }
+        staged
+    };
+    let glue = RecordedView::new(None);
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    for (key, body) in &staged {
+        store.put(key, body.clone()).await.unwrap();
+    }
+    assert_exactly(&view(&store).await, &input, "rewritten keys, local reader");
+    let snapshots = tempfile::tempdir().unwrap();
+    let path = snapshots.path().join("rewritten");
+    snapshot(dir.path(), &glue.text(), &path);
+
+    // Once the retry horizon has passed, the view stops deduplicating those hours.
+    let state = load_state(&store).await.unwrap();
+    let expired = CompactionState { deduplicated: Default::default(), ..state };
+    assert!(view_sql(&expired, PATH_PREFIX).len() < glue.text().len());
+
+    let record = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!(record.duplicates, input.len(), "{record:?}");
+    assert_exactly(&view(&store).await, &input, "after the next run");
+    assert!(store.list("staging/").await.unwrap().is_empty());
+
+    if let Some(python) = python() {
+        let seen = run_views_on_duckdb(&python, std::slice::from_ref(&path));
+        let ids: Vec<String> =
+            seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+        assert_exactly(&ids, &input, "rewritten keys, Athena's view on DuckDB");
     }
 }
 
@@ -132,7 +300,7 @@ async fn duplicates_are_stored_once_and_late_data_joins_its_hour() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let first = fill(&store, 0, 3).await;
-    compact(&store, &fresh(&options), &spill_dir).await.unwrap();
+    compact(&store, &local_readers(), &fresh(&options), &spill_dir).await.unwrap();
     let curated_before = store.list("logs/").await.unwrap();
 
     // The same events again under other keys (as a bisected retry would write them), and late
@@ -146,7 +314,7 @@ async fn duplicates_are_stored_once_and_late_data_joins_its_hour() {
         store.put(&key.replace("kinesis-s-", "kinesis-s-again-"), other.get(&key).await.unwrap()).await.unwrap();
     }
     let late = fill(&store, 3, 2).await;
-    let record = compact(&store, &fresh(&options), &spill_dir).await.unwrap();
+    let record = compact(&store, &local_readers(), &fresh(&options), &spill_dir).await.unwrap();
     assert!(record.duplicates >= first.len(), "{record:?}");
     assert!(record.curated_in >= 2, "late data merged with the hour's files: {record:?}");
 
@@ -165,7 +333,7 @@ async fn an_empty_run_changes_nothing() {
     let (options, spill_dir) = options(spill.path());
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let record = compact(&store, &fresh(&options), &spill_dir).await.unwrap();
+    let record = compact(&store, &local_readers(), &fresh(&options), &spill_dir).await.unwrap();
     assert_eq!((record.files_out, record.staging_in, record.deleted), (0, 0, 0));
     assert!(store.list("logs/").await.unwrap().is_empty());
 }
@@ -178,13 +346,13 @@ async fn staging_younger_than_the_grace_period_waits_for_a_later_run() {
     let store = LocalStore::new(dir.path());
     let input = fill(&store, 0, 2).await;
     let patient = CompactOptions { grace_ms: 3_600_000, ..fresh(&options) };
-    let record = compact(&store, &patient, &spill_dir).await.unwrap();
+    let record = compact(&store, &local_readers(), &patient, &spill_dir).await.unwrap();
     assert_eq!((record.staging_in, record.files_out), (0, 0), "too young");
     assert!(store.list("logs/").await.unwrap().is_empty());
     assert_exactly(&view(&store).await, &input, "still visible in staging");
 
     let later = CompactOptions { now_ms: options.now_ms + 2 * 3_600_000, ..patient };
-    let record = compact(&store, &later, &spill_dir).await.unwrap();
+    let record = compact(&store, &local_readers(), &later, &spill_dir).await.unwrap();
     assert!(record.staging_in > 0 && record.files_out > 0, "{record:?}");
     assert_exactly(&view(&store).await, &input, "compacted once old enough");
 }

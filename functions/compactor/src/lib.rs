@@ -1,21 +1,28 @@
 //! compactor: an EventBridge schedule runs one compaction of the lake's staging files into the
 //! curated `logs` table (see docs/compaction-design.md). The run is the shared crate's
-//! [`loglake::compact`]; this crate reads its settings and maps its errors.
+//! [`loglake::compact`]; this crate reads its settings, publishes the reader view `logs_all` to
+//! Glue for Athena ([`GlueView`]) and maps its errors.
 
+use aws_sdk_glue::error::DisplayErrorContext;
 use lambda_runtime::Diagnostic;
-use loglake::compact::{CompactError, CompactOptions, RunRecord, compact};
+use loglake::compact::{CompactError, CompactOptions, Readers, RunRecord, compact, default_workers};
 use loglake::config::ConfigError;
 use loglake::function::{FunctionConfig, now_ms};
 use loglake::merge::MergeOptions;
+use loglake::reader_view::{VIEW_NAME, ViewPublisher, glue_view_original_text};
+use loglake::schema::hive_columns;
 use loglake::storage::ObjectStore;
 
 pub mod vars {
     pub const MEMORY_MB: &str = "LOGLAKE_COMPACT_MEMORY_MB";
     pub const ROWS_PER_FILE: &str = "LOGLAKE_COMPACT_ROWS_PER_FILE";
     pub const ZSTD_LEVEL: &str = "LOGLAKE_COMPACT_ZSTD_LEVEL";
-    pub const HIDE_CONSUMED_HOURS: &str = "LOGLAKE_COMPACT_HIDE_CONSUMED_HOURS";
+    pub const WORKERS: &str = "LOGLAKE_COMPACT_WORKERS";
+    pub const RETRY_HORIZON_HOURS: &str = "LOGLAKE_COMPACT_RETRY_HORIZON_HOURS";
     pub const GRACE_MINUTES: &str = "LOGLAKE_COMPACT_GRACE_MINUTES";
-    pub const ALL: &[&str] = &[MEMORY_MB, ROWS_PER_FILE, ZSTD_LEVEL, HIDE_CONSUMED_HOURS, GRACE_MINUTES];
+    pub const GLUE_DATABASE: &str = "LOGLAKE_GLUE_DATABASE";
+    pub const ALL: &[&str] =
+        &[MEMORY_MB, ROWS_PER_FILE, ZSTD_LEVEL, WORKERS, RETRY_HORIZON_HOURS, GRACE_MINUTES, GLUE_DATABASE];
 }
 
 /// Settings, read once at cold start.
@@ -25,8 +32,11 @@ pub struct Config {
     pub memory_mb: usize,
     pub rows_per_file: usize,
     pub zstd_level: i32,
-    pub hide_consumed_hours: i64,
+    pub workers: usize,
+    pub retry_horizon_hours: i64,
     pub grace_minutes: i64,
+    /// The Glue database of the `logs_all` view.
+    pub glue_database: String,
 }
 
 impl Config {
@@ -49,21 +59,37 @@ impl Config {
         let memory_mb = number(vars::MEMORY_MB, 256, 16..=8192) as usize;
         let rows_per_file = number(vars::ROWS_PER_FILE, 2_000_000, 1_000..=100_000_000) as usize;
         let zstd_level = number(vars::ZSTD_LEVEL, 3, 1..=22) as i32;
-        let hide_consumed_hours = number(vars::HIDE_CONSUMED_HOURS, 168, 1..=8760);
+        let workers = number(vars::WORKERS, default_workers() as i64, 1..=16) as usize;
+        // Longer than any upstream retry can rewrite a staging key (Kinesis record age 24 h).
+        let retry_horizon_hours = number(vars::RETRY_HORIZON_HOURS, 48, 1..=8760);
         // Longer than every ingest path's delay between taking records and writing them.
         let grace_minutes = number(vars::GRACE_MINUTES, 30, 0..=1440);
+        let glue_database = lookup(vars::GLUE_DATABASE).unwrap_or_default();
+        if glue_database.is_empty() {
+            problems.push(format!("{} is not set: the Glue database of the logs_all view", vars::GLUE_DATABASE));
+        }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        Ok(Config { lake, memory_mb, rows_per_file, zstd_level, hide_consumed_hours, grace_minutes })
+        Ok(Config {
+            lake,
+            memory_mb,
+            rows_per_file,
+            zstd_level,
+            workers,
+            retry_horizon_hours,
+            grace_minutes,
+            glue_database,
+        })
     }
 
     pub fn options(&self, now_ms: i64) -> CompactOptions {
         CompactOptions {
             merge: MergeOptions { memory_budget_bytes: self.memory_mb << 20, batch_rows: 8192 },
+            workers: self.workers,
             rows_per_file: self.rows_per_file,
             zstd_level: self.zstd_level,
-            hidden_staging_ms: self.hide_consumed_hours * 3_600_000,
+            retry_horizon_ms: self.retry_horizon_hours * 3_600_000,
             grace_ms: self.grace_minutes * 60_000,
             now_ms,
         }
@@ -80,13 +106,71 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
+/// The Athena view `logs_all` in Glue, replaced at each switch.
+pub struct GlueView {
+    pub client: aws_sdk_glue::Client,
+    pub database: String,
+}
+
+impl GlueView {
+    /// The view as Glue stores an Athena view: a Presto view document, and Hive columns.
+    pub fn table_input(&self, sql: &str) -> Result<aws_sdk_glue::types::TableInput, String> {
+        use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, TableInput};
+        let mut columns = Vec::new();
+        let partitions = [("dt".to_owned(), "string".to_owned()), ("hour".to_owned(), "string".to_owned())];
+        for (name, hive_type) in hive_columns().into_iter().chain(partitions) {
+            columns.push(Column::builder().name(name).r#type(hive_type).build().map_err(|e| e.to_string())?);
+        }
+        TableInput::builder()
+            .name(VIEW_NAME)
+            .table_type("VIRTUAL_VIEW")
+            .parameters("presto_view", "true")
+            .parameters("comment", "Presto View")
+            .view_original_text(glue_view_original_text(sql, &self.database))
+            .view_expanded_text("/* Presto View */")
+            .storage_descriptor(
+                StorageDescriptor::builder()
+                    .set_columns(Some(columns))
+                    .serde_info(SerDeInfo::builder().build())
+                    .build(),
+            )
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl ViewPublisher for GlueView {
+    async fn publish(&self, sql: &str) -> Result<(), String> {
+        let text = glue_view_original_text(sql, &self.database);
+        let current = self.client.get_table().database_name(&self.database).name(VIEW_NAME).send().await;
+        let current =
+            current.map_err(|e| format!("glue:GetTable {}.{VIEW_NAME}: {}", self.database, DisplayErrorContext(e)))?;
+        if current.table().and_then(|t| t.view_original_text()) == Some(text.as_str()) {
+            return Ok(());
+        }
+        let table = self.table_input(sql)?;
+        // No archived version per switch: Glue keeps at most 100,000 versions of a table.
+        self.client
+            .update_table()
+            .database_name(&self.database)
+            .table_input(table)
+            .skip_archive(true)
+            .send()
+            .await
+            .map_err(|e| format!("glue:UpdateTable {}.{VIEW_NAME}: {}", self.database, DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
 /// Runs one compaction; a failure leaves a state the next scheduled run completes.
 pub async fn handle(
     config: &Config,
     store: &dyn ObjectStore,
+    readers: &Readers<'_>,
     spill_dir: &std::path::Path,
 ) -> Result<RunRecord, InvocationError> {
-    let result = compact(store, &config.options(now_ms()), spill_dir).await;
+    let result = compact(store, readers, &config.options(now_ms()), spill_dir).await;
     match &result {
         Ok(record) => tracing::info!(
             run = record.run,
@@ -115,29 +199,33 @@ mod tests {
 
     #[test]
     fn settings_have_defaults_and_bad_ones_are_named() {
-        let config = Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake")])).unwrap();
+        let config =
+            Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("LOGLAKE_GLUE_DATABASE", "db")])).unwrap();
         assert_eq!(
-            (config.memory_mb, config.rows_per_file, config.zstd_level, config.hide_consumed_hours),
-            (256, 2_000_000, 3, 168)
+            (config.memory_mb, config.rows_per_file, config.zstd_level, config.retry_horizon_hours),
+            (256, 2_000_000, 3, 48)
         );
         assert_eq!(config.options(0).merge.memory_budget_bytes, 256 << 20);
         let error =
             Config::from_lookup(lookup(&[("LOGLAKE_COMPACT_MEMORY_MB", "4"), ("LOGLAKE_COMPACT_ZSTD_LEVEL", "x")]))
                 .unwrap_err()
                 .to_string();
-        for name in ["LOGLAKE_BUCKET", "LOGLAKE_COMPACT_MEMORY_MB", "LOGLAKE_COMPACT_ZSTD_LEVEL"] {
+        for name in
+            ["LOGLAKE_BUCKET", "LOGLAKE_COMPACT_MEMORY_MB", "LOGLAKE_COMPACT_ZSTD_LEVEL", "LOGLAKE_GLUE_DATABASE"]
+        {
             assert!(error.contains(name), "{name}: {error}");
         }
     }
 
     #[tokio::test]
-    async fn a_run_on_a_local_lake_reports_what_it_did() {
+    async fn a_run_on_an_empty_local_lake_does_nothing() {
         let lake = std::env::temp_dir().join(format!("loglake-compactor-test-{}", std::process::id()));
         let store = loglake::storage::LocalStore::new(&lake);
-        let config = Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake")])).unwrap();
-        let record = handle(&config, &store, &lake.join("spill")).await.unwrap();
+        let config =
+            Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("LOGLAKE_GLUE_DATABASE", "db")])).unwrap();
+        let record = handle(&config, &store, &loglake::compact::local_readers(), &lake.join("spill")).await.unwrap();
         assert_eq!((record.files_out, record.staging_in), (0, 0));
-        assert!(store.list("_loglake/compaction/").await.unwrap().iter().any(|k| k.ends_with("state.json")));
+        assert!(store.list("").await.unwrap().is_empty(), "an empty lake stays empty");
         let _ = std::fs::remove_dir_all(&lake);
     }
 }

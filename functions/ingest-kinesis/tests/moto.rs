@@ -173,13 +173,15 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
     let spill = tempfile::tempdir().unwrap();
     let options = loglake::compact::CompactOptions {
         merge: loglake::merge::MergeOptions::default(),
+        workers: 2,
         rows_per_file: 1_000_000,
         zstd_level: 3,
-        hidden_staging_ms: 3_600_000,
+        retry_horizon_ms: 3_600_000,
         grace_ms: 0,
         now_ms: now_ms() + 1_000,
     };
-    let record = loglake::compact::compact(&s3, &options, spill.path()).await.unwrap();
+    let record =
+        loglake::compact::compact(&s3, &loglake::compact::local_readers(), &options, spill.path()).await.unwrap();
     assert_eq!(record.rows_out, batch.cloudwatch_messages.len() + batch.lines.len());
     assert!(s3.list("staging/").await.unwrap().is_empty(), "consumed objects deleted");
     assert!(s3.list("_loglake/compaction/runs/").await.unwrap().len() == 1);
