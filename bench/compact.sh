@@ -3,7 +3,8 @@
 # COPY … ORDER BY … PARTITION_BY over the same staging files; MB/s, files in → out, and peak RSS
 # (/usr/bin/time) of each, measured in this one run.
 #   FILES (default 200) writers × 6 hours of staging files, ROWS (default 40000) rows per writer,
-#   MEMORY_MB (default 64) the compaction's sort budget.
+#   MEMORY_MB (default 64) the compaction's memory budget (shared by its workers),
+#   LOGLAKE_BENCH_WORKERS (default: one per core, at most 4) hours merged at once.
 # Needs the test venv (duckdb); scripts/test.sh makes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ cp -r "$work/lake" "$work/duckdb-input"
 cp -r "$work/lake" "$work/duckdb1-input"
 du -sh "$work/lake/staging"
 
-echo "== loglake compaction (1 thread, budget $budget MiB)"
+echo "== loglake compaction (${LOGLAKE_BENCH_WORKERS:-one per core} workers, budget $budget MiB)"
 bin=$(cargo bench --no-run -p loglake --bench compact 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
 /usr/bin/time -f "%M" -o "$work/rust.rss" "$bin" compact "$work/lake" "$budget" | tee -a "$results"
 echo "peak RSS loglake compact: $(( $(cat "$work/rust.rss") / 1024 )) MiB" | tee -a "$results"

@@ -18,8 +18,7 @@ use loglake::parquet_encode::encode_parquet;
 use loglake::partition::Partition;
 use loglake::storage::{LocalStore, ObjectStore};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator, as in the compactor function (glibc returns freed runs and batches).
 
 const BASE_MS: i64 = 1_795_168_800_000;
 
@@ -120,7 +119,7 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
     let record = compact(&store, &loglake::compact::local_readers(), &options, &spill).await.unwrap();
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "loglake compact: {} staging files ({:.1} MB) -> {} curated files ({:.1} MB), {} rows in, {} out, {} duplicates, {:.2} s, {:.1} MB/s of staging data, budget {memory_mb} MiB",
+        "loglake compact: {} staging files ({:.1} MB) -> {} curated files ({:.1} MB), {} rows in, {} out, {} duplicates, {:.2} s, {:.1} MB/s of staging data, budget {memory_mb} MiB, {} workers",
         staging.len(),
         record.bytes_in as f64 / 1e6,
         record.files_out,
@@ -129,7 +128,8 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         record.rows_out,
         record.duplicates,
         seconds,
-        record.bytes_in as f64 / 1e6 / seconds
+        record.bytes_in as f64 / 1e6 / seconds,
+        options.workers
     );
     println!("RESULT compact_mbps={:.2}", record.bytes_in as f64 / 1e6 / seconds);
     println!("RESULT compact_seconds={seconds:.3}");

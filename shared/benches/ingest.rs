@@ -82,6 +82,9 @@ fn main() {
             std::hint::black_box(body);
             Ok(())
         }
+        async fn put_file(&self, _: &str, _: &std::path::Path) -> Result<(), loglake::StorageError> {
+            Ok(())
+        }
         async fn get(&self, _: &str) -> Result<Vec<u8>, loglake::StorageError> {
             Ok(Vec::new())
         }

@@ -339,7 +339,9 @@ async fn merge_hour(
 ) -> Result<HourOutput, CompactError> {
     let dir = tempfile_dir(spill_dir, run, hour)?;
     let (input_tx, mut input_rx) = tokio::sync::mpsc::channel::<Input>(1);
-    let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    // Finished files go to local disk and are uploaded from there: a curated file (hundreds of
+    // MB) is never held in memory.
+    let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<std::path::PathBuf>(1);
     let worker = {
         let (dir, options) = (dir.clone(), options.clone());
         tokio::task::spawn_blocking(move || -> Result<MergeStats, CompactError> {
@@ -352,19 +354,25 @@ async fn merge_hour(
                 }
             }
             let mut merger = runs.finish()?;
-            let mut writer: Option<parquet::arrow::ArrowWriter<Vec<u8>>> = None;
-            let mut rows_in_file = 0;
-            let send = |writer: parquet::arrow::ArrowWriter<Vec<u8>>| -> Result<(), CompactError> {
-                output_tx.blocking_send(writer.into_inner()?).map_err(|_| CompactError::Worker("writer stopped".into()))
+            let mut writer: Option<(std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)> = None;
+            let (mut rows_in_file, mut files) = (0, 0);
+            let send = |(path, writer): (std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)| {
+                writer.close()?;
+                output_tx.blocking_send(path).map_err(|_| CompactError::Worker("writer stopped".into()))
             };
             while let Some(batch) = merger.next_batch()? {
-                let current = match &mut writer {
+                let (_, current) = match &mut writer {
                     Some(writer) => writer,
-                    None => writer.insert(parquet::arrow::ArrowWriter::try_new(
-                        Vec::new(),
-                        batch.schema(),
-                        Some(writer_properties(options.zstd_level)),
-                    )?),
+                    None => {
+                        files += 1;
+                        let path = dir.join(format!("out-{files:04}.parquet"));
+                        let file = std::fs::File::create(&path).map_err(CompactError::Spill)?;
+                        let properties = writer_properties(options.zstd_level);
+                        writer.insert((
+                            path,
+                            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))?,
+                        ))
+                    }
                 };
                 current.write(&batch)?;
                 // A row group is held in memory until it is flushed: keep it within half the budget.
@@ -400,9 +408,10 @@ async fn merge_hour(
     };
     let write = async move {
         let (mut files, mut bytes_out) = (0, 0);
-        while let Some(body) = output_rx.recv().await {
-            bytes_out += body.len();
-            store.put(&format!("{CURATED_PREFIX}{hour}/r{run:06}-{files:04}.parquet"), body).await?;
+        while let Some(path) = output_rx.recv().await {
+            bytes_out += std::fs::metadata(&path).map_err(CompactError::Spill)?.len() as usize;
+            store.put_file(&format!("{CURATED_PREFIX}{hour}/r{run:06}-{files:04}.parquet"), &path).await?;
+            let _ = std::fs::remove_file(&path);
             files += 1;
         }
         Ok::<_, CompactError>((files, bytes_out))

@@ -2,17 +2,18 @@
 //! (`event_time`, `log_group`, `event_id`) with repeated event ids dropped, in bounded memory.
 //!
 //! Phase 1 reads input files batch by batch until about `memory_budget_bytes` of Arrow data is
-//! held, sorts that chunk and spills it to a local run file; phase 2 merges the runs, holding one
-//! batch per run. Memory therefore depends on the budget and the number of runs, not on the size
-//! of the input. A record delivered twice has the same id, time and group, so its copies are
-//! adjacent in this order and only the first is kept.
+//! held, sorts that chunk and spills it to a local run file (small row groups); phase 2 merges
+//! the runs, holding one small batch per run. When there are more runs than the budget holds
+//! batches of, groups of runs are merged into longer runs first, so memory depends on the budget,
+//! not on the size of the input. A record delivered twice has the same id, time and group — the same sort
+//! key — so its copies are adjacent in this order and only the first is kept.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_ord::sort::{SortColumn, lexsort_to_indices};
-use arrow_row::{RowConverter, Rows, SortField};
+use arrow_row::{OwnedRow, RowConverter, Rows, SortField};
 use arrow_schema::{ArrowError, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -20,6 +21,15 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
 use crate::schema::logs_schema;
+
+/// Rows per row group of a run file, and per batch read back from one: what a run holds in
+/// memory while it is merged.
+const SPILL_ROWS: usize = 2048;
+
+fn spill_properties() -> WriterProperties {
+    // Uncompressed: run files live for one compaction, on local disk.
+    WriterProperties::builder().set_max_row_group_row_count(Some(SPILL_ROWS)).build()
+}
 
 /// The sort order of curated files.
 pub const SORT_COLUMNS: [&str; 3] = ["event_time", "log_group", "event_id"];
@@ -59,7 +69,10 @@ pub struct MergeStats {
     pub rows_in: usize,
     pub rows_out: usize,
     pub duplicates: usize,
+    /// Sorted runs spilled by phase 1.
     pub runs: usize,
+    /// Runs written by merging groups of runs (when the budget holds fewer than all of them).
+    pub merged_runs: usize,
 }
 
 /// Phase 1: sorted runs. Feed input files with [`RunWriter::add_file`], then [`RunWriter::finish`].
@@ -70,7 +83,11 @@ pub struct RunWriter<'d> {
     pending: Vec<RecordBatch>,
     pending_bytes: usize,
     runs: Vec<PathBuf>,
+    /// Run files written so far (names stay unique when runs are merged into longer ones).
+    spilled: usize,
     rows_in: usize,
+    /// The largest Arrow size per row seen in a chunk: what a merged run costs per row.
+    row_bytes: usize,
 }
 
 impl<'d> RunWriter<'d> {
@@ -82,7 +99,9 @@ impl<'d> RunWriter<'d> {
             pending: Vec::new(),
             pending_bytes: 0,
             runs: Vec::new(),
+            spilled: 0,
             rows_in: 0,
+            row_bytes: 0,
         }
     }
 
@@ -108,12 +127,13 @@ impl<'d> RunWriter<'d> {
             return Ok(());
         }
         let batches = std::mem::take(&mut self.pending);
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        self.row_bytes = self.row_bytes.max(self.pending_bytes.div_ceil(rows.max(1)));
         self.pending_bytes = 0;
         let schema = batches[0].schema();
-        let path = self.spill_dir.join(format!("run-{:05}.parquet", self.runs.len()));
+        let path = self.next_run_path();
         let file = std::fs::File::create(&path).map_err(|source| MergeError::Spill { path: path.clone(), source })?;
-        // Uncompressed: run files live for one compaction, on local disk.
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(WriterProperties::builder().build()))?;
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(spill_properties()))?;
         let all = arrow_select::concat::concat_batches(&schema, &batches)?;
         drop(batches);
         let columns = SORT_COLUMNS
@@ -136,10 +156,42 @@ impl<'d> RunWriter<'d> {
         Ok(())
     }
 
+    fn next_run_path(&mut self) -> PathBuf {
+        self.spilled += 1;
+        self.spill_dir.join(format!("run-{:05}.parquet", self.spilled))
+    }
+
     /// Spills what is held and returns the merger over all runs.
     pub fn finish(mut self) -> Result<Merger, MergeError> {
         self.spill()?;
-        Merger::new(&self.runs, self.schema, self.options, self.rows_in)
+        let sorted_runs = self.runs.len();
+        // A run being merged holds about two batches of SPILL_ROWS rows (read and decoded).
+        let per_run = 2 * SPILL_ROWS * self.row_bytes.max(1);
+        let fan_in = (self.options.memory_budget_bytes / per_run).max(2);
+        let mut duplicates = 0;
+        while self.runs.len() > fan_in {
+            let group: Vec<PathBuf> = self.runs.drain(..fan_in).collect();
+            let path = self.next_run_path();
+            let file =
+                std::fs::File::create(&path).map_err(|source| MergeError::Spill { path: path.clone(), source })?;
+            let mut writer = ArrowWriter::try_new(file, self.schema.clone(), Some(spill_properties()))?;
+            let mut merger = Merger::new(&group, self.schema.clone(), self.options.clone(), 0)?;
+            while let Some(batch) = merger.next_batch()? {
+                writer.write(&batch)?;
+            }
+            writer.close()?;
+            duplicates += merger.stats.duplicates;
+            for done in &group {
+                let _ = std::fs::remove_file(done);
+            }
+            self.runs.push(path);
+        }
+        let merged_runs = self.spilled - sorted_runs;
+        let mut merger = Merger::new(&self.runs, self.schema, self.options, self.rows_in)?;
+        merger.stats.duplicates += duplicates;
+        merger.stats.runs = sorted_runs;
+        merger.stats.merged_runs = merged_runs;
+        Ok(merger)
     }
 }
 
@@ -160,7 +212,8 @@ pub struct Merger {
     /// Batches rows of the current output come from.
     sources: Vec<RecordBatch>,
     batch_rows: usize,
-    last_id: String,
+    /// The sort key of the last row kept: a row with the same key is the same record again.
+    last_key: Option<OwnedRow>,
     stats: MergeStats,
 }
 
@@ -180,12 +233,12 @@ impl Merger {
             runs: Vec::new(),
             sources: Vec::new(),
             batch_rows: options.batch_rows,
-            last_id: String::new(),
+            last_key: None,
             stats: MergeStats { rows_in, runs: paths.len(), ..MergeStats::default() },
         };
         for path in paths {
             let file = std::fs::File::open(path).map_err(|source| MergeError::Spill { path: path.clone(), source })?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(options.batch_rows).build()?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(SPILL_ROWS).build()?;
             let run = merger.load(reader)?;
             merger.runs.push(run);
         }
@@ -229,16 +282,11 @@ impl Merger {
             let Some(i) = best else { break };
             let Some(run) = self.runs[i].as_mut() else { break };
             let (source, at) = (run.source, run.at);
-            let ids = self.sources[source]
-                .column_by_name("event_id")
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                .ok_or(MergeError::MissingColumn("event_id"))?;
-            let id = ids.value(at);
-            if id == self.last_id && self.stats.rows_out + picked.len() > 0 {
+            let key = run.rows.row(at);
+            if self.last_key.as_ref().is_some_and(|last| last.row() == key) {
                 self.stats.duplicates += 1;
             } else {
-                self.last_id.clear();
-                self.last_id.push_str(id);
+                self.last_key = Some(key.owned());
                 picked.push((source, at));
             }
             run.at += 1;

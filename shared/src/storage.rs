@@ -26,6 +26,8 @@ pub enum StorageError {
 pub trait ObjectStore: Send + Sync {
     /// Writes the whole object, replacing any object with the same key.
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError>;
+    /// Writes the object from a local file without holding it in memory (large curated files).
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
@@ -128,6 +130,18 @@ impl ObjectStore for LocalStore {
         Ok(())
     }
 
+    async fn put_file(&self, key: &str, from: &Path) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(local_err("create directory", parent))?;
+        }
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let temp = path.with_file_name(format!("{file_name}{TEMP_MARKER}{}-copy", std::process::id()));
+        std::fs::copy(from, &temp).map_err(local_err("copy", from))?;
+        std::fs::rename(&temp, &path).map_err(local_err("rename", &path))?;
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         let path = self.path(key)?;
         std::fs::read(&path).map_err(local_err("read", &path))
@@ -208,6 +222,24 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        check_key(key)?;
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(path).await.map_err(|e| StorageError::Local {
+            op: "read",
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.err("PutObject", key, e))?;
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         check_key(key)?;
         let output = self
@@ -282,11 +314,9 @@ impl<S: ObjectStore> FailAfter<S> {
     pub fn written(&self) -> Vec<String> {
         self.written.lock().map(|keys| keys.clone()).unwrap_or_default()
     }
-}
 
-#[async_trait]
-impl<S: ObjectStore> ObjectStore for FailAfter<S> {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
+    /// Counts one write, or refuses it once `allowed` were made.
+    fn allow(&self, key: &str) -> Result<(), StorageError> {
         let attempt = {
             let mut written = self.written.lock().map_err(|_| injected(key))?;
             if written.len() >= self.allowed {
@@ -296,8 +326,22 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
             written.len()
         };
         tracing::debug!(attempt, key, "write allowed by FailAfter");
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for FailAfter<S> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
+        self.allow(key)?;
         self.inner.put(key, body).await
     }
+
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        self.allow(key)?;
+        self.inner.put_file(key, path).await
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         self.inner.get(key).await
     }
@@ -308,13 +352,7 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
         self.inner.list_modified(prefix).await
     }
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        {
-            let mut written = self.written.lock().map_err(|_| injected(key))?;
-            if written.len() >= self.allowed {
-                return Err(injected(key));
-            }
-            written.push(format!("delete {key}"));
-        }
+        self.allow(&format!("delete {key}"))?;
         self.inner.delete(key).await
     }
 }

@@ -93,6 +93,7 @@ fn many_files_merge_sorted_and_deduplicated_in_a_small_budget() {
     }
     let stats = merger.stats().clone();
     assert!(stats.runs >= 10, "the budget forces many runs ({} runs for {input_bytes} bytes)", stats.runs);
+    assert!(stats.merged_runs > 0, "more runs than the budget merges at once: merged in groups first");
     assert!(largest_batch <= 1000);
     assert!(got.windows(2).all(|w| w[0] <= w[1]), "sorted by time, group, id");
     assert_eq!(got, expected, "every record once");
@@ -107,4 +108,33 @@ fn no_input_merges_to_nothing() {
     let mut merger = RunWriter::new(spill.path(), MergeOptions::default()).finish().unwrap();
     assert!(merger.next_batch().unwrap().is_none());
     assert_eq!(merger.stats().runs, 0);
+}
+
+/// Only the same record twice is a duplicate: the same id at the same time in two log groups
+/// (ids are unique per source, not across them) is two records.
+#[test]
+fn the_same_id_in_two_log_groups_is_two_records() {
+    let contexts: Vec<LineContext<'_>> = ["/a", "/b", "/a"]
+        .iter()
+        .map(|group| LineContext {
+            source: "kinesis",
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            log_group: Cow::Borrowed(group),
+            log_stream: "s".into(),
+            ingest_time_ms: NOW,
+            max_event_time_skew_secs: 3600,
+            envelope: vec![],
+        })
+        .collect();
+    let records: Vec<_> =
+        contexts.iter().map(|ctx| normalize_line(ctx, Cow::Borrowed("shardId-0:1:0"), Some(NOW - 1000), "m")).collect();
+    let spill = tempfile::tempdir().unwrap();
+    let mut runs = RunWriter::new(spill.path(), MergeOptions::default());
+    runs.add_file(encode_parquet(&records.iter().collect::<Vec<_>>(), 1).unwrap()).unwrap();
+    let mut merger = runs.finish().unwrap();
+    let batch = merger.next_batch().unwrap().unwrap();
+    let groups: Vec<&str> = batch.column_by_name("log_group").unwrap().as_string::<i32>().iter().flatten().collect();
+    assert_eq!(groups, ["/a", "/b"], "one duplicate (/a twice), two records");
+    assert_eq!(merger.stats().duplicates, 1);
 }
