@@ -78,6 +78,7 @@ async fn generate(lake: &str, files: usize, rows_per_file: usize) {
             ingest_time_ms: BASE_MS + 7 * 3_600_000,
             max_event_time_skew_secs: 3600,
             envelope: vec![],
+            log_format: &loglake::config::LogFormat::Auto,
         };
         let records: Vec<_> =
             rows.iter().map(|(t, id, m)| normalize_line(&ctx, Cow::Borrowed(id.as_str()), Some(*t), m)).collect();

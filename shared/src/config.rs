@@ -1,6 +1,8 @@
 //! Pipeline settings. Library code never reads the environment: callers pass a lookup
 //! function (`std::env::var` in the functions, a map in tests), and every problem is named.
 
+use crate::formats::vpc_flow::FlowFormat;
+use crate::record::Format;
 use chrono_tz::Tz;
 
 use crate::record_data::DataFormat;
@@ -27,6 +29,77 @@ pub struct PipelineConfig {
     pub zstd_level: i32,
     /// How Kinesis / Firehose record data is read, per stream.
     pub record_formats: RecordFormats,
+    /// How log lines are read, per log group (detected by default).
+    pub log_formats: LogFormats,
+}
+
+/// How the lines of a log group are read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogFormat {
+    /// Each line's format is detected (docs/formats.md).
+    Auto,
+    /// Every line is read as this format (as text where a line is not).
+    Only(Format),
+    /// VPC flow logs created with a custom field order.
+    VpcFlow(FlowFormat),
+}
+
+/// Formats by log group: `GLOB=FORMAT` entries separated by `;`, the first match wins, e.g.
+/// `/vpc/custom-*=vpc_flow:version srcaddr dstaddr action log-status;/app/legacy=text`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFormats {
+    pub groups: Vec<(String, LogFormat)>,
+}
+
+impl LogFormats {
+    pub fn parse(text: &str) -> Result<LogFormats, String> {
+        let mut formats = LogFormats::default();
+        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (glob, name) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not GLOB=FORMAT"))?;
+            let (glob, name) = (glob.trim(), name.trim());
+            if glob.is_empty() {
+                return Err(format!("empty log group pattern in {entry:?}"));
+            }
+            let format = match name.split_once(':') {
+                Some(("vpc_flow", fields)) => LogFormat::VpcFlow(FlowFormat::parse(fields)?),
+                _ if name == "auto" => LogFormat::Auto,
+                _ => LogFormat::Only(Format::parse(name).ok_or_else(|| {
+                    let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+                    format!(
+                        "unknown format {name:?} in {entry:?} (expected auto, {}, or vpc_flow:<fields>)",
+                        names.join(", ")
+                    )
+                })?),
+            };
+            formats.groups.push((glob.to_owned(), format));
+        }
+        Ok(formats)
+    }
+
+    pub fn for_log_group(&self, log_group: &str) -> &LogFormat {
+        const AUTO: &LogFormat = &LogFormat::Auto;
+        self.groups.iter().find(|(glob, _)| glob_match(glob, log_group)).map_or(AUTO, |(_, format)| format)
+    }
+}
+
+/// `*` matches any run of characters (`/` included); everything else matches itself.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) || name.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// The record format of each stream: detected by default, fixed where configured.
@@ -79,6 +152,7 @@ impl Default for PipelineConfig {
             region: String::new(),
             zstd_level: 1,
             record_formats: RecordFormats::default(),
+            log_formats: LogFormats::default(),
         }
     }
 }
@@ -96,6 +170,7 @@ pub mod vars {
     pub const PARTITION_TIME_ZONE: &str = "LOGLAKE_PARTITION_TIME_ZONE";
     pub const ZSTD_LEVEL: &str = "LOGLAKE_ZSTD_LEVEL";
     pub const RECORD_FORMATS: &str = "LOGLAKE_RECORD_FORMATS";
+    pub const LOG_FORMATS: &str = "LOGLAKE_LOG_FORMATS";
     pub const REGION: &str = "AWS_REGION";
     pub const BUCKET: &str = "LOGLAKE_BUCKET";
     pub const S3_FORCE_PATH_STYLE: &str = "LOGLAKE_S3_FORCE_PATH_STYLE";
@@ -107,6 +182,7 @@ pub mod vars {
         PARTITION_TIME_ZONE,
         ZSTD_LEVEL,
         RECORD_FORMATS,
+        LOG_FORMATS,
         REGION,
         BUCKET,
         S3_FORCE_PATH_STYLE,
@@ -154,6 +230,12 @@ impl PipelineConfig {
             match RecordFormats::parse(&v) {
                 Ok(formats) => config.record_formats = formats,
                 Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::RECORD_FORMATS)),
+            }
+        }
+        if let Some(v) = lookup(vars::LOG_FORMATS) {
+            match LogFormats::parse(&v) {
+                Ok(formats) => config.log_formats = formats,
+                Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::LOG_FORMATS)),
             }
         }
         if let Some(v) = lookup(vars::REGION) {

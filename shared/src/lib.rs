@@ -10,6 +10,7 @@ pub mod cloudwatch;
 pub mod compact;
 pub mod config;
 pub mod firehose;
+pub mod formats;
 pub mod function;
 pub mod keys;
 pub mod kinesis;

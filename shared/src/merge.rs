@@ -27,8 +27,13 @@ use crate::schema::logs_schema;
 const SPILL_ROWS: usize = 2048;
 
 fn spill_properties() -> WriterProperties {
-    // Uncompressed: run files live for one compaction, on local disk.
-    WriterProperties::builder().set_max_row_group_row_count(Some(SPILL_ROWS)).build()
+    // Uncompressed, plain, no statistics: run files live for one compaction, on local disk, and
+    // are read once, in order.
+    WriterProperties::builder()
+        .set_max_row_group_row_count(Some(SPILL_ROWS))
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .build()
 }
 
 /// The sort order of curated files.

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::config::LogFormat;
+use crate::formats;
 use crate::record::{Format, Level, Record};
 use crate::timestamp;
 
@@ -21,6 +23,8 @@ pub struct LineContext<'a> {
     /// Attributes of the envelope (subscription filters …), given to every record. They take
     /// precedence over fields of the same name parsed from a line.
     pub envelope: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// How this log group's lines are read (`LOGLAKE_LOG_FORMATS`; detected by default).
+    pub log_format: &'a LogFormat,
 }
 
 /// Nested objects are flattened to dotted keys down to this depth; deeper values stay JSON text.
@@ -40,7 +44,7 @@ pub fn normalize_line<'a>(
 ) -> Record<'a> {
     let mut parsed = Parsed::default();
     let line = message.trim_end_matches(['\n', '\r']);
-    let format = parse_line(line, &mut parsed);
+    let format = parse_line(line, ctx.log_format, &mut parsed);
 
     let mut attributes = Vec::with_capacity(ctx.envelope.len() + parsed.attributes.len() + 2);
     attributes.extend(ctx.envelope.iter().cloned());
@@ -80,37 +84,99 @@ pub fn normalize_line<'a>(
 
 /// What a parser found in a line, borrowed from it where possible.
 #[derive(Debug, Default)]
-struct Parsed<'a> {
-    level: Option<Level>,
-    time_ms: Option<i64>,
-    request_id: Option<Cow<'a, str>>,
-    trace_id: Option<Cow<'a, str>>,
-    attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+pub(crate) struct Parsed<'a> {
+    pub(crate) level: Option<Level>,
+    pub(crate) time_ms: Option<i64>,
+    pub(crate) request_id: Option<Cow<'a, str>>,
+    pub(crate) trace_id: Option<Cow<'a, str>>,
+    pub(crate) attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 impl<'a> Parsed<'a> {
-    fn attr(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
+    pub(crate) fn attr(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
         self.attributes.push((Cow::Borrowed(key), value.into()));
     }
 }
 
-fn parse_line<'a>(line: &'a str, out: &mut Parsed<'a>) -> Format {
+/// Detection, cheapest test first: a JSON object (Lambda platform record, CloudTrail record or
+/// any JSON), then the shapes of AWS service logs by their first bytes, then Lambda runtime text.
+/// A log group configured with a format is read as that format, and as text where a line is not.
+fn parse_line<'a>(line: &'a str, configured: &LogFormat, out: &mut Parsed<'a>) -> Format {
+    let parsed = match configured {
+        LogFormat::Auto => detect(line, out),
+        LogFormat::Only(format) => parse_as(line, *format, out).then_some(*format),
+        LogFormat::VpcFlow(fields) => formats::vpc_flow::parse(line, Some(fields), out).then_some(Format::VpcFlow),
+    };
+    parsed.unwrap_or_else(|| {
+        out.level = sniff_level(line);
+        Format::Text
+    })
+}
+
+fn detect<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
     if line.starts_with('{')
         && let Some(entries) = json::parse_object(line)
     {
-        return if json::is_lambda_platform_record(&entries) {
+        // An agent's envelope around one service log line: `{"message": "<flow record>"}`.
+        if let [(key, value)] = entries.as_slice()
+            && matches!(key.as_ref(), "message" | "log" | "msg")
+            && let Some(Cow::Borrowed(inner)) = json::string(value)
+            && let Some(format) = detect_text(inner, out)
+        {
+            return Some(format);
+        }
+        return Some(if json::is_lambda_platform_record(&entries) {
             parse_lambda_platform(entries, out);
             Format::Lambda
+        } else if formats::cloudtrail::is_record(&entries) {
+            formats::cloudtrail::parse(entries, out);
+            Format::CloudTrail
         } else {
             parse_json_object(entries, out);
             Format::Json
-        };
+        });
     }
-    if parse_lambda_text(line, out) {
-        return Format::Lambda;
+    detect_text(line, out)
+}
+
+/// The text formats: AWS service logs by their first bytes, then Lambda runtime lines.
+fn detect_text<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
+    if formats::vpc_flow::might_be(line) && formats::vpc_flow::parse(line, None, out) {
+        return Some(Format::VpcFlow);
     }
-    out.level = sniff_level(line);
-    Format::Text
+    if let Some(kind) = formats::elb::kind(line)
+        && formats::elb::parse(line, kind, out)
+    {
+        return Some(kind);
+    }
+    parse_lambda_text(line, out).then_some(Format::Lambda)
+}
+
+/// Reads `line` as `format` only; false (nothing set) when it is not one.
+fn parse_as<'a>(line: &'a str, format: Format, out: &mut Parsed<'a>) -> bool {
+    let entries = || line.starts_with('{').then(|| json::parse_object(line)).flatten();
+    match format {
+        Format::Json => entries().map(|entries| parse_json_object(entries, out)).is_some(),
+        Format::CloudTrail => match entries() {
+            Some(entries) if formats::cloudtrail::is_record(&entries) => {
+                formats::cloudtrail::parse(entries, out);
+                true
+            }
+            _ => false,
+        },
+        Format::Lambda => match entries() {
+            Some(entries) if json::is_lambda_platform_record(&entries) => {
+                parse_lambda_platform(entries, out);
+                true
+            }
+            _ => parse_lambda_text(line, out),
+        },
+        Format::VpcFlow => formats::vpc_flow::parse(line, None, out),
+        Format::Alb | Format::Nlb | Format::ElbClassic | Format::AlbConnection => {
+            formats::elb::kind(line) == Some(format) && formats::elb::parse(line, format, out)
+        }
+        Format::Text => false,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,7 +615,7 @@ fn parse_report_fields<'a>(fields: &'a str, out: &mut Parsed<'a>) {
     }
 }
 
-fn snake_case(key: &str) -> String {
+pub(crate) fn snake_case(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 4);
     let mut previous_lower = false;
     for c in key.chars() {

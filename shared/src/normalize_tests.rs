@@ -13,6 +13,7 @@ fn ctx() -> LineContext<'static> {
         ingest_time_ms: NOW,
         max_event_time_skew_secs: 3600,
         envelope: vec![("subscription_filters".into(), "loglake".into())],
+        log_format: &LogFormat::Auto,
     }
 }
 
@@ -294,4 +295,67 @@ fn ids_are_scalars_only() {
     assert_eq!(r.trace_id, None);
     assert_eq!(attr(&r, "request_id.nested"), Some("1"), "an object under an id key stays an attribute");
     assert_eq!(attr(&r, "trace_id"), Some("[1,2]"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS service formats (parsers: src/formats/; their own tests hold the malformed lines)
+
+fn norm_as<'a>(log_format: &'a LogFormat, line: &'a str) -> Record<'a> {
+    let ctx = LineContext { log_format, ..ctx() };
+    normalize_line(&ctx, "id-1".into(), Some(CW), line)
+}
+
+fn attribute<'r>(record: &'r Record<'_>, key: &str) -> Option<&'r str> {
+    record.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+}
+
+#[test]
+fn aws_service_lines_are_detected_and_keep_their_message() {
+    let flow =
+        "2 210987654321 eni-0a1b2c3d4e5f60718 10.1.2.3 10.1.9.8 51000 443 6 12 4800 1795168790 1795168850 REJECT OK";
+    let alb = "h2 2026-11-20T09:59:58.500000Z app/web/0f1e2d3c 203.0.113.5:5000 10.0.0.7:80 0.001 0.010 0.000 200 200 10 20 \"GET https://web.example.org:443/ HTTP/2.0\" \"ua\" ECDHE TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:210987654321:targetgroup/web/1 \"Root=1-673da1b6-0a1b2c3d4e5f60718293a4b5\" \"web.example.org\" \"-\" 1 2026-11-20T09:59:58.400000Z \"forward\" \"-\" \"-\"";
+    let trail = r#"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::210987654321:assumed-role/deploy/ci","accountId":"210987654321"},"eventTime":"2026-11-20T09:59:30Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","errorCode":"AccessDenied","requestParameters":{"bucketName":"b","key":"k"},"requestID":"REQ123","eventID":"e-1"}"#;
+    for (line, format, time) in [
+        (flow, Format::VpcFlow, 1_795_168_790_000),
+        (alb, Format::Alb, CW - 1_500),
+        (trail, Format::CloudTrail, CW - 30_000),
+    ] {
+        let record = norm(line);
+        assert_eq!(record.format, format, "{line}");
+        assert_eq!(record.event_time_ms, time, "{line}");
+        assert_eq!(record.message, line, "the original line stays in message");
+    }
+    assert_eq!(attribute(&norm(flow), "action"), Some("REJECT"));
+    let wrapped = format!("{{\"message\":\"{flow}\"}}");
+    let record = norm(&wrapped);
+    assert_eq!((record.format, attribute(&record, "dst_port")), (Format::VpcFlow, Some("443")), "an agent's envelope");
+    let alb = norm(alb);
+    assert_eq!(
+        (attribute(&alb, "elb_status_code"), alb.trace_id.as_deref()),
+        (Some("200"), Some("1-673da1b6-0a1b2c3d4e5f60718293a4b5"))
+    );
+    let trail = norm(trail);
+    assert_eq!(attribute(&trail, "event_name"), Some("PutObject"));
+    assert_eq!(attribute(&trail, "user_identity_arn"), Some("arn:aws:sts::210987654321:assumed-role/deploy/ci"));
+    assert_eq!(attribute(&trail, "source_ip_address"), Some("203.0.113.9"));
+    assert_eq!(attribute(&trail, "request_parameters"), Some(r#"{"bucketName":"b","key":"k"}"#));
+    assert_eq!((trail.request_id.as_deref(), trail.level), (Some("REQ123"), Some(Level::Error)));
+}
+
+#[test]
+fn a_log_group_configured_with_a_format_is_read_as_that_format() {
+    let formats = crate::config::LogFormats::parse(
+        "/vpc/custom-*=vpc_flow:version srcaddr dstaddr action log-status; /app/raw=text; /elb/*=alb",
+    )
+    .unwrap();
+    let custom = formats.for_log_group("/vpc/custom-prod");
+    let record = norm_as(custom, "5 10.0.0.5 52.94.1.1 ACCEPT OK");
+    assert_eq!((record.format, attribute(&record, "dst_addr")), (Format::VpcFlow, Some("52.94.1.1")));
+    assert_eq!(norm_as(custom, "not a flow record").format, Format::Text, "a line that is not one stays text");
+    assert_eq!(norm_as(formats.for_log_group("/app/raw"), r#"{"level":"info"}"#).format, Format::Text);
+    assert_eq!(norm_as(formats.for_log_group("/elb/x"), r#"{"level":"info"}"#).format, Format::Text, "only ALB");
+    assert_eq!(formats.for_log_group("/other"), &LogFormat::Auto);
+    for bad in ["/x=yaml", "=text", "/x", "/v=vpc_flow:version nonsense"] {
+        assert!(crate::config::LogFormats::parse(bad).is_err(), "{bad}");
+    }
 }

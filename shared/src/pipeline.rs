@@ -232,6 +232,7 @@ pub fn normalize_payload<'a>(
         ingest_time_ms,
         max_event_time_skew_secs: config.max_event_time_skew_secs,
         envelope,
+        log_format: config.log_formats.for_log_group(payload.log_group.as_ref()),
     };
     payload
         .log_events
@@ -400,6 +401,7 @@ mod tests {
             ingest_time_ms: 1_900_000_000_000,
             max_event_time_skew_secs: 0,
             envelope: vec![],
+            log_format: &crate::config::LogFormat::Auto,
         };
         // 2026-03-08T06:00Z, two hours before New York springs forward (07:00Z), minute by minute,
         // then the same minutes shuffled.

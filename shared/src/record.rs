@@ -66,15 +66,43 @@ pub enum Format {
     Json,
     Lambda,
     Text,
+    VpcFlow,
+    Alb,
+    Nlb,
+    ElbClassic,
+    AlbConnection,
+    CloudTrail,
 }
 
 impl Format {
+    pub const ALL: [Format; 9] = [
+        Format::Json,
+        Format::Lambda,
+        Format::Text,
+        Format::VpcFlow,
+        Format::Alb,
+        Format::Nlb,
+        Format::ElbClassic,
+        Format::AlbConnection,
+        Format::CloudTrail,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Lambda => "lambda",
             Format::Text => "text",
+            Format::VpcFlow => "vpc_flow",
+            Format::Alb => "alb",
+            Format::Nlb => "nlb",
+            Format::ElbClassic => "elb_classic",
+            Format::AlbConnection => "alb_connection",
+            Format::CloudTrail => "cloudtrail",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
     }
 }
 

@@ -179,6 +179,7 @@ pub fn normalize<'p>(
         ingest_time_ms,
         max_event_time_skew_secs: config.max_event_time_skew_secs,
         envelope: Vec::new(),
+        log_format: config.log_formats.for_log_group(origin.stream_name),
     };
     let start = records.len();
     let event_id = |records: &Vec<Record<'p>>| Cow::Owned(format!("{}:{}", origin.id_prefix, records.len() - start));

@@ -54,6 +54,7 @@ fn staging_files(files: usize, per_file: usize) -> (Vec<Vec<u8>>, Vec<Key>) {
                 ingest_time_ms: NOW,
                 max_event_time_skew_secs: 3600,
                 envelope: vec![],
+                log_format: &loglake::config::LogFormat::Auto,
             })
             .collect();
         let records: Vec<_> = rows
@@ -125,6 +126,7 @@ fn the_same_id_in_two_log_groups_is_two_records() {
             ingest_time_ms: NOW,
             max_event_time_skew_secs: 3600,
             envelope: vec![],
+            log_format: &loglake::config::LogFormat::Auto,
         })
         .collect();
     let records: Vec<_> =

@@ -174,6 +174,7 @@ fn random_lines_never_panic_and_keep_the_message() {
         ingest_time_ms: NOW,
         max_event_time_skew_secs: 3600,
         envelope: vec![],
+        log_format: &loglake::config::LogFormat::Auto,
     };
     let alphabet: Vec<char> = "{}[]\":,\\\t\n -.0123456789eEaZTtrufnl INFOERRORWARN=Root;é🦀".chars().collect();
     let prefixes = [

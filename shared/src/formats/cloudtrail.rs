@@ -1,0 +1,52 @@
+//! CloudTrail records (one per log event, as CloudTrail delivers them to CloudWatch Logs): the
+//! top-level fields as snake_case attributes (`event_name`, `event_source`, `aws_region`,
+//! `source_ip_address`, `error_code` …), `userIdentity` one level deep (`user_identity_arn`,
+//! `user_identity_type` …), and nested documents (`request_parameters`, `resources` …) as JSON
+//! text. `eventTime` is the event time, `requestID` the request id; a call that failed
+//! (`errorCode`) is an error.
+
+use std::borrow::Cow;
+
+use crate::normalize::json::{self, Entries};
+use crate::normalize::{Parsed, snake_case};
+use crate::record::Level;
+use crate::timestamp::parse_text_ms;
+
+/// A CloudTrail record has these three, whatever its version.
+pub(crate) fn is_record(entries: &Entries<'_>) -> bool {
+    ["eventVersion", "eventSource", "eventName"].iter().all(|key| json::find(entries, key).is_some())
+}
+
+pub(crate) fn parse<'a>(entries: Entries<'a>, out: &mut Parsed<'a>) {
+    let mut failed = false;
+    for (key, raw) in entries {
+        match key.as_ref() {
+            "eventTime" => out.time_ms = json::string(raw).and_then(|t| parse_text_ms(&t)),
+            "requestID" => out.request_id = json::scalar_text(raw),
+            "errorCode" => failed = true,
+            _ => {}
+        }
+        if key == "userIdentity"
+            && json::is_object(raw)
+            && let Some(identity) = json::parse_object(raw.get())
+        {
+            for (sub, value) in identity {
+                if let Some(text) = json::text(value) {
+                    out.attributes.push((Cow::Owned(format!("user_identity_{}", snake_case(&sub))), text));
+                }
+            }
+            continue;
+        }
+        if let Some(text) = json::text(raw) {
+            let name = match key.as_ref() {
+                "sourceIPAddress" => Cow::Borrowed("source_ip_address"),
+                "requestID" => Cow::Borrowed("request_id"),
+                "eventID" => Cow::Borrowed("event_id"),
+                "sharedEventID" => Cow::Borrowed("shared_event_id"),
+                other => Cow::Owned(snake_case(other)),
+            };
+            out.attributes.push((name, text));
+        }
+    }
+    out.level = Some(if failed { Level::Error } else { Level::Info });
+}

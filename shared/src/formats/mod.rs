@@ -1,0 +1,7 @@
+//! Logs of AWS services, recognised per line by their shape and parsed into typed attributes
+//! (docs/formats.md lists every format and its fields). `normalize` calls these after its JSON
+//! test; each parser sets nothing unless the whole line is what it expects.
+
+pub mod cloudtrail;
+pub mod elb;
+pub mod vpc_flow;
