@@ -44,13 +44,13 @@ pub fn normalize_line<'a>(
 ) -> Record<'a> {
     let mut parsed = Parsed::default();
     let line = message.trim_end_matches(['\n', '\r']);
-    let format = parse_line(line, ctx.log_format, &mut parsed);
+    let transport_ms = cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
+    let reference_ms = transport_ms.unwrap_or(ctx.ingest_time_ms);
+    let format = parse_line(line, ctx.log_format, reference_ms, &mut parsed);
 
     let mut attributes = Vec::with_capacity(ctx.envelope.len() + parsed.attributes.len() + 2);
     attributes.extend(ctx.envelope.iter().cloned());
     attributes.append(&mut parsed.attributes);
-    let transport_ms = cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
-    let reference_ms = transport_ms.unwrap_or(ctx.ingest_time_ms);
     let event_time_ms = match parsed.time_ms {
         Some(ms) if timestamp::plausible_record_ms(ms, reference_ms, ctx.max_event_time_skew_secs) => ms,
         _ => reference_ms,
@@ -101,10 +101,10 @@ impl<'a> Parsed<'a> {
 /// Detection, cheapest test first: a JSON object (Lambda platform record, CloudTrail record or
 /// any JSON), then the shapes of AWS service logs by their first bytes, then Lambda runtime text.
 /// A log group configured with a format is read as that format, and as text where a line is not.
-fn parse_line<'a>(line: &'a str, configured: &LogFormat, out: &mut Parsed<'a>) -> Format {
+fn parse_line<'a>(line: &'a str, configured: &LogFormat, reference_ms: i64, out: &mut Parsed<'a>) -> Format {
     let parsed = match configured {
-        LogFormat::Auto => detect(line, out),
-        LogFormat::Only(format) => parse_as(line, *format, out).then_some(*format),
+        LogFormat::Auto => detect(line, reference_ms, out),
+        LogFormat::Only(format) => parse_as(line, *format, reference_ms, out).then_some(*format),
         LogFormat::VpcFlow(fields) => formats::vpc_flow::parse(line, Some(fields), out).then_some(Format::VpcFlow),
     };
     parsed.unwrap_or_else(|| {
@@ -113,7 +113,7 @@ fn parse_line<'a>(line: &'a str, configured: &LogFormat, out: &mut Parsed<'a>) -
     })
 }
 
-fn detect<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
+fn detect<'a>(line: &'a str, reference_ms: i64, out: &mut Parsed<'a>) -> Option<Format> {
     if line.starts_with('{')
         && let Some(entries) = json::parse_object(line)
     {
@@ -121,7 +121,7 @@ fn detect<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
         if let [(key, value)] = entries.as_slice()
             && matches!(key.as_ref(), "message" | "log" | "msg")
             && let Some(Cow::Borrowed(inner)) = json::string(value)
-            && let Some(format) = detect_text(inner, out)
+            && let Some(format) = detect_text(inner, reference_ms, out)
         {
             return Some(format);
         }
@@ -131,16 +131,19 @@ fn detect<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
         } else if formats::cloudtrail::is_record(&entries) {
             formats::cloudtrail::parse(entries, out);
             Format::CloudTrail
+        } else if formats::apigateway::is_record(&entries) {
+            formats::apigateway::parse(entries, out);
+            Format::ApiGateway
         } else {
             parse_json_object(entries, out);
             Format::Json
         });
     }
-    detect_text(line, out)
+    detect_text(line, reference_ms, out)
 }
 
 /// The text formats: AWS service logs by their first bytes, then Lambda runtime lines.
-fn detect_text<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
+fn detect_text<'a>(line: &'a str, reference_ms: i64, out: &mut Parsed<'a>) -> Option<Format> {
     if formats::vpc_flow::might_be(line) && formats::vpc_flow::parse(line, None, out) {
         return Some(Format::VpcFlow);
     }
@@ -149,11 +152,23 @@ fn detect_text<'a>(line: &'a str, out: &mut Parsed<'a>) -> Option<Format> {
     {
         return Some(kind);
     }
-    parse_lambda_text(line, out).then_some(Format::Lambda)
+    if formats::cloudfront::might_be(line) && formats::cloudfront::parse(line, out) {
+        return Some(Format::CloudFront);
+    }
+    if formats::syslog::might_be(line) && formats::syslog::parse(line, reference_ms, out) {
+        return Some(Format::Syslog);
+    }
+    if formats::access_log::might_be(line) && formats::access_log::parse(line, out) {
+        return Some(Format::AccessLog);
+    }
+    if parse_lambda_text(line, out) {
+        return Some(Format::Lambda);
+    }
+    (formats::logfmt::might_be(line) && formats::logfmt::parse(line, out)).then_some(Format::Logfmt)
 }
 
 /// Reads `line` as `format` only; false (nothing set) when it is not one.
-fn parse_as<'a>(line: &'a str, format: Format, out: &mut Parsed<'a>) -> bool {
+fn parse_as<'a>(line: &'a str, format: Format, reference_ms: i64, out: &mut Parsed<'a>) -> bool {
     let entries = || line.starts_with('{').then(|| json::parse_object(line)).flatten();
     match format {
         Format::Json => entries().map(|entries| parse_json_object(entries, out)).is_some(),
@@ -171,7 +186,18 @@ fn parse_as<'a>(line: &'a str, format: Format, out: &mut Parsed<'a>) -> bool {
             }
             _ => parse_lambda_text(line, out),
         },
+        Format::ApiGateway => match entries() {
+            Some(entries) if formats::apigateway::is_record(&entries) => {
+                formats::apigateway::parse(entries, out);
+                true
+            }
+            _ => formats::access_log::parse(line, out),
+        },
         Format::VpcFlow => formats::vpc_flow::parse(line, None, out),
+        Format::CloudFront => formats::cloudfront::parse(line, out),
+        Format::Syslog => formats::syslog::parse(line, reference_ms, out),
+        Format::AccessLog => formats::access_log::parse(line, out),
+        Format::Logfmt => formats::logfmt::parse(line, out),
         Format::Alb | Format::Nlb | Format::ElbClassic | Format::AlbConnection => {
             formats::elb::kind(line) == Some(format) && formats::elb::parse(line, format, out)
         }

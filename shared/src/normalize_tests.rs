@@ -243,7 +243,6 @@ fn plain_text_level_sniffing() {
         ("2026-11-20 10:00:02,456 WARN  [pool-1] Cart - slow", Some(Level::Warn)),
         ("ERROR could not reach redis", Some(Level::Error)),
         ("2026/11/20 10:00:03 [error] 12#12: upstream timed out", Some(Level::Error)),
-        ("level=debug msg=\"cache miss\"", Some(Level::Debug)),
         ("Traceback (most recent call last):", Some(Level::Error)),
         ("FATAL out of memory", Some(Level::Fatal)),
         ("<3>CRITICAL disk failure", Some(Level::Fatal)),
@@ -255,6 +254,8 @@ fn plain_text_level_sniffing() {
         let r = norm(line);
         assert_eq!((r.format, r.level), (Format::Text, level), "{line}");
     }
+    let logfmt = norm("level=debug msg=\"cache miss\"");
+    assert_eq!((logfmt.format, logfmt.level), (Format::Logfmt, Some(Level::Debug)), "logfmt is a format of its own");
     let late = format!("{} ERROR", "x".repeat(300));
     assert_eq!(norm(&late).level, None, "only the head of a line is sniffed");
 }

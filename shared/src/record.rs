@@ -72,10 +72,15 @@ pub enum Format {
     ElbClassic,
     AlbConnection,
     CloudTrail,
+    CloudFront,
+    ApiGateway,
+    AccessLog,
+    Syslog,
+    Logfmt,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 14] = [
         Format::Json,
         Format::Lambda,
         Format::Text,
@@ -85,6 +90,11 @@ impl Format {
         Format::ElbClassic,
         Format::AlbConnection,
         Format::CloudTrail,
+        Format::CloudFront,
+        Format::ApiGateway,
+        Format::AccessLog,
+        Format::Syslog,
+        Format::Logfmt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +108,11 @@ impl Format {
             Format::ElbClassic => "elb_classic",
             Format::AlbConnection => "alb_connection",
             Format::CloudTrail => "cloudtrail",
+            Format::CloudFront => "cloudfront",
+            Format::ApiGateway => "apigateway",
+            Format::AccessLog => "access_log",
+            Format::Syslog => "syslog",
+            Format::Logfmt => "logfmt",
         }
     }
 
