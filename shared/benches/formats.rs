@@ -49,46 +49,115 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
         ),
         "alb" => format!(
             "https 2026-11-20T09:{:02}:{:02}.{:06}Z app/shop/0f1e2d3c4b5a6978 {}:{} {}:8080 0.001 0.{:03} 0.000 {} {} {} {} \"GET https://shop.example.org:443/api/items/{}?page={} HTTP/1.1\" \"Mozilla/5.0 (X11; Linux x86_64)\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:210987654321:targetgroup/shop/0123456789abcdef \"Root=1-673da1b6-{:024x}\" \"shop.example.org\" \"arn:aws:acm:eu-west-1:210987654321:certificate/abc\" 3 2026-11-20T09:00:00.000000Z \"forward\" \"-\" \"-\" \"10.0.1.7:8080\" \"200\" \"-\" \"-\" TID_{:016x}",
-            i % 60, (i / 60) % 60, rng.below(999_999), ip(rng), rng.below(65_535), ip(rng), rng.below(999),
-            [200, 200, 404, 503][i % 4], [200, 200, 404, 503][i % 4], rng.below(4000), rng.below(90_000),
-            rng.below(9999), rng.below(9), rng.next() as u128, rng.next()
+            i % 60,
+            (i / 60) % 60,
+            rng.below(999_999),
+            ip(rng),
+            rng.below(65_535),
+            ip(rng),
+            rng.below(999),
+            [200, 200, 404, 503][i % 4],
+            [200, 200, 404, 503][i % 4],
+            rng.below(4000),
+            rng.below(90_000),
+            rng.below(9999),
+            rng.below(9),
+            rng.next() as u128,
+            rng.next()
         ),
         "cloudtrail" => format!(
             r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","principalId":"AROA:{}","arn":"arn:aws:sts::210987654321:assumed-role/deploy/s{}","accountId":"210987654321","accessKeyId":"ASIA{:016X}"}},"eventTime":"2026-11-20T09:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"{}","awsRegion":"eu-west-1","sourceIPAddress":"{}","userAgent":"aws-cli/2.15","requestParameters":{{"bucketName":"data-{}","key":"k/{}"}},"responseElements":null,"requestID":"{:016X}","eventID":"{:032x}","readOnly":true,"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"210987654321"}}"#,
-            rng.below(999), rng.below(99), rng.next(), i % 60, (i / 60) % 60, ["GetObject", "PutObject", "ListObjects"][i % 3],
-            ip(rng), rng.below(9), rng.below(99_999), rng.next(), rng.next() as u128
+            rng.below(999),
+            rng.below(99),
+            rng.next(),
+            i % 60,
+            (i / 60) % 60,
+            ["GetObject", "PutObject", "ListObjects"][i % 3],
+            ip(rng),
+            rng.below(9),
+            rng.below(99_999),
+            rng.next(),
+            rng.next() as u128
         ),
         "cloudfront" => format!(
             "2026-11-20\t09:{:02}:{:02}\tFRA56-P3\t{}\t{}\tGET\td1234abcd.cloudfront.net\t/img/{}.png\t{}\t-\tMozilla/5.0%20(X11)\t-\t-\tHit\t{:016x}==\twww.example.org\thttps\t{}\t0.0{:02}\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t{}\t0.001\tHit\timage/png\t{}\t-\t-",
-            i % 60, (i / 60) % 60, rng.below(90_000), ip(rng), rng.below(9999), [200, 304, 404][i % 3], rng.next(),
-            rng.below(900), rng.below(99), rng.below(65_535), rng.below(90_000)
+            i % 60,
+            (i / 60) % 60,
+            rng.below(90_000),
+            ip(rng),
+            rng.below(9999),
+            [200, 304, 404][i % 3],
+            rng.next(),
+            rng.below(900),
+            rng.below(99),
+            rng.below(65_535),
+            rng.below(90_000)
         ),
         "apigateway" => format!(
             r#"{{"requestId":"{:08x}-1111-2222-3333-{:012x}","ip":"{}","requestTime":"20/Nov/2026:09:{:02}:{:02} +0000","httpMethod":"GET","routeKey":"GET /pets/{{id}}","status":"{}","protocol":"HTTP/1.1","responseLength":"{}","integrationLatency":"{}"}}"#,
-            rng.next() as u32, rng.below(1 << 40), ip(rng), i % 60, (i / 60) % 60, [200, 404, 500][i % 3], rng.below(9000), rng.below(300)
+            rng.next() as u32,
+            rng.below(1 << 40),
+            ip(rng),
+            i % 60,
+            (i / 60) % 60,
+            [200, 404, 500][i % 3],
+            rng.below(9000),
+            rng.below(300)
         ),
         "access_log" => format!(
             r#"{} - - [20/Nov/2026:09:{:02}:{:02} +0000] "GET /shop/item/{}?ref={} HTTP/1.1" {} {} "https://example.org/" "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0""#,
-            ip(rng), i % 60, (i / 60) % 60, rng.below(99_999), rng.below(99), [200, 301, 404][i % 3], rng.below(90_000)
+            ip(rng),
+            i % 60,
+            (i / 60) % 60,
+            rng.below(99_999),
+            rng.below(99),
+            [200, 301, 404][i % 3],
+            rng.below(90_000)
         ),
         "syslog" => format!(
             "Nov 20 09:{:02}:{:02} web-{} sshd[{}]: Accepted publickey for deploy from {} port {} ssh2: ED25519 SHA256:{:016x}",
-            i % 60, (i / 60) % 60, rng.below(9), rng.below(99_999), ip(rng), rng.below(65_535), rng.next()
+            i % 60,
+            (i / 60) % 60,
+            rng.below(9),
+            rng.below(99_999),
+            ip(rng),
+            rng.below(65_535),
+            rng.next()
         ),
         "logfmt" => format!(
             r#"time="2026-11-20T09:{:02}:{:02}.{:03}Z" level={} msg="request handled" method=GET path=/api/items/{} status={} duration_ms={} trace={:016x}"#,
-            i % 60, (i / 60) % 60, rng.below(999), ["info", "warn", "error"][i % 3], rng.below(9999), [200, 404, 500][i % 3], rng.below(900), rng.next()
+            i % 60,
+            (i / 60) % 60,
+            rng.below(999),
+            ["info", "warn", "error"][i % 3],
+            rng.below(9999),
+            [200, 404, 500][i % 3],
+            rng.below(900),
+            rng.next()
         ),
         "json" => format!(
             r#"{{"level":"info","time":"2026-11-20T09:{:02}:{:02}.{:03}Z","msg":"request handled","method":"GET","path":"/api/items/{}","status":{},"duration_ms":{},"user":{{"id":"u-{}","plan":"pro"}}}}"#,
-            i % 60, (i / 60) % 60, rng.below(999), rng.below(9999), [200, 404][i % 2], rng.below(900), rng.below(99_999)
+            i % 60,
+            (i / 60) % 60,
+            rng.below(999),
+            rng.below(9999),
+            [200, 404][i % 2],
+            rng.below(900),
+            rng.below(99_999)
         ),
-        _ => format!("worker {} finished job {} after {} ms with {} retries", rng.below(9), rng.below(99_999), rng.below(9000), rng.below(3)),
+        _ => format!(
+            "worker {} finished job {} after {} ms with {} retries",
+            rng.below(9),
+            rng.below(99_999),
+            rng.below(9000),
+            rng.below(3)
+        ),
     }
 }
 
 fn main() {
-    let formats = ["vpc_flow", "alb", "cloudtrail", "cloudfront", "apigateway", "access_log", "syslog", "logfmt", "json", "text"];
+    let formats =
+        ["vpc_flow", "alb", "cloudtrail", "cloudfront", "apigateway", "access_log", "syslog", "logfmt", "json", "text"];
     let auto = LogFormat::Auto;
     let ctx = LineContext {
         source: "cloudwatch",
@@ -109,7 +178,8 @@ fn main() {
         let expected = Format::parse(name).unwrap_or(Format::Text);
         // Every generated line must be read as its format: a bench of lines that fall through
         // to text would measure the wrong thing.
-        let misread = lines.iter().filter(|l| normalize_line(&ctx, "id".into(), Some(NOW), l).format != expected).count();
+        let misread =
+            lines.iter().filter(|l| normalize_line(&ctx, "id".into(), Some(NOW), l).format != expected).count();
         assert_eq!(misread, 0, "{name}: {misread} lines not read as {}", expected.as_str());
         let rounds = 5;
         let start = Instant::now();

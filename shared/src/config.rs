@@ -31,6 +31,58 @@ pub struct PipelineConfig {
     pub record_formats: RecordFormats,
     /// How log lines are read, per log group (detected by default).
     pub log_formats: LogFormats,
+    /// Which log groups' split events are joined (runtime logs by default).
+    pub multiline: Multiline,
+}
+
+/// Log groups whose events are joined when a stream split them (`multiline`): `GLOB=on|off`
+/// entries separated by `;`, the first match wins; then the defaults, on for runtime logs
+/// (Lambda, ECS, EKS, Batch, App Runner, Elastic Beanstalk), off for the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Multiline {
+    pub groups: Vec<(String, bool)>,
+}
+
+/// Runtime log groups: containers and functions whose stdout arrives line by line.
+pub const MULTILINE_DEFAULTS: &[&str] = &[
+    "/aws/lambda/*",
+    "/aws/ecs/*",
+    "/ecs/*",
+    "/aws/eks/*",
+    "/aws/containerinsights/*",
+    "/aws/batch/*",
+    "/aws/apprunner/*",
+    "/aws/elasticbeanstalk/*",
+];
+
+impl Default for Multiline {
+    fn default() -> Self {
+        Multiline { groups: MULTILINE_DEFAULTS.iter().map(|glob| (glob.to_string(), true)).collect() }
+    }
+}
+
+impl Multiline {
+    pub fn parse(text: &str) -> Result<Multiline, String> {
+        let mut groups = Vec::new();
+        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (glob, value) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not GLOB=on|off"))?;
+            let on = match value.trim() {
+                "on" | "true" => true,
+                "off" | "false" => false,
+                other => return Err(format!("{other:?} in {entry:?}: expected on or off")),
+            };
+            if glob.trim().is_empty() {
+                return Err(format!("empty log group pattern in {entry:?}"));
+            }
+            groups.push((glob.trim().to_owned(), on));
+        }
+        groups.extend(Multiline::default().groups);
+        Ok(Multiline { groups })
+    }
+
+    pub fn for_log_group(&self, log_group: &str) -> bool {
+        self.groups.iter().find(|(glob, _)| glob_match(glob, log_group)).is_some_and(|(_, on)| *on)
+    }
 }
 
 /// How the lines of a log group are read.
@@ -153,6 +205,7 @@ impl Default for PipelineConfig {
             zstd_level: 1,
             record_formats: RecordFormats::default(),
             log_formats: LogFormats::default(),
+            multiline: Multiline::default(),
         }
     }
 }
@@ -171,6 +224,7 @@ pub mod vars {
     pub const ZSTD_LEVEL: &str = "LOGLAKE_ZSTD_LEVEL";
     pub const RECORD_FORMATS: &str = "LOGLAKE_RECORD_FORMATS";
     pub const LOG_FORMATS: &str = "LOGLAKE_LOG_FORMATS";
+    pub const MULTILINE: &str = "LOGLAKE_MULTILINE";
     pub const REGION: &str = "AWS_REGION";
     pub const BUCKET: &str = "LOGLAKE_BUCKET";
     pub const S3_FORCE_PATH_STYLE: &str = "LOGLAKE_S3_FORCE_PATH_STYLE";
@@ -183,6 +237,7 @@ pub mod vars {
         ZSTD_LEVEL,
         RECORD_FORMATS,
         LOG_FORMATS,
+        MULTILINE,
         REGION,
         BUCKET,
         S3_FORCE_PATH_STYLE,
@@ -236,6 +291,12 @@ impl PipelineConfig {
             match LogFormats::parse(&v) {
                 Ok(formats) => config.log_formats = formats,
                 Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::LOG_FORMATS)),
+            }
+        }
+        if let Some(v) = lookup(vars::MULTILINE) {
+            match Multiline::parse(&v) {
+                Ok(multiline) => config.multiline = multiline,
+                Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::MULTILINE)),
             }
         }
         if let Some(v) = lookup(vars::REGION) {

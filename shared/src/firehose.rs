@@ -262,7 +262,6 @@ async fn transform_window(
         };
         let mut records = Vec::new();
         stream_record::normalize(&origin, parts, config, ingest_time_ms, &mut records, &mut report.ingest);
-        report.ingest.log_events += records.len();
         if records.is_empty() {
             // Control messages only: nothing to deliver.
             report.dropped += 1;

@@ -272,7 +272,6 @@ async fn ingest_window(
         positions.extend((0..records.len() - start).map(|line| (at, line)));
         outcomes.push(Outcome::Records(start..records.len()));
     }
-    report.log_events += records.len();
 
     let partitions = partitions_of(&records, config.partition_time_zone);
     let writes = plan_writes(&outcomes, &partitions, |at| window[at].0.shard_id());

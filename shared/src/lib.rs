@@ -16,6 +16,7 @@ pub mod keys;
 pub mod kinesis;
 pub mod kpl;
 pub mod merge;
+pub mod multiline;
 pub mod normalize;
 pub mod parquet_encode;
 pub mod partition;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cloudwatch::{self, DecodeError, LogsPayload, MessageType};
 use crate::config::PipelineConfig;
 use crate::keys::{self, InputHasher};
+use crate::multiline;
 use crate::normalize::{LineContext, normalize_line};
 use crate::parquet_encode::{EncodeError, encode_parquet};
 use crate::partition::Partition;
@@ -67,8 +68,11 @@ pub struct IngestReport {
     pub control_messages: usize,
     /// Log events decoded from the payloads.
     pub log_events: usize,
-    /// Records written to the lake (equal to `log_events` unless something was dead-lettered).
+    /// Records written to the lake (`log_events` minus `joined_lines`, unless something was
+    /// dead-lettered).
     pub records: usize,
+    /// Log events joined to the event above them (lines of a stack trace a stream split).
+    pub joined_lines: usize,
     /// Bytes of log message text in the records written.
     pub message_bytes: usize,
     /// Bytes received, as sent (base64 or gzip).
@@ -97,6 +101,7 @@ impl IngestReport {
         self.control_messages += other.control_messages;
         self.log_events += other.log_events;
         self.records += other.records;
+        self.joined_lines += other.joined_lines;
         self.message_bytes += other.message_bytes;
         self.input_bytes += other.input_bytes;
         self.decompressed_bytes += other.decompressed_bytes;
@@ -135,6 +140,7 @@ pub async fn ingest_cloudwatch_data(
     }
     report.log_events = payload.log_events.len();
     let records = normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
+    report.joined_lines = report.log_events - records.len();
     write_staging(records, SOURCE_CLOUDWATCH, &payload.log_group, config, store, &mut report).await?;
     Ok(report)
 }
@@ -189,7 +195,8 @@ pub async fn ingest_log_events(
         .flat_map(|payload| normalize_payload(payload, SOURCE_CLOUDWATCH, config, ingest_time_ms))
         .collect();
     report.payloads += 1;
-    report.log_events += records.len();
+    report.log_events += events.len();
+    report.joined_lines += events.len() - records.len();
     report.input_bytes += events.iter().map(|e| e.message.len()).sum::<usize>();
     write_staging(records, SOURCE_CLOUDWATCH, log_group, config, store, report).await
 }
@@ -234,11 +241,28 @@ pub fn normalize_payload<'a>(
         envelope,
         log_format: config.log_formats.for_log_group(payload.log_group.as_ref()),
     };
-    payload
-        .log_events
-        .iter()
-        .map(|event| {
-            normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref())
+    let events = &payload.log_events;
+    let normalize = |event: &'a cloudwatch::LogEvent<'a>| {
+        normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref())
+    };
+    if !config.multiline.for_log_group(&payload.log_group) {
+        return events.iter().map(normalize).collect();
+    }
+    // Lines a stream split from one event: the first line's record, with the whole text.
+    multiline::groups(events.iter().map(|e| e.message.as_ref()))
+        .into_iter()
+        .map(|group| {
+            let mut record = normalize(&events[group.first]);
+            if group.lines > 1 {
+                let lines = &events[group.first..group.first + group.lines];
+                let text: Vec<&str> = lines.iter().map(|e| e.message.trim_end_matches(['\n', '\r'])).collect();
+                record.message = Cow::Owned(text.join("\n"));
+                record.attributes.push((Cow::Borrowed("multiline_lines"), Cow::Owned(group.lines.to_string())));
+            }
+            if group.orphan {
+                record.attributes.push((Cow::Borrowed("multiline"), Cow::Borrowed("continuation")));
+            }
+            record
         })
         .collect()
 }

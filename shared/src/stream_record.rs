@@ -187,13 +187,17 @@ pub fn normalize<'p>(
         match part {
             Parsed::Control => report.control_messages += 1,
             Parsed::Payload(payload) => {
-                records.extend(normalize_payload(payload, origin.source, config, ingest_time_ms))
+                let before = records.len();
+                records.extend(normalize_payload(payload, origin.source, config, ingest_time_ms));
+                report.log_events += payload.log_events.len();
+                report.joined_lines += payload.log_events.len() - (records.len() - before);
             }
             Parsed::Text { partition_key, lines } => {
                 let ctx = context(partition_key);
                 for line in lines {
                     let record = normalize_line(&ctx, event_id(records), arrival_ms, line);
                     records.push(record);
+                    report.log_events += 1;
                 }
             }
             Parsed::Agent { partition_key, lines } => {
@@ -204,6 +208,7 @@ pub fn normalize<'p>(
                     let agent_ms = line.time_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ingest_time_ms));
                     let record = normalize_line(&ctx, event_id(records), agent_ms.or(arrival_ms), &line.message);
                     records.push(record);
+                    report.log_events += 1;
                 }
             }
         }

@@ -229,3 +229,51 @@ async fn backfilled_events_make_the_same_rows_as_delivered_ones() {
     }
     assert_eq!(backfill_rows, live_rows);
 }
+
+/// A container's stack trace arrives one line per event: the lines are joined into one record
+/// with the first line's id and time, nothing is dropped, a batch that starts inside a trace
+/// keeps that line apart (marked), and a retry writes the same objects.
+#[tokio::test]
+async fn lines_a_stream_split_are_joined_into_their_event() {
+    let events = [
+        ("c0", 1_795_168_800_000, "\tat com.example.Queue.poll(Queue.java:88)"),
+        ("c1", 1_795_168_800_001, "2026-11-20 10:00:01,000 ERROR [main] c.e.Checkout - order failed"),
+        ("c2", 1_795_168_800_002, "java.lang.IllegalStateException: cart is empty"),
+        ("c3", 1_795_168_800_003, "\tat com.example.Checkout.place(Checkout.java:42)"),
+        ("c4", 1_795_168_800_004, "Caused by: java.io.IOException: pricing unreachable"),
+        ("c5", 1_795_168_800_005, "\t... 2 more"),
+        ("c6", 1_795_168_800_006, "2026-11-20 10:00:02,000 INFO [main] c.e.Checkout - next order"),
+    ];
+    let data = payload("/ecs/checkout", &events);
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let report = ingest_cloudwatch_data(&data, &config(), NOW, &store).await.unwrap();
+    assert_eq!((report.log_events, report.records, report.joined_lines), (7, 3, 4));
+    let rows = lake_rows(&store).await;
+    let by_id: BTreeMap<&str, &common::Row> = rows.iter().map(|r| (r.event_id.as_str(), r)).collect();
+    assert_eq!(by_id.keys().copied().collect::<Vec<_>>(), ["c0", "c1", "c6"]);
+    let joined = by_id["c1"];
+    let lines: Vec<&str> = events[1..6].iter().map(|e| e.2).collect();
+    assert_eq!(joined.message, lines.join("\n"), "every line kept, in order");
+    assert_eq!(joined.event_time, 1_795_168_800_001, "the first line's time");
+    assert_eq!(joined.level.as_deref(), Some("ERROR"));
+    assert_eq!(joined.attributes.get("multiline_lines").map(String::as_str), Some("5"));
+    assert_eq!(by_id["c0"].attributes.get("multiline").map(String::as_str), Some("continuation"));
+
+    let objects = store.list("staging/").await.unwrap();
+    ingest_cloudwatch_data(&data, &config(), NOW, &store).await.unwrap();
+    assert_eq!(store.list("staging/").await.unwrap(), objects, "a retry rewrites the same objects");
+    assert_eq!(lake_rows(&store).await.len(), 3);
+
+    // Off for this log group: one record per event.
+    let off = PipelineConfig { multiline: loglake::config::Multiline::parse("/ecs/checkout=off").unwrap(), ..config() };
+    let report =
+        ingest_cloudwatch_data(&data, &off, NOW, &LocalStore::new(tempfile::tempdir().unwrap().path())).await.unwrap();
+    assert_eq!((report.records, report.joined_lines), (7, 0));
+    // Not a runtime log group: off by default.
+    let other = payload("/custom/app", &events);
+    let report = ingest_cloudwatch_data(&other, &config(), NOW, &LocalStore::new(tempfile::tempdir().unwrap().path()))
+        .await
+        .unwrap();
+    assert_eq!(report.records, 7);
+}

@@ -56,12 +56,28 @@ async fn handler_writes_parquet_to_s3_that_pyarrow_reads_back_record_by_record()
     for name in ["text-batch.json", "json-batch.json", "lambda-runtime-batch.json"] {
         let report = handle_at(&state, &read_event(name), NOW).await.expect(name);
         let (payload, events) = decoded_events(name);
-        assert_eq!((report.records, report.dead_letters.len()), (events.len(), 0), "{name}");
-        for event in events {
-            let previous = expected.insert(
-                event["id"].as_str().unwrap().to_owned(),
-                (event["message"].as_str().unwrap().to_owned(), payload["logGroup"].as_str().unwrap().to_owned()),
-            );
+        assert_eq!((report.records + report.joined_lines, report.dead_letters.len()), (events.len(), 0), "{name}");
+        // A record per event, or per group of lines a stream split from one event (runtime logs).
+        let group = payload["logGroup"].as_str().unwrap();
+        let messages: Vec<&str> = events.iter().map(|e| e["message"].as_str().unwrap()).collect();
+        let groups = if loglake::config::Multiline::default().for_log_group(group) {
+            loglake::multiline::groups(messages.iter().copied())
+        } else {
+            (0..messages.len()).map(|first| loglake::multiline::Group { first, lines: 1, orphan: false }).collect()
+        };
+        assert_eq!(groups.len(), report.records, "{name}");
+        for g in groups {
+            let text = if g.lines == 1 {
+                messages[g.first].to_owned()
+            } else {
+                messages[g.first..g.first + g.lines]
+                    .iter()
+                    .map(|m| m.trim_end_matches('\n'))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let previous =
+                expected.insert(events[g.first]["id"].as_str().unwrap().to_owned(), (text, group.to_owned()));
             assert!(previous.is_none());
         }
     }
