@@ -116,7 +116,7 @@ fn main() {
         let (_, payload) = parse_payload(&json).unwrap();
         decode += t.elapsed();
         let t = Instant::now();
-        let records = normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, INGEST_MS);
+        let records = normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, INGEST_MS).records;
         normalize += t.elapsed();
         let t = Instant::now();
         let rows: Vec<_> = records.iter().collect();

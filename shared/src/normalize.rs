@@ -114,8 +114,10 @@ fn parse_line<'a>(line: &'a str, configured: &LogFormat, reference_ms: i64, out:
 }
 
 fn detect<'a>(line: &'a str, reference_ms: i64, out: &mut Parsed<'a>) -> Option<Format> {
-    if line.starts_with('{')
-        && let Some(entries) = json::parse_object(line)
+    // JSON may be pretty-printed, starting with a newline or spaces.
+    let object = line.trim_start();
+    if object.starts_with('{')
+        && let Some(entries) = json::parse_object(object)
     {
         // An agent's envelope around one service log line: `{"message": "<flow record>"}`.
         if let [(key, value)] = entries.as_slice()
@@ -169,7 +171,8 @@ fn detect_text<'a>(line: &'a str, reference_ms: i64, out: &mut Parsed<'a>) -> Op
 
 /// Reads `line` as `format` only; false (nothing set) when it is not one.
 fn parse_as<'a>(line: &'a str, format: Format, reference_ms: i64, out: &mut Parsed<'a>) -> bool {
-    let entries = || line.starts_with('{').then(|| json::parse_object(line)).flatten();
+    let object = line.trim_start();
+    let entries = || object.starts_with('{').then(|| json::parse_object(object)).flatten();
     match format {
         Format::Json => entries().map(|entries| parse_json_object(entries, out)).is_some(),
         Format::CloudTrail => match entries() {

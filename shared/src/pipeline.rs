@@ -68,11 +68,13 @@ pub struct IngestReport {
     pub control_messages: usize,
     /// Log events decoded from the payloads.
     pub log_events: usize,
-    /// Records written to the lake (`log_events` minus `joined_lines`, unless something was
-    /// dead-lettered).
+    /// Records written to the lake.
     pub records: usize,
     /// Log events joined to the event above them (lines of a stack trace a stream split).
     pub joined_lines: usize,
+    /// Records beyond the first made from log events holding several (CloudTrail `Records`
+    /// arrays): `records = log_events - joined_lines + split_records` when nothing failed.
+    pub split_records: usize,
     /// Bytes of log message text in the records written.
     pub message_bytes: usize,
     /// Bytes received, as sent (base64 or gzip).
@@ -102,6 +104,7 @@ impl IngestReport {
         self.log_events += other.log_events;
         self.records += other.records;
         self.joined_lines += other.joined_lines;
+        self.split_records += other.split_records;
         self.message_bytes += other.message_bytes;
         self.input_bytes += other.input_bytes;
         self.decompressed_bytes += other.decompressed_bytes;
@@ -138,10 +141,9 @@ pub async fn ingest_cloudwatch_data(
         report.control_messages = 1;
         return Ok(report);
     }
-    report.log_events = payload.log_events.len();
-    let records = normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
-    report.joined_lines = report.log_events - records.len();
-    write_staging(records, SOURCE_CLOUDWATCH, &payload.log_group, config, store, &mut report).await?;
+    let normalized = normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
+    normalized.count(&mut report, payload.log_events.len());
+    write_staging(normalized.records, SOURCE_CLOUDWATCH, &payload.log_group, config, store, &mut report).await?;
     Ok(report)
 }
 
@@ -190,13 +192,13 @@ pub async fn ingest_log_events(
                 .collect(),
         })
         .collect();
-    let records: Vec<Record<'_>> = payloads
-        .iter()
-        .flat_map(|payload| normalize_payload(payload, SOURCE_CLOUDWATCH, config, ingest_time_ms))
-        .collect();
+    let mut records: Vec<Record<'_>> = Vec::new();
+    for payload in &payloads {
+        let normalized = normalize_payload(payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
+        normalized.count(report, payload.log_events.len());
+        records.extend(normalized.records);
+    }
     report.payloads += 1;
-    report.log_events += events.len();
-    report.joined_lines += events.len() - records.len();
     report.input_bytes += events.iter().map(|e| e.message.len()).sum::<usize>();
     write_staging(records, SOURCE_CLOUDWATCH, log_group, config, store, report).await
 }
@@ -213,14 +215,36 @@ async fn reject(
     Ok(report)
 }
 
-/// Turns every log event of a DATA_MESSAGE into a record. `source` is how the payload came:
-/// straight from the subscription, or through a Kinesis / Firehose stream.
+/// The records of a DATA_MESSAGE, and how their number differs from its log events'.
+#[derive(Debug, Default)]
+pub struct NormalizedPayload<'a> {
+    pub records: Vec<Record<'a>>,
+    /// Events joined to the event above them (lines a stream split from one event).
+    pub joined_lines: usize,
+    /// Records beyond the first made from events holding several (CloudTrail `Records` arrays).
+    pub split_records: usize,
+}
+
+impl NormalizedPayload<'_> {
+    /// Adds the counts to a report (the records are counted when delivered).
+    pub fn count(&self, report: &mut IngestReport, log_events: usize) {
+        report.log_events += log_events;
+        report.joined_lines += self.joined_lines;
+        report.split_records += self.split_records;
+    }
+}
+
+/// Turns every log event of a DATA_MESSAGE into records: one per event, except that lines a
+/// stream split from one event are joined (runtime log groups, [`multiline`]) and a CloudTrail
+/// `Records` array becomes one record per element (ids `<event id>:<index>`, each element's
+/// JSON as its message). `source` is how the payload came: straight from the subscription, or
+/// through a Kinesis / Firehose stream.
 pub fn normalize_payload<'a>(
     payload: &'a LogsPayload<'a>,
     source: &'static str,
     config: &'a PipelineConfig,
     ingest_time_ms: i64,
-) -> Vec<Record<'a>> {
+) -> NormalizedPayload<'a> {
     let mut envelope = Vec::new();
     match payload.subscription_filters.as_slice() {
         [] => {}
@@ -242,29 +266,40 @@ pub fn normalize_payload<'a>(
         log_format: config.log_formats.for_log_group(payload.log_group.as_ref()),
     };
     let events = &payload.log_events;
-    let normalize = |event: &'a cloudwatch::LogEvent<'a>| {
-        normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref())
+    let groups = if config.multiline.for_log_group(&payload.log_group) {
+        multiline::groups(events.iter().map(|e| e.message.as_ref()))
+    } else {
+        (0..events.len()).map(|first| multiline::Group { first, lines: 1, orphan: false }).collect()
     };
-    if !config.multiline.for_log_group(&payload.log_group) {
-        return events.iter().map(normalize).collect();
+    let mut out = NormalizedPayload { records: Vec::with_capacity(events.len()), ..NormalizedPayload::default() };
+    for group in groups {
+        let event = &events[group.first];
+        if group.lines == 1
+            && let Some(elements) = crate::formats::cloudtrail::records_array(event.message.as_ref())
+        {
+            out.split_records += elements.len().saturating_sub(1);
+            for (index, element) in elements.into_iter().enumerate() {
+                let id = Cow::Owned(format!("{}:{index}", event.id));
+                out.records.push(normalize_line(&ctx, id, event.timestamp_ms(), element));
+            }
+            continue;
+        }
+        let mut record =
+            normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref());
+        if group.lines > 1 {
+            // Lines a stream split from one event: the first line's record, with the whole text.
+            let lines = &events[group.first..group.first + group.lines];
+            let text: Vec<&str> = lines.iter().map(|e| e.message.trim_end_matches(['\n', '\r'])).collect();
+            record.message = Cow::Owned(text.join("\n"));
+            record.attributes.push((Cow::Borrowed("multiline_lines"), Cow::Owned(group.lines.to_string())));
+            out.joined_lines += group.lines - 1;
+        }
+        if group.orphan {
+            record.attributes.push((Cow::Borrowed("multiline"), Cow::Borrowed("continuation")));
+        }
+        out.records.push(record);
     }
-    // Lines a stream split from one event: the first line's record, with the whole text.
-    multiline::groups(events.iter().map(|e| e.message.as_ref()))
-        .into_iter()
-        .map(|group| {
-            let mut record = normalize(&events[group.first]);
-            if group.lines > 1 {
-                let lines = &events[group.first..group.first + group.lines];
-                let text: Vec<&str> = lines.iter().map(|e| e.message.trim_end_matches(['\n', '\r'])).collect();
-                record.message = Cow::Owned(text.join("\n"));
-                record.attributes.push((Cow::Borrowed("multiline_lines"), Cow::Owned(group.lines.to_string())));
-            }
-            if group.orphan {
-                record.attributes.push((Cow::Borrowed("multiline"), Cow::Borrowed("continuation")));
-            }
-            record
-        })
-        .collect()
+    out
 }
 
 /// Groups records by partition and writes one staging object per partition. The key of each

@@ -187,10 +187,9 @@ pub fn normalize<'p>(
         match part {
             Parsed::Control => report.control_messages += 1,
             Parsed::Payload(payload) => {
-                let before = records.len();
-                records.extend(normalize_payload(payload, origin.source, config, ingest_time_ms));
-                report.log_events += payload.log_events.len();
-                report.joined_lines += payload.log_events.len() - (records.len() - before);
+                let normalized = normalize_payload(payload, origin.source, config, ingest_time_ms);
+                normalized.count(report, payload.log_events.len());
+                records.extend(normalized.records);
             }
             Parsed::Text { partition_key, lines } => {
                 let ctx = context(partition_key);

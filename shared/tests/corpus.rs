@@ -94,7 +94,7 @@ async fn real_decoded_payloads_land_whole_and_lambda_lines_are_parsed() {
         let decompressed = decompress_base64(&data, 1 << 24).unwrap();
         let (_, payload) = parse_payload(&decompressed).unwrap();
         let config = PipelineConfig::default();
-        for record in normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, NOW) {
+        for record in normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, NOW).records {
             let attr = |k: &str| record.attributes.iter().find(|(key, _)| key == k).map(|(_, v)| v.to_string());
             if record.message.starts_with("REPORT RequestId: ") {
                 reports += 1;

@@ -277,3 +277,36 @@ async fn lines_a_stream_split_are_joined_into_their_event() {
         .unwrap();
     assert_eq!(report.records, 7);
 }
+
+/// CloudTrail's `Records` form (one message holding many records) becomes one record per
+/// element, each with its own JSON as the message and the event's id and index as its id; a
+/// `Records` array of anything else stays one JSON record.
+#[tokio::test]
+async fn a_cloudtrail_records_array_is_one_record_per_element() {
+    let record = |name: &str, second: u32| {
+        format!(
+            r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:{second:02}Z","eventSource":"iam.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","requestID":"req-{name}","userIdentity":{{"type":"Root","arn":"arn:aws:iam::123456789012:root"}}}}"#
+        )
+    };
+    let elements = [record("CreateUser", 1), record("AttachUserPolicy", 2), record("DeleteUser", 3)];
+    let array = format!(r#"{{"Records":[{}]}}"#, elements.join(","));
+    let not_trail = r#"{"Records":[{"id":1},{"id":2}]}"#;
+    let data = payload(
+        "/aws/cloudtrail/org",
+        &[("t1", 1_795_168_800_000, array.as_str()), ("t2", 1_795_168_800_500, not_trail)],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let report = ingest_cloudwatch_data(&data, &config(), NOW, &store).await.unwrap();
+    assert_eq!((report.log_events, report.records, report.split_records), (2, 4, 2));
+    let rows = lake_rows(&store).await;
+    let by_id: BTreeMap<&str, &common::Row> = rows.iter().map(|r| (r.event_id.as_str(), r)).collect();
+    assert_eq!(by_id.keys().copied().collect::<Vec<_>>(), ["t1:0", "t1:1", "t1:2", "t2"]);
+    for (i, element) in elements.iter().enumerate() {
+        let row = by_id[format!("t1:{i}").as_str()];
+        assert_eq!((row.format.as_str(), row.message.as_str()), ("cloudtrail", element.as_str()));
+        assert_eq!(row.event_time, 1_795_168_801_000 + 1000 * i as i64);
+    }
+    assert_eq!(by_id["t1:1"].attributes.get("event_name").map(String::as_str), Some("AttachUserPolicy"));
+    assert_eq!((by_id["t2"].format.as_str(), by_id["t2"].message.as_str()), ("json", not_trail));
+}

@@ -12,9 +12,28 @@ use crate::normalize::{Parsed, snake_case};
 use crate::record::Level;
 use crate::timestamp::parse_text_ms;
 
-/// A CloudTrail record has these three, whatever its version.
+/// The elements of a CloudTrail `Records` array (`{"Records": [{…}, …]}`, as in CloudTrail's
+/// files), each as its own JSON text; none unless every element is a CloudTrail record.
+pub(crate) fn records_array(message: &str) -> Option<Vec<&str>> {
+    let trimmed = message.trim();
+    if !trimmed.starts_with('{') || !trimmed.contains("\"Records\"") {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<&'a serde_json::value::RawValue>,
+    }
+    let envelope: Envelope<'_> = serde_json::from_str(trimmed).ok()?;
+    let all_records = envelope.records.iter().all(|raw| json::parse_object(raw.get()).is_some_and(|e| is_record(&e)));
+    (all_records && !envelope.records.is_empty()).then(|| envelope.records.iter().map(|raw| raw.get()).collect())
+}
+
+/// A CloudTrail record: `eventVersion` and `eventTime`, and `eventSource` (API calls, service
+/// and console events) or `eventType` (Insights events have no source).
 pub(crate) fn is_record(entries: &Entries<'_>) -> bool {
-    ["eventVersion", "eventSource", "eventName"].iter().all(|key| json::find(entries, key).is_some())
+    let has = |key: &str| json::find(entries, key).is_some();
+    has("eventVersion") && has("eventTime") && (has("eventSource") || has("eventType"))
 }
 
 pub(crate) fn parse<'a>(entries: Entries<'a>, out: &mut Parsed<'a>) {
