@@ -360,3 +360,39 @@ fn a_log_group_configured_with_a_format_is_read_as_that_format() {
         assert!(crate::config::LogFormats::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn api_gateway_json_access_logs() {
+    let rest = r#"{"requestId":"48752d0f-c99d-4cfa-a5a7-f3c6834d19e5","ip":"203.0.113.7","caller":"-","user":"-","requestTime":"20/Nov/2026:09:59:58 +0000","httpMethod":"POST","resourcePath":"/orders","status":"502","protocol":"HTTP/1.1","responseLength":"36","integrationLatency":"29001"}"#;
+    let record = norm(rest);
+    assert_eq!(record.format, Format::ApiGateway);
+    assert_eq!(record.request_id.as_deref(), Some("48752d0f-c99d-4cfa-a5a7-f3c6834d19e5"));
+    assert_eq!((record.event_time_ms, record.level), (CW - 2_000, Some(Level::Error)));
+    for (key, value) in [("http_method", "POST"), ("resource_path", "/orders"), ("integration_latency", "29001")] {
+        assert_eq!(attribute(&record, key), Some(value), "{key}");
+    }
+    let http = r#"{"requestId":"GQIVriFLIAMEMsA=","ip":"203.0.113.8","requestTimeEpoch":1795168799,"routeKey":"GET /pets/{id}","status":404}"#;
+    let record = norm(http);
+    assert_eq!(
+        (record.format, record.event_time_ms, record.level),
+        (Format::ApiGateway, CW - 1_000, Some(Level::Warn))
+    );
+    // Without a status it is some other JSON.
+    assert_eq!(norm(r#"{"requestId":"r","httpMethod":"GET"}"#).format, Format::Json);
+}
+
+#[test]
+fn json_that_is_almost_cloudtrail_stays_json() {
+    for line in [
+        r#"{"eventVersion":"1.09","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#, // no eventTime
+        r#"{"eventTime":"2026-11-20T09:59:30Z","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#, // no version
+        r#"{"Records":[]}"#,
+        r#"{"Records":"not a list"}"#,
+    ] {
+        assert_eq!(norm(line).format, Format::Json, "{line}");
+    }
+    let insight = r#"{"eventVersion":"1.07","eventTime":"2026-11-20T09:59:00Z","eventType":"AwsCloudTrailInsight","insightDetails":{"state":"Start"}}"#;
+    let record = norm(insight);
+    assert_eq!((record.format, attribute(&record, "event_type")), (Format::CloudTrail, Some("AwsCloudTrailInsight")));
+    assert_eq!(record.level, Some(Level::Info));
+}
