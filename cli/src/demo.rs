@@ -54,7 +54,7 @@ pub async fn run(lake: &Path) -> Result<(), String> {
     let record = loglake::compact::compact(
         state.store.as_ref(),
         &loglake::compact::local_readers(),
-        &crate::compact_options(64, 2_000_000, 0),
+        &crate::compact_options(64, 256, 0),
         &spill,
     )
     .await

@@ -72,9 +72,9 @@ enum Command {
         /// Memory for sorting before runs spill to disk.
         #[arg(long, default_value_t = 256)]
         memory_mb: usize,
-        /// Rows per curated file.
-        #[arg(long, default_value_t = 2_000_000)]
-        rows_per_file: usize,
+        /// Size at which a curated file is closed, in MB.
+        #[arg(long, default_value_t = 256)]
+        file_mb: usize,
         /// Leave staging files younger than this for a later run.
         #[arg(long, default_value_t = 0)]
         grace_minutes: i64,
@@ -114,8 +114,8 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invoke { function, events, lake } => invoke(function, &events, lake.as_deref()).await,
         Command::Demo { lake } => demo::run(&lake).await,
-        Command::Compact { lake, memory_mb, rows_per_file, grace_minutes } => {
-            compact(&lake, memory_mb, rows_per_file, grace_minutes).await
+        Command::Compact { lake, memory_mb, file_mb, grace_minutes } => {
+            compact(&lake, memory_mb, file_mb, grace_minutes).await
         }
         Command::Backfill { log_group, start, end, lake, state, page_size } => {
             backfill::run(&log_group, &start, &end, lake.as_deref(), state, page_size).await
@@ -150,11 +150,11 @@ async fn view_ddl(bucket: &str, lake: Option<&Path>) -> Result<String, String> {
 }
 
 /// The compaction settings of the CLI (and the demo).
-pub fn compact_options(memory_mb: usize, rows_per_file: usize, grace_minutes: i64) -> loglake::compact::CompactOptions {
+pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> loglake::compact::CompactOptions {
     loglake::compact::CompactOptions {
         merge: loglake::merge::MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
         workers: loglake::compact::default_workers(),
-        rows_per_file,
+        file_bytes: file_mb << 20,
         zstd_level: 3,
         retry_horizon_ms: 48 * 3_600_000,
         grace_ms: grace_minutes * 60_000,
@@ -163,7 +163,7 @@ pub fn compact_options(memory_mb: usize, rows_per_file: usize, grace_minutes: i6
     }
 }
 
-async fn compact(lake: &Path, memory_mb: usize, rows_per_file: usize, grace_minutes: i64) -> Result<(), String> {
+async fn compact(lake: &Path, memory_mb: usize, file_mb: usize, grace_minutes: i64) -> Result<(), String> {
     use std::io::{IsTerminal, Write};
     let store = LocalStore::new(lake);
     let spill = lake.join("_loglake").join("spill");
@@ -171,7 +171,7 @@ async fn compact(lake: &Path, memory_mb: usize, rows_per_file: usize, grace_minu
     let record = loglake::compact::compact_with_progress(
         &store,
         &loglake::compact::local_readers(),
-        &compact_options(memory_mb, rows_per_file, grace_minutes),
+        &compact_options(memory_mb, file_mb, grace_minutes),
         &spill,
         |done, total, hour| {
             if terminal {

@@ -110,7 +110,7 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
             .ok()
             .and_then(|w| w.parse().ok())
             .unwrap_or_else(loglake::compact::default_workers),
-        rows_per_file: 4_000_000,
+        file_bytes: 256 << 20,
         zstd_level: 3,
         retry_horizon_ms: 3_600_000,
         grace_ms: 0,

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::STAGING_PREFIX;
 use crate::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
-use crate::parquet_encode::writer_properties;
+use crate::parquet_encode::curated_writer_properties;
 use crate::reader_view::{ViewPublisher, view_sql};
 use crate::storage::{ObjectStore, StorageError};
 
@@ -106,8 +106,8 @@ pub struct CompactOptions {
     pub merge: MergeOptions,
     /// Hours merged at once, each on its own thread with its share of the budget.
     pub workers: usize,
-    /// Rows per curated file (the last file of an hour holds the rest).
-    pub rows_per_file: usize,
+    /// Size a curated file is closed at (the last file of an hour holds the rest).
+    pub file_bytes: usize,
     pub zstd_level: i32,
     /// How long a compacted hour's staging rows are deduplicated against the curated rows in
     /// the view: longer than any upstream retry can rewrite a staging key.
@@ -355,7 +355,7 @@ async fn merge_hour(
             }
             let mut merger = runs.finish()?;
             let mut writer: Option<(std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)> = None;
-            let (mut rows_in_file, mut files) = (0, 0);
+            let mut files = 0;
             let send = |(path, writer): (std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)| {
                 writer.close()?;
                 output_tx.blocking_send(path).map_err(|_| CompactError::Worker("writer stopped".into()))
@@ -367,7 +367,7 @@ async fn merge_hour(
                         files += 1;
                         let path = dir.join(format!("out-{files:04}.parquet"));
                         let file = std::fs::File::create(&path).map_err(CompactError::Spill)?;
-                        let properties = writer_properties(options.zstd_level);
+                        let properties = curated_writer_properties(options.zstd_level);
                         writer.insert((
                             path,
                             parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))?,
@@ -379,12 +379,10 @@ async fn merge_hour(
                 if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
                     current.flush()?;
                 }
-                rows_in_file += batch.num_rows();
-                if rows_in_file >= options.rows_per_file
+                if current.bytes_written() + current.in_progress_size() >= options.file_bytes
                     && let Some(full) = writer.take()
                 {
                     send(full)?;
-                    rows_in_file = 0;
                 }
             }
             if let Some(last) = writer.take() {

@@ -27,6 +27,16 @@ pub enum EncodeError {
 /// encoding for the low-cardinality columns only — for `message` and `event_id` a dictionary
 /// costs time and never pays.
 pub fn writer_properties(zstd_level: i32) -> WriterProperties {
+    properties(zstd_level, false)
+}
+
+/// [`writer_properties`] with statistics on every column, `message` and attribute values
+/// included (truncated to 64 bytes): curated files are read for years, and written once.
+pub fn curated_writer_properties(zstd_level: i32) -> WriterProperties {
+    properties(zstd_level, true)
+}
+
+fn properties(zstd_level: i32, every_statistic: bool) -> WriterProperties {
     let level = ZstdLevel::try_new(zstd_level).unwrap_or_default();
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
@@ -40,8 +50,10 @@ pub fn writer_properties(zstd_level: i32) -> WriterProperties {
     for column in ["message", "event_id", "attributes.key_value.value"] {
         builder = builder.set_column_dictionary_enabled(path(column), false);
     }
-    for column in ["message", "attributes.key_value.value"] {
-        builder = builder.set_column_statistics_enabled(path(column), EnabledStatistics::None);
+    if !every_statistic {
+        for column in ["message", "attributes.key_value.value"] {
+            builder = builder.set_column_statistics_enabled(path(column), EnabledStatistics::None);
+        }
     }
     builder.build()
 }

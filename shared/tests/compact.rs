@@ -27,7 +27,7 @@ fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
     let options = CompactOptions {
         merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500 },
         workers: 2,
-        rows_per_file: 700,
+        file_bytes: 16 * 1024,
         zstd_level: 1,
         retry_horizon_ms: 48 * 3_600_000,
         grace_ms: 0,
@@ -355,4 +355,42 @@ async fn staging_younger_than_the_grace_period_waits_for_a_later_run() {
     let record = compact(&store, &local_readers(), &later, &spill_dir).await.unwrap();
     assert!(record.staging_in > 0 && record.files_out > 0, "{record:?}");
     assert_exactly(&view(&store).await, &input, "compacted once old enough");
+}
+
+/// Curated files are closed at the target size (the last of an hour holds the rest) and carry
+/// statistics on every column, `message` included.
+#[tokio::test]
+async fn curated_files_have_the_target_size_and_statistics_on_every_column() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    fill(&store, 0, 6).await;
+    let options = CompactOptions {
+        file_bytes: 4 * 1024,
+        merge: MergeOptions { batch_rows: 100, ..options.merge.clone() },
+        ..fresh(&options)
+    };
+    let record = compact(&store, &local_readers(), &options, &spill_dir).await.unwrap();
+    let files = store.list("logs/").await.unwrap();
+    assert_eq!(files.len(), record.files_out);
+    let mut by_hour: std::collections::BTreeMap<String, Vec<(String, usize)>> = Default::default();
+    for key in &files {
+        let body = store.get(key).await.unwrap();
+        let hour = key.rsplit_once('/').unwrap().0.to_owned();
+        let reader = parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(body.clone())).unwrap();
+        use parquet::file::reader::FileReader;
+        for group in reader.metadata().row_groups() {
+            for column in group.columns() {
+                assert!(column.statistics().is_some(), "{key}: no statistics on {}", column.column_path());
+            }
+        }
+        by_hour.entry(hour).or_default().push((key.clone(), body.len()));
+    }
+    for files in by_hour.values() {
+        assert!(files.len() >= 2, "4 KiB target: several files per hour");
+        for (key, size) in &files[..files.len() - 1] {
+            assert!(*size >= options.file_bytes / 2, "{key}: {size} bytes, closed early");
+        }
+    }
 }

@@ -15,14 +15,14 @@ use loglake::storage::ObjectStore;
 
 pub mod vars {
     pub const MEMORY_MB: &str = "LOGLAKE_COMPACT_MEMORY_MB";
-    pub const ROWS_PER_FILE: &str = "LOGLAKE_COMPACT_ROWS_PER_FILE";
+    pub const FILE_MB: &str = "LOGLAKE_COMPACT_FILE_MB";
     pub const ZSTD_LEVEL: &str = "LOGLAKE_COMPACT_ZSTD_LEVEL";
     pub const WORKERS: &str = "LOGLAKE_COMPACT_WORKERS";
     pub const RETRY_HORIZON_HOURS: &str = "LOGLAKE_COMPACT_RETRY_HORIZON_HOURS";
     pub const GRACE_MINUTES: &str = "LOGLAKE_COMPACT_GRACE_MINUTES";
     pub const GLUE_DATABASE: &str = "LOGLAKE_GLUE_DATABASE";
     pub const ALL: &[&str] =
-        &[MEMORY_MB, ROWS_PER_FILE, ZSTD_LEVEL, WORKERS, RETRY_HORIZON_HOURS, GRACE_MINUTES, GLUE_DATABASE];
+        &[MEMORY_MB, FILE_MB, ZSTD_LEVEL, WORKERS, RETRY_HORIZON_HOURS, GRACE_MINUTES, GLUE_DATABASE];
 }
 
 /// Settings, read once at cold start.
@@ -30,7 +30,7 @@ pub mod vars {
 pub struct Config {
     pub lake: FunctionConfig,
     pub memory_mb: usize,
-    pub rows_per_file: usize,
+    pub file_mb: usize,
     pub zstd_level: i32,
     pub workers: usize,
     pub retry_horizon_hours: i64,
@@ -57,7 +57,8 @@ impl Config {
             },
         };
         let memory_mb = number(vars::MEMORY_MB, 256, 16..=8192) as usize;
-        let rows_per_file = number(vars::ROWS_PER_FILE, 2_000_000, 1_000..=100_000_000) as usize;
+        // Athena reads files of 128 MB and more best; Lambda's /tmp holds the file being written.
+        let file_mb = number(vars::FILE_MB, 256, 1..=2048) as usize;
         let zstd_level = number(vars::ZSTD_LEVEL, 3, 1..=22) as i32;
         let workers = number(vars::WORKERS, default_workers() as i64, 1..=16) as usize;
         // Longer than any upstream retry can rewrite a staging key (Kinesis record age 24 h).
@@ -71,23 +72,14 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        Ok(Config {
-            lake,
-            memory_mb,
-            rows_per_file,
-            zstd_level,
-            workers,
-            retry_horizon_hours,
-            grace_minutes,
-            glue_database,
-        })
+        Ok(Config { lake, memory_mb, file_mb, zstd_level, workers, retry_horizon_hours, grace_minutes, glue_database })
     }
 
     pub fn options(&self, now_ms: i64) -> CompactOptions {
         CompactOptions {
             merge: MergeOptions { memory_budget_bytes: self.memory_mb << 20, batch_rows: 8192 },
             workers: self.workers,
-            rows_per_file: self.rows_per_file,
+            file_bytes: self.file_mb << 20,
             zstd_level: self.zstd_level,
             retry_horizon_ms: self.retry_horizon_hours * 3_600_000,
             grace_ms: self.grace_minutes * 60_000,
@@ -202,8 +194,8 @@ mod tests {
         let config =
             Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("LOGLAKE_GLUE_DATABASE", "db")])).unwrap();
         assert_eq!(
-            (config.memory_mb, config.rows_per_file, config.zstd_level, config.retry_horizon_hours),
-            (256, 2_000_000, 3, 48)
+            (config.memory_mb, config.file_mb, config.zstd_level, config.retry_horizon_hours),
+            (256, 256, 3, 48)
         );
         assert_eq!(config.options(0).merge.memory_budget_bytes, 256 << 20);
         let error =

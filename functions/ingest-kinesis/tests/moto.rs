@@ -174,7 +174,7 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
     let options = loglake::compact::CompactOptions {
         merge: loglake::merge::MergeOptions::default(),
         workers: 2,
-        rows_per_file: 1_000_000,
+        file_bytes: 256 << 20,
         zstd_level: 3,
         retry_horizon_ms: 3_600_000,
         grace_ms: 0,
