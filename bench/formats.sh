@@ -23,15 +23,23 @@ echo "== first pipeline workload (100 events x 5,000 lines)"
 rm -rf "$work/base-src"
 git worktree prune
 git worktree add --quiet --detach "$work/base-src" "$base"
-echo "-- before the formats ($base)"
-(cd "$work/base-src" && cargo bench --quiet -p loglake --bench ingest -- "$work/workload") | sed 's/^RESULT /RESULT base_/' | tee -a "$results"
-echo "-- with the formats ($(git rev-parse --short HEAD))"
-cargo bench --quiet -p loglake --bench ingest -- "$work/workload" | tee -a "$results"
+# Its own target directory: cargo names a workspace's artifacts by their path inside the
+# workspace, so two checkouts sharing one target directory overwrite each other's builds.
+base_target="$work/base-target"
+# This VM's speed drifts by tens of percent over minutes: alternate the two builds, three times
+# each, and compare the best of each.
+for round in 1 2 3; do
+  echo "-- round $round: before the formats ($base)"
+  (cd "$work/base-src" && CARGO_TARGET_DIR="$base_target" cargo bench --quiet -p loglake --bench ingest -- "$work/workload") | sed 's/^RESULT /RESULT base_/;s/_mbps=/_mbps_'"$round"'=/' | tee -a "$results"
+  echo "-- round $round: with the formats ($(git rev-parse --short HEAD))"
+  cargo bench --quiet -p loglake --bench ingest -- "$work/workload" | sed 's/_mbps=/_mbps_'"$round"'=/' | tee -a "$results"
+done
 git worktree remove --force "$work/base-src"
 
 python3 - "$results" <<'PY'
 import re, sys
 f = {k: float(v) for k, v in re.findall(r"RESULT (\w+)=([\d.]+)", open(sys.argv[1]).read())}
-new, old = f["rust_mbps"], f["base_rust_mbps"]
-print(f"end-to-end ingest: {new:.1f} MB/s with the formats vs {old:.1f} MB/s before: {new / old:.2f}x  (target >= 0.90x)")
+new = max(v for k, v in f.items() if k.startswith("rust_mbps_"))
+old = max(v for k, v in f.items() if k.startswith("base_rust_mbps_"))
+print(f"end-to-end ingest, best of 3 alternating runs: {new:.1f} MB/s with the formats vs {old:.1f} MB/s before: {new / old:.2f}x  (target >= 0.90x)")
 PY

@@ -22,16 +22,9 @@ use loglake::storage::{LocalStore, ObjectStore};
 
 const BASE_MS: i64 = 1_795_168_800_000;
 
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use common::Rng;
 
 const WORDS: &[&str] = &["order", "payment", "cart", "user", "session", "retry", "timeout", "queue", "worker", "shard"];
 

@@ -42,11 +42,23 @@ pub fn normalize_line<'a>(
     cloudwatch_ms: Option<i64>,
     message: &'a str,
 ) -> Record<'a> {
+    normalize_line_as(ctx, ctx.log_format, event_id, cloudwatch_ms, message)
+}
+
+/// [`normalize_line`] reading the line as `log_format` (which the record never borrows from):
+/// a payload's flow log header names the format of the lines after it.
+pub(crate) fn normalize_line_as<'a>(
+    ctx: &LineContext<'a>,
+    log_format: &LogFormat,
+    event_id: Cow<'a, str>,
+    cloudwatch_ms: Option<i64>,
+    message: &'a str,
+) -> Record<'a> {
     let mut parsed = Parsed::default();
     let line = message.trim_end_matches(['\n', '\r']);
     let transport_ms = cloudwatch_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ctx.ingest_time_ms));
     let reference_ms = transport_ms.unwrap_or(ctx.ingest_time_ms);
-    let format = parse_line(line, ctx.log_format, reference_ms, &mut parsed);
+    let format = parse_line(line, log_format, reference_ms, &mut parsed);
 
     let mut attributes = Vec::with_capacity(ctx.envelope.len() + parsed.attributes.len() + 2);
     attributes.extend(ctx.envelope.iter().cloned());

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cloudwatch::{self, DecodeError, LogsPayload, MessageType};
+use crate::config::LogFormat;
 use crate::config::PipelineConfig;
+use crate::formats::vpc_flow::FlowFormat;
 use crate::keys::{self, InputHasher};
 use crate::multiline;
-use crate::normalize::{LineContext, normalize_line};
+use crate::normalize::{LineContext, normalize_line, normalize_line_as};
 use crate::parquet_encode::{EncodeError, encode_parquet};
 use crate::partition::Partition;
 use crate::record::Record;
@@ -272,8 +274,22 @@ pub fn normalize_payload<'a>(
         (0..events.len()).map(|first| multiline::Group { first, lines: 1, orphan: false }).collect()
     };
     let mut out = NormalizedPayload { records: Vec::with_capacity(events.len()), ..NormalizedPayload::default() };
+    // A flow log header line (`version srcaddr …`, as at the top of flow log files) names the
+    // field order of the lines after it in this payload.
+    let mut header_format: Option<LogFormat> = None;
     for group in groups {
         let event = &events[group.first];
+        if matches!(ctx.log_format, LogFormat::Auto | LogFormat::VpcFlow(_))
+            && let Some(fields) = FlowFormat::from_header(event.message.as_ref())
+        {
+            header_format = Some(LogFormat::VpcFlow(fields));
+            let mut record =
+                normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref());
+            record.attributes.push((Cow::Borrowed("flow_log_header"), Cow::Borrowed("true")));
+            out.records.push(record);
+            continue;
+        }
+        let log_format = header_format.as_ref().unwrap_or(ctx.log_format);
         if group.lines == 1
             && let Some(elements) = crate::formats::cloudtrail::records_array(event.message.as_ref())
         {
@@ -284,8 +300,8 @@ pub fn normalize_payload<'a>(
             }
             continue;
         }
-        let mut record =
-            normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref());
+        let id = Cow::Borrowed(event.id.as_ref());
+        let mut record = normalize_line_as(&ctx, log_format, id, event.timestamp_ms(), event.message.as_ref());
         if group.lines > 1 {
             // Lines a stream split from one event: the first line's record, with the whole text.
             let lines = &events[group.first..group.first + group.lines];

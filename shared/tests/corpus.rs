@@ -6,24 +6,14 @@
 
 use std::path::PathBuf;
 
+mod common;
+
+use common::corpus;
 use loglake::PipelineConfig;
 use loglake::cloudwatch::{SubscriptionEvent, decompress_base64, encode_data, parse_payload};
 use loglake::pipeline::{ingest_cloudwatch_data, normalize_payload};
 use loglake::record::Format;
 use loglake::storage::LocalStore;
-
-fn corpus() -> Option<PathBuf> {
-    match std::env::var("LOGLAKE_CORPUS") {
-        Ok(dir) => Some(PathBuf::from(dir)),
-        Err(_) if std::env::var("LOGLAKE_REQUIRE_CORPUS").as_deref() == Ok("1") => {
-            panic!("LOGLAKE_REQUIRE_CORPUS=1 but LOGLAKE_CORPUS is not set")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: corpus check needs LOGLAKE_CORPUS=path/to/shared/corpus");
-            None
-        }
-    }
-}
 
 /// Well after every corpus timestamp, so CloudWatch timestamps are plausible.
 const NOW: i64 = 1_900_000_000_000;

@@ -4,26 +4,16 @@
 //! (docs/formats.md names the lines that are not, and why). Without `LOGLAKE_CORPUS` the check
 //! says it was skipped (and fails when `LOGLAKE_REQUIRE_CORPUS=1`, as scripts/test.sh sets).
 
+mod common;
+
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use common::corpus;
 use loglake::config::LogFormat;
 use loglake::formats::vpc_flow::FlowFormat;
 use loglake::normalize::{LineContext, normalize_line};
 use loglake::record::Format;
-
-fn corpus() -> Option<PathBuf> {
-    match std::env::var("LOGLAKE_CORPUS") {
-        Ok(dir) => Some(PathBuf::from(dir)),
-        Err(_) if std::env::var("LOGLAKE_REQUIRE_CORPUS").as_deref() == Ok("1") => {
-            panic!("LOGLAKE_REQUIRE_CORPUS=1 but LOGLAKE_CORPUS is not set")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: corpus format check needs LOGLAKE_CORPUS=path/to/shared/corpus");
-            None
-        }
-    }
-}
 
 /// Formats a directory's files hold.
 const DIRECTORIES: &[(&str, &[Format])] = &[

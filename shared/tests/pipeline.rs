@@ -310,3 +310,29 @@ async fn a_cloudtrail_records_array_is_one_record_per_element() {
     assert_eq!(by_id["t1:1"].attributes.get("event_name").map(String::as_str), Some("AttachUserPolicy"));
     assert_eq!((by_id["t2"].format.as_str(), by_id["t2"].message.as_str()), ("json", not_trail));
 }
+
+/// A flow log header line in a payload names the field order of the lines after it.
+#[tokio::test]
+async fn a_flow_log_header_names_the_fields_of_the_lines_after_it() {
+    let events = [
+        ("h0", 1_795_168_800_000, "version vpc-id srcaddr dstaddr pkt-srcaddr action log-status flow-direction"),
+        ("h1", 1_795_168_800_001, "5 vpc-0123456789abcdef0 10.0.0.5 52.94.1.1 10.0.3.7 REJECT OK egress"),
+        ("h2", 1_795_168_800_002, "5 vpc-0123456789abcdef0 10.0.0.6 52.94.1.2 - ACCEPT OK ingress"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    ingest_cloudwatch_data(&payload("/vpc/flows", &events), &config(), NOW, &store).await.unwrap();
+    let rows = lake_rows(&store).await;
+    let by_id: BTreeMap<&str, &common::Row> = rows.iter().map(|r| (r.event_id.as_str(), r)).collect();
+    assert_eq!(by_id["h0"].attributes.get("flow_log_header").map(String::as_str), Some("true"));
+    for (id, direction) in [("h1", "egress"), ("h2", "ingress")] {
+        assert_eq!(by_id[id].format, "vpc_flow", "{id}");
+        assert_eq!(by_id[id].attributes.get("flow_direction").map(String::as_str), Some(direction));
+    }
+    assert_eq!(by_id["h1"].attributes.get("pkt_src_addr").map(String::as_str), Some("10.0.3.7"));
+    // Without the header the 8-field lines match no known order: text.
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    ingest_cloudwatch_data(&payload("/vpc/flows", &events[1..]), &config(), NOW, &store).await.unwrap();
+    assert!(lake_rows(&store).await.iter().all(|r| r.format == "text"));
+}

@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 
 use crate::normalize::Parsed;
-use crate::record::Level;
 
 /// `10/Oct/2000:13:55:36 -0700` → ms since the epoch.
 pub(crate) fn clf_time_ms(text: &str) -> Option<i64> {
@@ -76,11 +75,7 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
         attributes.push(("trailing", rest.trim_end()));
     }
     out.time_ms = Some(time_ms);
-    out.level = Some(match code {
-        500.. => Level::Error,
-        400.. => Level::Warn,
-        _ => Level::Info,
-    });
+    out.level = Some(super::http_status_level(code));
     for (name, value) in attributes {
         out.attr(name, Cow::Borrowed(value));
     }
@@ -90,6 +85,7 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Level;
 
     fn attr<'a>(out: &'a Parsed<'_>, key: &str) -> Option<&'a str> {
         out.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())

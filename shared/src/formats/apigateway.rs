@@ -8,7 +8,6 @@ use std::borrow::Cow;
 
 use crate::normalize::json::{self, Entries};
 use crate::normalize::{Parsed, snake_case};
-use crate::record::Level;
 
 pub(crate) fn is_record(entries: &Entries<'_>) -> bool {
     let has = |key: &str| json::find(entries, key).is_some();
@@ -33,13 +32,7 @@ pub(crate) fn parse<'a>(entries: Entries<'a>, out: &mut Parsed<'a>) {
                     out.time_ms = Some(ms);
                 }
             }
-            "status" => {
-                out.level = text.parse::<u16>().ok().map(|code| match code {
-                    500.. => Level::Error,
-                    400.. => Level::Warn,
-                    _ => Level::Info,
-                })
-            }
+            "status" => out.level = text.parse::<u16>().ok().map(super::http_status_level),
             _ => {}
         }
         out.attributes.push((Cow::Owned(snake_case(&key)), text));

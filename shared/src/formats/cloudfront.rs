@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use crate::normalize::Parsed;
-use crate::record::Level;
 
 /// The documented fields, with their attribute names (`cs(Host)` → `cs_host` …).
 const FIELDS: &[&str] = &[
@@ -78,11 +77,7 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
         return false;
     }
     out.time_ms = Some(time.and_utc().timestamp_millis());
-    out.level = values[8].parse::<u16>().ok().map(|code| match code {
-        500.. => Level::Error,
-        400.. => Level::Warn,
-        _ => Level::Info,
-    });
+    out.level = values[8].parse::<u16>().ok().map(super::http_status_level);
     for (name, value) in FIELDS.iter().zip(&values).skip(2) {
         if *value != "-" && !value.is_empty() {
             out.attr(name, Cow::Borrowed(*value));
@@ -94,6 +89,7 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut Parsed<'a>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Level;
 
     #[test]
     fn a_standard_log_line_and_its_headers() {

@@ -15,8 +15,10 @@ use crate::timestamp::parse_text_ms;
 /// The elements of a CloudTrail `Records` array (`{"Records": [{…}, …]}`, as in CloudTrail's
 /// files), each as its own JSON text; none unless every element is a CloudTrail record.
 pub(crate) fn records_array(message: &str) -> Option<Vec<&str>> {
+    // Only a message that opens with the `Records` key: a scan of every JSON line would cost.
     let trimmed = message.trim();
-    if !trimmed.starts_with('{') || !trimmed.contains("\"Records\"") {
+    let after_brace = trimmed.strip_prefix('{')?.trim_start();
+    if !after_brace.starts_with("\"Records\"") {
         return None;
     }
     #[derive(serde::Deserialize)]

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use crate::normalize::Parsed;
-use crate::record::{Format, Level};
+use crate::record::Format;
 use crate::timestamp::parse_text_ms;
 
 /// ALB fields in order. `client:port` and `target:port` are split into `_ip` and `_port`.
@@ -221,11 +221,7 @@ pub(crate) fn parse<'a>(line: &'a str, kind: Format, out: &mut Parsed<'a>) -> bo
     let Some(time_ms) = time_ms else { return false };
     out.time_ms = Some(time_ms);
     out.trace_id = trace_id.map(Cow::Borrowed);
-    out.level = status.map(|code| match code {
-        500.. => Level::Error,
-        400.. => Level::Warn,
-        _ => Level::Info,
-    });
+    out.level = status.map(super::http_status_level);
     for (name, value) in attributes {
         out.attr(name, Cow::Borrowed(value));
     }
@@ -276,6 +272,7 @@ fn valid(name: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Level;
 
     fn parsed(line: &str) -> Option<(Format, Parsed<'_>)> {
         let kind = kind(line)?;

@@ -10,3 +10,14 @@ pub mod elb;
 pub mod logfmt;
 pub mod syslog;
 pub mod vpc_flow;
+
+use crate::record::Level;
+
+/// The level of an HTTP response: ERROR for 5xx, WARN for 4xx, INFO otherwise.
+pub(crate) fn http_status_level(code: u16) -> Level {
+    match code {
+        500.. => Level::Error,
+        400.. => Level::Warn,
+        _ => Level::Info,
+    }
+}

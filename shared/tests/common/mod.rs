@@ -118,3 +118,18 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
+
+/// The corpus of real samples beside the checkout (`LOGLAKE_CORPUS`); without it a check says
+/// it was skipped, and fails when `LOGLAKE_REQUIRE_CORPUS=1` (scripts/test.sh sets both).
+pub fn corpus() -> Option<std::path::PathBuf> {
+    match std::env::var("LOGLAKE_CORPUS") {
+        Ok(dir) => Some(std::path::PathBuf::from(dir)),
+        Err(_) if std::env::var("LOGLAKE_REQUIRE_CORPUS").as_deref() == Ok("1") => {
+            panic!("LOGLAKE_REQUIRE_CORPUS=1 but LOGLAKE_CORPUS is not set")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: corpus check needs LOGLAKE_CORPUS=path/to/shared/corpus");
+            None
+        }
+    }
+}
