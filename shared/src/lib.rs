@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod reader_view;
 pub mod record;
 pub mod record_data;
+pub mod rollup;
 pub mod schema;
 pub mod storage;
 pub mod stream_record;
