@@ -266,8 +266,19 @@ pub async fn compact_with_progress(
         .buffer_unordered(workers);
     let mut replaced: Vec<String> = Vec::new();
     let mut consumed: Vec<String> = Vec::new();
+    // On a failure the other hours still run to their end (each removes its spill directory):
+    // dropping them would leave their blocking workers writing into directories a retry in the
+    // same process reuses.
+    let mut failure = None;
     while let Some(result) = merged.next().await {
-        let (hour, curated, staging, out) = result?;
+        let (hour, curated, staging, out) = match result {
+            Ok(merged_hour) if failure.is_none() => merged_hour,
+            Ok(_) => continue,
+            Err(error) => {
+                failure.get_or_insert(error);
+                continue;
+            }
+        };
         record.rows_in += out.stats.rows_in;
         record.rows_out += out.stats.rows_out;
         record.duplicates += out.stats.duplicates;
@@ -282,6 +293,9 @@ pub async fn compact_with_progress(
         progress(record.hours.len(), hours.len(), hour);
     }
     drop(merged);
+    if let Some(error) = failure {
+        return Err(error);
+    }
     record.hours.sort();
 
     // 4. The switch.

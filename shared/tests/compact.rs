@@ -220,10 +220,20 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
         snapshot(dir.path(), &glue.text(), &path);
         cases.push((path, context.clone()));
 
-        // The next run converges: staging empty, nothing hidden, every record once.
-        let crashed_text = glue.text();
+        // Glue keeps what the crashed run published.
         let glue = RecordedView::new(None);
-        *glue.current.lock().unwrap() = crashed_text; // Glue keeps what the crashed run published
+        *glue.current.lock().unwrap() =
+            cases.last().map(|(p, _)| std::fs::read_to_string(p.join("view.sql")).unwrap()).unwrap();
+
+        // The next run stops again after its first write or delete: what it cleans up first (a
+        // crash's leftovers, replaced files) must already be hidden from the view Athena holds.
+        let stopped = FailAfter::new(LocalStore::new(dir.path()), 1);
+        let _ = compact(&stopped, &readers(&glue), &fresh(&options), &spill_dir).await;
+        let path = snapshots.path().join(format!("case-{}", cases.len()));
+        snapshot(dir.path(), &glue.text(), &path);
+        cases.push((path, format!("recovery stopped after its first step ({context})")));
+
+        // The next run converges: staging empty, nothing hidden, every record once.
         compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
         assert_exactly(&view(&store).await, &input, &format!("after the recovery run ({context})"));
         assert!(store.list("staging/").await.unwrap().is_empty());
@@ -393,4 +403,42 @@ async fn curated_files_have_the_target_size_and_statistics_on_every_column() {
             assert!(*size >= options.file_bytes / 2, "{key}: {size} bytes, closed early");
         }
     }
+}
+
+/// A run whose switch reached the state but not Glue leaves Athena with the old view, which still
+/// shows the files the switch replaced. The next run must publish the state's view before it
+/// deletes those files: stopped right after its first delete, Athena still sees every record once.
+#[tokio::test]
+async fn a_run_republishes_the_view_before_it_deletes_what_the_last_switch_replaced() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let mut input = fill(&store, 0, 3).await;
+    let glue = RecordedView::new(None);
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    input.extend(fill(&store, 3, 3).await); // late data: the next run replaces the curated files
+    input.sort();
+
+    // The switch is written to the state; its publication fails (the run's second).
+    let failing = RecordedView::new(Some(1));
+    *failing.current.lock().unwrap() = glue.text();
+    assert!(compact(&store, &readers(&failing), &fresh(&options), &spill_dir).await.is_err());
+    assert!(!load_state(&store).await.unwrap().replaced.is_empty(), "replaced files are waiting to be deleted");
+
+    // The next run stops after one write or delete; Glue still holds the old view.
+    let glue = RecordedView::new(None);
+    *glue.current.lock().unwrap() = failing.text();
+    let stopped = FailAfter::new(LocalStore::new(dir.path()), 1);
+    let _ = compact(&stopped, &readers(&glue), &fresh(&options), &spill_dir).await;
+    assert!(stopped.written().iter().any(|w| w.starts_with("delete logs/")), "{:?}", stopped.written());
+    assert_exactly(&view(&store).await, &input, "local reader");
+    let Some(python) = python() else { return };
+    let snapshots = tempfile::tempdir().unwrap();
+    let path = snapshots.path().join("republished");
+    snapshot(dir.path(), &glue.text(), &path);
+    let seen = run_views_on_duckdb(&python, std::slice::from_ref(&path));
+    let ids: Vec<String> =
+        seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+    assert_exactly(&ids, &input, "Athena's view on DuckDB after the first delete");
 }
