@@ -49,6 +49,10 @@ pub async fn run(lake: &Path) -> Result<(), String> {
     print!("{}", summary(lake, "CloudWatch Logs subscription events", &total));
     print!("{}", summary(lake, "Kinesis records", &kinesis));
 
+    // What the rollups would scan over raw staging, measured before compaction folds it.
+    let queries = crate::rollups::queries(None)?;
+    let staging_scans = crate::rollups::scan_queries(lake, &queries, crate::engine::Source::StagingOnly).await?;
+
     // Compaction: the staging files of both into sorted, deduplicated curated files.
     let spill = lake.join("_loglake").join("spill");
     let record = loglake::compact::compact(
@@ -72,11 +76,33 @@ pub async fn run(lake: &Path) -> Result<(), String> {
         record.rows_out,
         record.duplicates
     );
+
+    // The rollups over the compacted lake, one of them shown, and what each costs.
+    let runs = crate::rollups::run(lake, &queries, None).await?;
+    let windows: BTreeSet<String> = runs.iter().map(|r| r.window.name()).collect();
+    print!(
+        "loglake demo → {}: rollups\n\n  {} queries over {} windows ({}) → summaries/\n\n",
+        lake.display(),
+        queries.len(),
+        windows.len(),
+        windows.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    let engine = crate::engine::Engine::open(lake, crate::engine::Source::Lake).await?;
+    let shown = engine
+        .run("SELECT dt, hour, log_group, events, errors, warnings FROM errors_by_group_hourly ORDER BY dt, hour, log_group")
+        .await?;
+    print!("errors_by_group_hourly:\n{}\n\n", crate::engine::pretty(&shown.batches));
+    let curated_scans = crate::rollups::scan_queries(lake, &queries, crate::engine::Source::CuratedOnly).await?;
+    let summary_scans = crate::rollups::scan_summaries(lake, &queries).await?;
+    print!(
+        "bytes each rollup scans:\n{}\n",
+        crate::rollups::cost_table(&queries, &staging_scans, &curated_scans, &summary_scans)
+    );
     print!("{}", query_hint(lake));
     Ok(())
 }
 
-fn human(bytes: usize) -> String {
+pub fn human(bytes: usize) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
@@ -119,7 +145,8 @@ pub fn summary(lake: &Path, what: &str, r: &IngestReport) -> String {
 
 pub fn query_hint(lake: &Path) -> String {
     format!(
-        "Query it, for example with DuckDB (curated files; staging holds what arrived since the last compaction):\n  duckdb -c \"SELECT format, level, count(*) FROM read_parquet('{}/logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL\"\n",
+        "Query it with `loglake query --lake {} \"SELECT … FROM logs_all\"` (Athena SQL, run by DataFusion), or with DuckDB (curated files; staging holds what arrived since the last compaction):\n  duckdb -c \"SELECT format, level, count(*) FROM read_parquet('{}/logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL\"\n",
+        lake.display(),
         lake.display()
     )
 }

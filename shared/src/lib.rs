@@ -21,6 +21,7 @@ pub mod normalize;
 pub mod parquet_encode;
 pub mod partition;
 pub mod pipeline;
+pub mod query_runs;
 pub mod reader_view;
 pub mod record;
 pub mod record_data;

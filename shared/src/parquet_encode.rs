@@ -118,6 +118,23 @@ pub fn encode_parquet(records: &[&Record<'_>], zstd_level: i32) -> Result<Vec<u8
     Ok(out)
 }
 
+/// Small tables loglake writes besides the logs (summaries, query runs): any schema, ZSTD,
+/// statistics on every column.
+pub fn encode_batches(schema: arrow_schema::SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, EncodeError> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("loglake {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.close()?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;

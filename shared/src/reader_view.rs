@@ -53,19 +53,30 @@ fn literal(text: &str) -> String {
 }
 
 /// `"$path"` of a curated file, as the engine reports it: `path_prefix` + key
-/// (Athena: `s3://bucket/`).
-fn curated_visible_sql(state: &CompactionState, alias: &str, path_prefix: &str) -> String {
+/// (Athena: `s3://bucket/`). None: the engine's `logs` holds visible files only.
+fn curated_visible_sql(state: &CompactionState, alias: &str, path_prefix: Option<&str>) -> Option<String> {
+    let path_prefix = path_prefix?;
     let mut sql = format!("{alias}\"$path\" NOT LIKE {}", literal(&format!("%/{}%", state.pending_run_marker())));
     if !state.replaced.is_empty() {
         let keys: Vec<String> = state.replaced.iter().map(|key| literal(&format!("{path_prefix}{key}"))).collect();
         sql.push_str(&format!(" AND {alias}\"$path\" NOT IN ({})", keys.join(", ")));
     }
-    sql
+    Some(sql)
 }
 
 /// The view's `SELECT`: Trino (Athena engine 3) SQL, and also valid DuckDB, which the tests run
 /// it on. `path_prefix` turns a key into the engine's `"$path"`.
 pub fn view_sql(state: &CompactionState, path_prefix: &str) -> String {
+    view(state, Some(path_prefix))
+}
+
+/// The view for an engine whose `logs` table holds only the curated files visible in `state`
+/// (the local DataFusion engine registers them so): the same rules without `"$path"`.
+pub fn view_sql_over_visible_files(state: &CompactionState) -> String {
+    view(state, None)
+}
+
+fn view(state: &CompactionState, path_prefix: Option<&str>) -> String {
     let columns: Vec<String> = logs_schema()
         .fields()
         .iter()
@@ -75,10 +86,11 @@ pub fn view_sql(state: &CompactionState, path_prefix: &str) -> String {
         .collect();
     let columns = columns.join(", ");
     let (logs, staging) = (Table::Logs.name(), Table::Staging.name());
-    let mut sql = format!(
-        "SELECT {columns} FROM \"{logs}\" WHERE {}\nUNION ALL\nSELECT {columns} FROM \"{staging}\" s",
-        curated_visible_sql(state, "", path_prefix)
-    );
+    let mut sql = format!("SELECT {columns} FROM \"{logs}\"");
+    if let Some(visible) = curated_visible_sql(state, "", path_prefix) {
+        sql.push_str(&format!(" WHERE {visible}"));
+    }
+    sql.push_str(&format!("\nUNION ALL\nSELECT {columns} FROM \"{staging}\" s"));
     let days = state.deduplicated_days();
     if !days.is_empty() {
         let hours: Vec<String> = days
@@ -88,11 +100,11 @@ pub fn view_sql(state: &CompactionState, path_prefix: &str) -> String {
                 format!("(c.\"dt\" = {} AND c.\"hour\" IN ({}))", literal(dt), hours.join(", "))
             })
             .collect();
+        let visible = curated_visible_sql(state, "c.", path_prefix).map(|v| format!(" AND {v}")).unwrap_or_default();
         sql.push_str(&format!(
             " WHERE NOT EXISTS (SELECT 1 FROM \"{logs}\" c WHERE c.\"dt\" = s.\"dt\" AND c.\"hour\" = s.\"hour\" \
-AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({}) AND {})",
+AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({}){visible})",
             hours.join(" OR "),
-            curated_visible_sql(state, "c.", path_prefix)
         ));
     }
     sql

@@ -67,7 +67,9 @@ impl QueryFile {
         for line in text.lines() {
             let header = line.strip_prefix("--").map(str::trim).and_then(|l| l.split_once(':'));
             match header {
-                Some((key, value)) if in_header => {
+                // A header line is `-- key: value` with a one-word key; the first other line
+                // (SQL, or a prose comment) ends the header.
+                Some((key, value)) if in_header && identifier(key.trim()) => {
                     let value = value.trim();
                     match key.trim() {
                         "window" => {
@@ -188,6 +190,32 @@ impl WindowBounds {
         Ok(WindowBounds { window, start })
     }
 
+    /// The window's name, the form [`WindowBounds::parse`] reads: `2026-11-20T09`, `2026-11-20`.
+    pub fn name(&self) -> String {
+        match self.window {
+            Window::Hourly => self.start.format("%Y-%m-%dT%H").to_string(),
+            Window::Daily => self.start.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    /// The Hive partition of the window's summary: `dt=2026-11-20/hour=09/` or `dt=2026-11-20/`.
+    pub fn partition(&self) -> String {
+        match self.window {
+            Window::Hourly => self.start.format("dt=%Y-%m-%d/hour=%H/").to_string(),
+            Window::Daily => self.start.format("dt=%Y-%m-%d/").to_string(),
+        }
+    }
+
+    /// `dt = '…' AND hour = '…'` (daily: `dt = '…'`): the partitions of the window, as SQL.
+    pub fn partition_filter(&self) -> String {
+        match self.window {
+            Window::Hourly => {
+                format!("dt = '{}' AND hour = '{}'", self.start.format("%Y-%m-%d"), self.start.format("%H"))
+            }
+            Window::Daily => format!("dt = '{}'", self.start.format("%Y-%m-%d")),
+        }
+    }
+
     pub fn end(&self) -> DateTime<Utc> {
         self.start + self.window.length()
     }
@@ -203,6 +231,29 @@ impl WindowBounds {
             other => return Err(RenderError::Unknown(other.to_owned())),
         })
     }
+}
+
+/// The rollups loglake ships (`queries/*.sql`), embedded so every binary runs the same text.
+const SHIPPED_FILES: &[(&str, &str)] = &[
+    ("errors_by_group_hourly", include_str!("../../queries/errors_by_group_hourly.sql")),
+    ("lambda_reports_hourly", include_str!("../../queries/lambda_reports_hourly.sql")),
+    ("http_requests_hourly", include_str!("../../queries/http_requests_hourly.sql")),
+    ("vpc_top_talkers_hourly", include_str!("../../queries/vpc_top_talkers_hourly.sql")),
+    ("vpc_rejects_daily", include_str!("../../queries/vpc_rejects_daily.sql")),
+];
+
+/// The shipped query files, parsed.
+pub fn shipped() -> Result<Vec<QueryFile>, QueryFileError> {
+    SHIPPED_FILES.iter().map(|(name, text)| QueryFile::parse(name, text)).collect()
+}
+
+/// Where summaries live: `summaries/<output>/dt=…/[hour=…/]`.
+pub const SUMMARIES_PREFIX: &str = "summaries/";
+
+/// The one object that holds a window's summary. A re-run writes the same key, so the window
+/// is replaced in one PUT and never holds two copies (DESIGN invariant 4).
+pub fn summary_key(output: &str, bounds: &WindowBounds) -> String {
+    format!("{SUMMARIES_PREFIX}{output}/{}part-00000.parquet", bounds.partition())
 }
 
 /// What Athena charges for a query that scanned `bytes`: $5 per TB, each query billed at least

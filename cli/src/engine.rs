@@ -1,0 +1,303 @@
+//! The local query engine: DataFusion over a local lake, standing in for Athena. Tables as in
+//! Glue: `logs` (curated), `logs_staging`, the view `logs_all` (the compaction state's rules),
+//! every summary under `summaries/`, and `query_runs`; partitions are columns. Queries are
+//! Athena SQL, translated in one place ([`crate::dialect`]); what each one read is reported as
+//! the bytes Athena would have scanned.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use datafusion::prelude::SessionContext;
+use futures_util::stream::BoxStream;
+use loglake::compact::{CURATED_PREFIX, load_state};
+use loglake::query_runs::{QUERY_RUNS_PREFIX, query_runs_schema};
+use loglake::reader_view::{VIEW_NAME, view_sql_over_visible_files};
+use loglake::rollup::SUMMARIES_PREFIX;
+use loglake::schema::{Table, logs_schema};
+use loglake::storage::{LocalStore, ObjectStore};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, PutMultipartOptions, PutOptions,
+    PutPayload, PutResult,
+};
+
+use crate::dialect::athena_to_datafusion;
+
+/// What `logs_all` shows: the lake as readers see it, or one of its two tables alone (for
+/// `loglake cost`, which prices the same query over each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Curated and staging, each record once (the view Athena reads).
+    Lake,
+    CuratedOnly,
+    StagingOnly,
+}
+
+pub struct Engine {
+    ctx: SessionContext,
+    read: Arc<ReadRanges>,
+}
+
+/// A query's result and what it read.
+pub struct QueryOutput {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Bytes read from Parquet files (column chunks and footers): what Athena bills.
+    pub bytes_scanned: u64,
+    pub elapsed_ms: u64,
+}
+
+impl QueryOutput {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+fn error(context: &str) -> impl FnOnce(datafusion::error::DataFusionError) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
+
+impl Engine {
+    pub async fn open(lake: &Path, source: Source) -> Result<Engine, String> {
+        let lake = std::fs::canonicalize(lake).map_err(|e| format!("{}: {e}", lake.display()))?;
+        let store = LocalStore::new(&lake);
+        let state = load_state(&store).await.map_err(|e| e.to_string())?;
+        // The engine registers whole directories, so a curated file the state hides (a run
+        // interrupted between writing and switching, or replaced files not yet deleted) would
+        // be read twice. `loglake compact` finishes or undoes such a run.
+        let hidden = store.list(CURATED_PREFIX).await.map_err(|e| e.to_string())?;
+        if let Some(key) = hidden.iter().find(|key| !state.curated_visible(key)) {
+            return Err(format!(
+                "{} holds {key}, which an interrupted compaction left hidden: run `loglake compact --lake {}` first",
+                lake.display(),
+                lake.display()
+            ));
+        }
+        // Footers are read on their own: with a size hint DataFusion reads a small file whole
+        // with its footer and counts none of it as scanned.
+        let mut config = datafusion::prelude::SessionConfig::new();
+        config.options_mut().execution.parquet.metadata_size_hint = None;
+        // No caches: each query reads what it reads (footers included), as on Athena, and
+        // sees files written since the engine opened.
+        let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_metadata_cache_limit(0)
+            .with_object_list_cache_limit(0)
+            .with_file_statistics_cache_limit(0)
+            .build_arc()
+            .map_err(error("the query engine"))?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let read = Arc::new(ReadRanges::default());
+        let files = CountingStore { inner: LocalFileSystem::new(), read: read.clone() };
+        let url = url::Url::parse("file://").map_err(|e| e.to_string())?;
+        ctx.runtime_env().register_object_store(&url, Arc::new(files));
+        let hive = [("dt", DataType::Utf8), ("hour", DataType::Utf8)];
+        register(&ctx, Table::Logs.name(), &lake.join(Table::Logs.prefix()), &hive, Some(logs_schema())).await?;
+        register(&ctx, Table::Staging.name(), &lake.join(Table::Staging.prefix()), &hive, Some(logs_schema())).await?;
+        register(&ctx, "query_runs", &lake.join(QUERY_RUNS_PREFIX), &hive[..1], Some(query_runs_schema())).await?;
+        for (name, dir, hourly) in summary_tables(&lake.join(SUMMARIES_PREFIX))? {
+            register(&ctx, &name, &dir, if hourly { &hive } else { &hive[..1] }, None).await?;
+        }
+        let view = match source {
+            Source::Lake => view_sql_over_visible_files(&state),
+            Source::CuratedOnly => format!("SELECT * FROM \"{}\"", Table::Logs.name()),
+            Source::StagingOnly => format!("SELECT * FROM \"{}\"", Table::Staging.name()),
+        };
+        ctx.sql(&format!("CREATE VIEW \"{VIEW_NAME}\" AS {view}")).await.map_err(error("the view logs_all"))?;
+        Ok(Engine { ctx, read })
+    }
+
+    /// Runs one statement of Athena SQL.
+    pub async fn run(&self, athena_sql: &str) -> Result<QueryOutput, String> {
+        let started = Instant::now();
+        self.read.take_distinct_bytes();
+        let sql = athena_to_datafusion(athena_sql);
+        let frame = self.ctx.sql(&sql).await.map_err(error("planning"))?;
+        let plan = frame.create_physical_plan().await.map_err(error("planning"))?;
+        let batches =
+            datafusion::physical_plan::collect(plan.clone(), self.ctx.task_ctx()).await.map_err(error("running"))?;
+        Ok(QueryOutput {
+            schema: plan.schema(),
+            batches,
+            bytes_scanned: self.read.take_distinct_bytes(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+async fn register(
+    ctx: &SessionContext,
+    name: &str,
+    dir: &Path,
+    partitions: &[(&str, DataType)],
+    schema: Option<SchemaRef>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(partitions.iter().map(|(n, t)| (n.to_string(), t.clone())).collect());
+    let url = format!("{}/", dir.display());
+    let schema = match schema {
+        Some(schema) => schema,
+        None => options
+            .infer_schema(
+                &ctx.state(),
+                &datafusion::datasource::listing::ListingTableUrl::parse(&url).map_err(error(name))?,
+            )
+            .await
+            .map_err(error(name))?,
+    };
+    ctx.register_listing_table(name, &url, options, Some(schema), None).await.map_err(error(name))
+}
+
+/// `summaries/<name>/`: each directory with a Parquet file is a table; hourly if its files
+/// sit under `hour=`.
+fn summary_tables(root: &Path) -> Result<Vec<(String, PathBuf, bool)>, String> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Ok(Vec::new()) };
+    let mut tables = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid || !entry.path().is_dir() {
+            continue;
+        }
+        let files = parquet_files(&entry.path());
+        let Some(first) = files.first() else { continue };
+        let hourly = first.components().any(|c| c.as_os_str().to_string_lossy().starts_with("hour="));
+        tables.push((name, entry.path(), hourly));
+    }
+    tables.sort();
+    Ok(tables)
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The byte ranges of each file a query has read.
+#[derive(Debug, Default)]
+struct ReadRanges(Mutex<HashMap<String, Vec<Range<u64>>>>);
+
+impl ReadRanges {
+    fn record(&self, location: &ObjectPath, ranges: impl IntoIterator<Item = Range<u64>>) {
+        if let Ok(mut map) = self.0.lock() {
+            map.entry(location.to_string()).or_default().extend(ranges);
+        }
+    }
+
+    /// The bytes of every file read at least once, and forgets them: the bytes a query scans
+    /// on Athena, which reads each needed byte (footers, column chunks) once per query.
+    fn take_distinct_bytes(&self) -> u64 {
+        let Ok(mut map) = self.0.lock() else { return 0 };
+        let mut total = 0;
+        for (_, mut ranges) in map.drain() {
+            ranges.sort_by_key(|r| r.start);
+            let mut end = 0;
+            for range in ranges {
+                let start = range.start.max(end);
+                if range.end > start {
+                    total += range.end - start;
+                    end = range.end;
+                }
+            }
+        }
+        total
+    }
+}
+
+/// The local file system as DataFusion's object store, noting what is read from files.
+/// (DataFusion's own `bytes_scanned` misses data read along with a footer, and counts
+/// nothing twice only by accident.)
+#[derive(Debug)]
+struct CountingStore {
+    inner: LocalFileSystem,
+    read: Arc<ReadRanges>,
+}
+
+impl std::fmt::Display for CountingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CountingStore({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl object_store::ObjectStore for CountingStore {
+    async fn put_opts(
+        &self,
+        location: &ObjectPath,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &ObjectPath,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &ObjectPath, options: GetOptions) -> object_store::Result<GetResult> {
+        let head = options.head;
+        let result = self.inner.get_opts(location, options).await?;
+        if !head {
+            self.read.record(location, [result.range.clone()]);
+        }
+        Ok(result)
+    }
+
+    async fn get_ranges(&self, location: &ObjectPath, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+        let out = self.inner.get_ranges(location, ranges).await?;
+        self.read.record(location, ranges.iter().cloned());
+        Ok(out)
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<ObjectPath>>,
+    ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&ObjectPath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&ObjectPath>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &ObjectPath, to: &ObjectPath, options: CopyOptions) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// The result as a text table.
+pub fn pretty(batches: &[RecordBatch]) -> String {
+    datafusion::arrow::util::pretty::pretty_format_batches(batches).map(|t| t.to_string()).unwrap_or_default()
+}

@@ -1,0 +1,188 @@
+//! `loglake rollup` and `loglake cost`: the shipped query files run on the local engine, their
+//! results stored in the same layout the Athena runner writes, and what each would cost.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::Utc;
+use loglake::compact::{CURATED_PREFIX, partition_of};
+use loglake::keys::STAGING_PREFIX;
+use loglake::parquet_encode::encode_batches;
+use loglake::query_runs::{QueryRun, RunState};
+use loglake::rollup::{QueryFile, Window, WindowBounds, athena_cost_usd, summary_key};
+use loglake::storage::{LocalStore, ObjectStore};
+
+use crate::engine::{Engine, Source};
+
+/// The shipped queries, or the one named.
+pub fn queries(name: Option<&str>) -> Result<Vec<QueryFile>, String> {
+    let all = loglake::rollup::shipped().map_err(|e| e.to_string())?;
+    match name {
+        None => Ok(all),
+        Some(name) => {
+            let names: Vec<&str> = all.iter().map(|q| q.name.as_str()).collect();
+            let known = names.join(", ");
+            all.iter()
+                .find(|q| q.name == name)
+                .cloned()
+                .map(|q| vec![q])
+                .ok_or_else(|| format!("no query {name:?} (shipped: {known})"))
+        }
+    }
+}
+
+/// The windows of `kind` that hold data in the lake (curated or staging), oldest first.
+pub async fn data_windows(store: &LocalStore, kind: Window) -> Result<Vec<WindowBounds>, String> {
+    let mut windows = BTreeMap::new();
+    for prefix in [CURATED_PREFIX, STAGING_PREFIX] {
+        for key in store.list(prefix).await.map_err(|e| e.to_string())? {
+            let Some(partition) = partition_of(&key, prefix) else { continue };
+            // `dt=2026-11-20/hour=09` → `2026-11-20T09`
+            let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
+            let Ok(hour) = WindowBounds::parse(Window::Hourly, &name) else { continue };
+            let window = WindowBounds::containing(kind, hour.start);
+            windows.insert(window.start, window);
+        }
+    }
+    Ok(windows.into_values().collect())
+}
+
+/// The windows a query runs for: the one named (an hour names its day for a daily query), or
+/// every window with data.
+async fn windows_for(store: &LocalStore, query: &QueryFile, named: Option<&str>) -> Result<Vec<WindowBounds>, String> {
+    match named {
+        None => data_windows(store, query.window).await,
+        Some(text) => {
+            let bounds = WindowBounds::parse(query.window, text)
+                .or_else(|_| {
+                    WindowBounds::parse(Window::Hourly, text).map(|h| WindowBounds::containing(query.window, h.start))
+                })
+                .map_err(|e| format!("--window {e}"))?;
+            Ok(vec![bounds])
+        }
+    }
+}
+
+/// Runs each query for its windows, replaces each window's summary and records the run.
+pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Result<Vec<QueryRun>, String> {
+    let store = LocalStore::new(lake);
+    let engine = Engine::open(lake, Source::Lake).await?;
+    let mut runs = Vec::new();
+    for query in queries {
+        for bounds in windows_for(&store, query, window).await? {
+            let started = Utc::now();
+            let sql = query.render(&bounds).map_err(|e| format!("{}: {e}", query.name))?;
+            let output = engine.run(&sql).await.map_err(|e| format!("{} for {}: {e}", query.name, bounds.name()))?;
+            let parquet = encode_batches(output.schema.clone(), &output.batches).map_err(|e| e.to_string())?;
+            store.put(&summary_key(&query.output, &bounds), parquet).await.map_err(|e| e.to_string())?;
+            let run = QueryRun {
+                query: query.name.clone(),
+                window: bounds,
+                engine: "datafusion",
+                execution_id: format!("local-{}", started.timestamp_millis()),
+                state: RunState::Succeeded,
+                bytes_scanned: output.bytes_scanned,
+                engine_ms: output.elapsed_ms,
+                reused: false,
+                rows: Some(output.rows() as u64),
+                started,
+                finished: Utc::now(),
+            };
+            store.put(&run.key(), run.to_parquet().map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+            runs.push(run);
+        }
+    }
+    Ok(runs)
+}
+
+/// Bytes one query scans over its windows: `(windows, bytes, Athena cost)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Scan {
+    pub windows: usize,
+    pub bytes: u64,
+    pub cost_usd: f64,
+}
+
+/// What each query scans over `logs_all` restricted to one source, for every window with data.
+pub async fn scan_queries(
+    lake: &Path,
+    queries: &[QueryFile],
+    source: Source,
+) -> Result<BTreeMap<String, Scan>, String> {
+    let store = LocalStore::new(lake);
+    let engine = Engine::open(lake, source).await?;
+    let mut out = BTreeMap::new();
+    for query in queries {
+        let mut scan = Scan::default();
+        for bounds in data_windows(&store, query.window).await? {
+            let sql = query.render(&bounds).map_err(|e| e.to_string())?;
+            let output = engine.run(&sql).await?;
+            scan.windows += 1;
+            scan.bytes += output.bytes_scanned;
+            scan.cost_usd += athena_cost_usd(output.bytes_scanned);
+        }
+        out.insert(query.name.clone(), scan);
+    }
+    Ok(out)
+}
+
+/// What reading each query's summary scans, for the same windows.
+pub async fn scan_summaries(lake: &Path, queries: &[QueryFile]) -> Result<BTreeMap<String, Scan>, String> {
+    let store = LocalStore::new(lake);
+    let engine = Engine::open(lake, Source::Lake).await?;
+    let mut out = BTreeMap::new();
+    for query in queries {
+        let mut scan = Scan::default();
+        for bounds in data_windows(&store, query.window).await? {
+            let sql = format!("SELECT * FROM \"{}\" WHERE {}", query.output, bounds.partition_filter());
+            let output = engine.run(&sql).await.map_err(|e| format!("{e} (run `loglake rollup` first)"))?;
+            scan.windows += 1;
+            scan.bytes += output.bytes_scanned;
+            scan.cost_usd += athena_cost_usd(output.bytes_scanned);
+        }
+        out.insert(query.name.clone(), scan);
+    }
+    Ok(out)
+}
+
+/// The cost table: per query, bytes scanned over raw staging, the curated table and its summary.
+pub fn cost_table(
+    queries: &[QueryFile],
+    staging: &BTreeMap<String, Scan>,
+    curated: &BTreeMap<String, Scan>,
+    summary: &BTreeMap<String, Scan>,
+) -> String {
+    let percent = |part: u64, whole: u64| {
+        if whole == 0 { "-".to_owned() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+    };
+    let mut out = format!(
+        "{:<24} {:>7} {:>14} {:>14} {:>12} {:>16} {:>16}\n",
+        "query", "windows", "raw staging", "curated", "summary", "curated/staging", "summary/curated"
+    );
+    for query in queries {
+        let get = |m: &BTreeMap<String, Scan>| m.get(&query.name).copied().unwrap_or_default();
+        let (s, c, r) = (get(staging), get(curated), get(summary));
+        out.push_str(&format!(
+            "{:<24} {:>7} {:>14} {:>14} {:>12} {:>16} {:>16}\n",
+            query.name,
+            c.windows.max(s.windows),
+            crate::demo::human(s.bytes as usize),
+            crate::demo::human(c.bytes as usize),
+            crate::demo::human(r.bytes as usize),
+            percent(c.bytes, s.bytes),
+            percent(r.bytes, c.bytes),
+        ));
+    }
+    let total = |m: &BTreeMap<String, Scan>| m.values().map(|s| s.cost_usd).sum::<f64>();
+    out.push_str(&format!(
+        "Athena, $5/TB with a 10 MB minimum per query: staging ${:.6}, curated ${:.6}, summaries ${:.6} (bytes: what the local engine read from Parquet)\n",
+        total(staging),
+        total(curated),
+        total(summary)
+    ));
+    out
+}
+
+#[cfg(test)]
+#[path = "rollups_tests.rs"]
+mod tests;

@@ -1,0 +1,44 @@
+-- window: hourly
+-- schedule: cron(20 * * * ? *)
+-- output: http_requests_hourly
+-- HTTP requests per ALB target group and per API Gateway route for one hour: status classes
+-- and latency percentiles (ALB: request + target + response processing time, without the -1
+-- of a request no target answered; API Gateway: responseLatency, else integrationLatency).
+SELECT
+    format,
+    target,
+    CAST(count(*) AS BIGINT) AS requests,
+    CAST(count(*) FILTER (WHERE status BETWEEN 200 AND 299) AS BIGINT) AS status_2xx,
+    CAST(count(*) FILTER (WHERE status BETWEEN 300 AND 399) AS BIGINT) AS status_3xx,
+    CAST(count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS BIGINT) AS status_4xx,
+    CAST(count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS BIGINT) AS status_5xx,
+    CAST(approx_percentile(latency_ms, 0.5) AS DOUBLE) AS p50_latency_ms,
+    CAST(approx_percentile(latency_ms, 0.95) AS DOUBLE) AS p95_latency_ms,
+    CAST(approx_percentile(latency_ms, 0.99) AS DOUBLE) AS p99_latency_ms
+FROM (
+    SELECT
+        format,
+        coalesce(element_at(attributes, 'target_group_arn'), '-') AS target,
+        TRY_CAST(element_at(attributes, 'elb_status_code') AS BIGINT) AS status,
+        CASE
+            WHEN TRY_CAST(element_at(attributes, 'request_processing_time') AS DOUBLE) >= 0
+                AND TRY_CAST(element_at(attributes, 'target_processing_time') AS DOUBLE) >= 0
+                AND TRY_CAST(element_at(attributes, 'response_processing_time') AS DOUBLE) >= 0
+            THEN 1000 * (TRY_CAST(element_at(attributes, 'request_processing_time') AS DOUBLE)
+                + TRY_CAST(element_at(attributes, 'target_processing_time') AS DOUBLE)
+                + TRY_CAST(element_at(attributes, 'response_processing_time') AS DOUBLE))
+        END AS latency_ms
+    FROM logs_all
+    WHERE dt = {{dt}} AND hour = {{hour}} AND format = 'alb'
+    UNION ALL
+    SELECT
+        format,
+        coalesce(element_at(attributes, 'route_key'),
+            element_at(attributes, 'http_method') || ' ' || element_at(attributes, 'resource_path'), '-') AS target,
+        TRY_CAST(element_at(attributes, 'status') AS BIGINT) AS status,
+        coalesce(TRY_CAST(element_at(attributes, 'response_latency') AS DOUBLE),
+            TRY_CAST(element_at(attributes, 'integration_latency') AS DOUBLE)) AS latency_ms
+    FROM logs_all
+    WHERE dt = {{dt}} AND hour = {{hour}} AND format = 'apigateway'
+) AS requests
+GROUP BY format, target
