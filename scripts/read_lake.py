@@ -4,10 +4,11 @@
     read_lake.py --reader pyarrow|duckdb DIR [PREFIX]
 
 Rows of the Hive-partitioned Parquet files under DIR/PREFIX (default staging/logs), with the
-partition columns dt and hour, event_time as epoch milliseconds and attributes as an object.
+partition columns dt and hour, timestamps (event_time …) as epoch milliseconds and attributes as an object.
 The Rust integration tests compare these rows with their input, record by record.
 """
 import argparse
+import datetime
 import json
 import pathlib
 import sys
@@ -38,8 +39,8 @@ def rows_duckdb(root: pathlib.Path):
 def jsonable(row: dict) -> dict:
     out = {}
     for key, value in row.items():
-        if key in ("event_time", "ingest_time"):
-            value = int(value.timestamp() * 1000 + 0.5) if value is not None else None
+        if isinstance(value, datetime.datetime):
+            value = int(value.timestamp() * 1000 + 0.5)
         elif key == "attributes":
             value = dict(value) if value is not None else {}
         elif key in ("dt", "hour"):

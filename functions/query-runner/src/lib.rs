@@ -18,6 +18,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_athena::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_athena::operation::get_query_results::GetQueryResultsError;
+use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionError;
 use aws_sdk_athena::types::{
     QueryExecutionContext, QueryExecutionState, ResultReuseByAgeConfiguration, ResultReuseConfiguration,
 };
@@ -167,11 +169,15 @@ impl From<RunError> for Diagnostic {
     }
 }
 
+/// An SDK error (after the SDK's own retries) as a [`RunError`]: throttling, by its modeled
+/// type or its code, is told apart because the schedule's retry is its remedy.
 fn athena_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     operation: &'static str,
+    modeled_throttle: fn(&E) -> bool,
 ) -> impl FnOnce(aws_sdk_athena::error::SdkError<E>) -> RunError {
     move |error| {
-        let throttled = matches!(error.code(), Some("TooManyRequestsException" | "ThrottlingException"));
+        let throttled = matches!(error.code(), Some("TooManyRequestsException" | "ThrottlingException"))
+            || error.as_service_error().is_some_and(modeled_throttle);
         let message = DisplayErrorContext(&error).to_string();
         if throttled { RunError::Throttled { operation, message } } else { RunError::Athena { operation, message } }
     }
@@ -316,7 +322,10 @@ impl Runner<'_> {
                     .build(),
             );
         }
-        let started = start.send().await.map_err(athena_error("StartQueryExecution"))?;
+        let started = start
+            .send()
+            .await
+            .map_err(athena_error("StartQueryExecution", StartQueryExecutionError::is_too_many_requests_exception))?;
         let execution_id = started.query_execution_id().unwrap_or_default().to_owned();
         if execution_id.is_empty() {
             return Err(RunError::Athena { operation: "StartQueryExecution", message: "no execution id".into() });
@@ -347,7 +356,7 @@ impl Runner<'_> {
                 .query_execution_id(&running.execution_id)
                 .send()
                 .await
-                .map_err(athena_error("GetQueryExecution"))?;
+                .map_err(athena_error("GetQueryExecution", |_| false))?;
             let execution = output.query_execution().cloned().unwrap_or_else(|| {
                 aws_sdk_athena::types::QueryExecution::builder().query_execution_id(&running.execution_id).build()
             });
@@ -472,7 +481,7 @@ impl Runner<'_> {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(athena_error("GetQueryResults"))?;
+                .map_err(athena_error("GetQueryResults", GetQueryResultsError::is_too_many_requests_exception))?;
             next_token = page.next_token().map(str::to_owned);
             if let Some(set) = page.result_set() {
                 rows += set.rows().len();
