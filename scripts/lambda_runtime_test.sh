@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform and log-subscriber binaries
+# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform, log-subscriber and
+# query-runner binaries
 # through the Lambda runtime API: `cargo lambda watch`
 # emulates the Lambda service, `cargo lambda invoke` sends it events from events/. The function
 # writes to moto (AWS_ENDPOINT_URL), and the objects are checked there.
@@ -14,6 +15,18 @@ python - "$bucket" <<'PY'
 import sys, boto3
 boto3.client("s3").create_bucket(Bucket=sys.argv[1])
 boto3.client("logs").create_log_group(logGroupName=f"/runtime-api-test/{sys.argv[1]}/app")
+boto3.client("athena").create_work_group(Name=f"wg-{sys.argv[1]}", Configuration={
+    "ResultConfiguration": {"OutputLocation": f"s3://{sys.argv[1]}/_athena/"}, "EnforceWorkGroupConfiguration": True})
+# moto runs no SQL: the rows Athena would return for the rollup the query-runner starts.
+import json, os, urllib.request
+header = ["log_group", "events", "errors", "warnings"]
+rows = [header, ["/app/checkout", "120", "7", "3"]]
+result = {"results": [{"rows": [{"Data": [{"VarCharValue": v} for v in r]} for r in rows],
+                       "column_info": [{"Name": n, "Label": n, "Type": t, "Nullable": "UNKNOWN"}
+                                       for n, t in zip(header, ["varchar", "bigint", "bigint", "bigint"])]}]}
+request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/static/athena/query-results",
+                                 data=json.dumps(result).encode(), headers={"Content-Type": "application/json"})
+assert urllib.request.urlopen(request).status == 201
 PY
 
 cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" \
@@ -21,7 +34,9 @@ cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-
   --env-var "LOGLAKE_SUBSCRIBER_INCLUDE=/runtime-api-test/$bucket/*" \
   --env-var "LOGLAKE_SUBSCRIBER_OWN_PREFIXES=/aws/lambda/loglake-" \
   --env-var "LOGLAKE_SUBSCRIBER_DESTINATION_ARN=arn:aws:lambda:us-east-1:123456789012:function:ingest-cloudwatch" \
-  --env-var "LOGLAKE_SUBSCRIBER_RETENTION_DAYS=30" >"$logs/watch.log" 2>&1 &
+  --env-var "LOGLAKE_SUBSCRIBER_RETENTION_DAYS=30" \
+  --env-var "LOGLAKE_ATHENA_WORKGROUP=wg-$bucket" \
+  --env-var "LOGLAKE_GLUE_DATABASE=loglake" >"$logs/watch.log" 2>&1 &
 watch_pid=$!
 cleanup() { kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -67,11 +82,23 @@ for _ in $(seq 1 120); do
   sleep 5
 done
 [ -n "$subscriber" ] || { echo "FAIL: no response from log-subscriber" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
+rollup=""
+for _ in $(seq 1 120); do
+  if rollup=$(invoke events/query-runner/scheduled.json query-runner 2>"$logs/invoke.err"); then break; fi
+  rollup=""
+  sleep 5
+done
+[ -n "$rollup" ] || { echo "FAIL: no response from query-runner" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" <<'PY'
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" "$rollup" <<'PY'
 import io, json, sys, boto3
 import pyarrow.parquet as pq
-bucket, ok, bad, control, kinesis, firehose, subscriber = sys.argv[1], *map(json.loads, sys.argv[2:])
+bucket, ok, bad, control, kinesis, firehose, subscriber, rollup = sys.argv[1], *map(json.loads, sys.argv[2:])
+s3 = boto3.client("s3")
+assert [(r["window"], r["outcome"], r["rows"]) for r in rollup] == [("2026-11-20T09", "STORED", 1)], rollup
+summary_key = "summaries/errors_by_group_hourly/dt=2026-11-20/hour=09/part-00000.parquet"
+summary = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=summary_key)["Body"].read())).to_pylist()
+assert summary == [{"log_group": "/app/checkout", "events": 120, "errors": 7, "warnings": 3}], summary
 mine = [o for o in subscriber["outcomes"] if o["log_group"].startswith(f"/runtime-api-test/{bucket}/")]
 assert subscriber["dry_run"] and subscriber["write_calls"] == 0, subscriber
 assert [o["action"] for o in mine] == ["subscribed", "retention_set"], mine
@@ -83,8 +110,8 @@ assert ok["records"] == 8 and ok["dead_letters"] == [], ok
 assert bad["records"] == 0 and bad["dead_letters"][0]["kind"] == "corrupt_gzip", bad
 assert control["control_messages"] == 1 and control["objects"] == [], control
 assert kinesis == {"batchItemFailures": []}, kinesis
-s3 = boto3.client("s3")
-keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+              if not o["Key"].startswith(("summaries/", "_loglake/", "_athena/")))
 firehose_keys = [k for k in keys if "/firehose-" in k or k.startswith("errors/firehose/")]
 assert len([k for k in firehose_keys if k.startswith("errors/")]) == 1, firehose_keys
 assert len([k for k in firehose_keys if k.endswith(".parquet")]) == 2, firehose_keys  # the record across the hour
@@ -97,7 +124,7 @@ assert len(letters) == 4, kinesis_keys
 messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
                   for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
 assert messages == ["first good line", "last good line"], messages
-print(f"runtime API: 6 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run); "
+print(f"runtime API: 7 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run, query-runner); "
       f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
 sys.stdout.flush()
 # pyarrow's and boto3's threads can abort the interpreter's shutdown ("terminate called without

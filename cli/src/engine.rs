@@ -117,6 +117,12 @@ impl Engine {
         Ok(Engine { ctx, read })
     }
 
+    /// The columns a statement of Athena SQL returns, without running it.
+    pub async fn output_schema(&self, athena_sql: &str) -> Result<SchemaRef, String> {
+        let frame = self.ctx.sql(&athena_to_datafusion(athena_sql)).await.map_err(error("planning"))?;
+        Ok(Arc::new(frame.schema().as_arrow().clone()))
+    }
+
     /// Runs one statement of Athena SQL.
     pub async fn run(&self, athena_sql: &str) -> Result<QueryOutput, String> {
         let started = Instant::now();

@@ -543,3 +543,72 @@ async fn check_rejects(lake: &Path, bounds: &WindowBounds, rows: &[&Row]) {
         .collect();
     assert_eq!(got, want, "vpc_rejects_daily {}", bounds.name());
 }
+
+/// template.yaml has a Glue table per shipped query whose columns are what the query returns
+/// (planned here by the local engine), partitioned like its window, with projection; and one
+/// schedule per query, on the query file's schedule, naming the query.
+#[tokio::test]
+async fn the_template_has_a_summary_table_and_a_schedule_for_every_shipped_query() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = crate::engine::Engine::open(dir.path(), crate::engine::Source::Lake).await.unwrap();
+    let tables: Vec<&serde_yaml::Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Glue::Table")
+        .map(|r| &r["Properties"]["TableInput"])
+        .collect();
+    let runner = resources.values().find(|r| r["Metadata"]["BuildProperties"]["Binary"] == "query-runner").unwrap();
+    let schedules: Vec<&serde_yaml::Value> = runner["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "ScheduleV2")
+        .map(|e| &e["Properties"])
+        .collect();
+    let queries = queries(None).unwrap();
+    assert_eq!(schedules.len(), queries.len(), "one schedule per query");
+    let mut expected_yaml = String::new();
+    for query in &queries {
+        let bounds = WindowBounds::containing(query.window, chrono::Utc::now());
+        let schema = engine.output_schema(&query.render(&bounds).unwrap()).await.unwrap();
+        let want: Vec<(String, String)> =
+            schema.fields().iter().map(|f| (f.name().clone(), loglake::schema::hive_type(f.data_type()))).collect();
+        for (name, ty) in &want {
+            let storable = ["string", "bigint", "double", "boolean"].contains(&ty.as_str());
+            assert!(storable, "{}.{name} is {ty}: the Athena runner stores text, bigint, double, boolean", query.name);
+        }
+        expected_yaml.push_str(&format!("{}:\n", query.output));
+        for (name, ty) in &want {
+            expected_yaml.push_str(&format!("            - {{ Name: {name}, Type: {ty} }}\n"));
+        }
+        let table = tables.iter().find(|t| t["Name"] == query.output.as_str());
+        let Some(table) = table else { panic!("no Glue table {}; its columns:\n{expected_yaml}", query.output) };
+        let got: Vec<(String, String)> = table["StorageDescriptor"]["Columns"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| (c["Name"].as_str().unwrap().to_owned(), c["Type"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(got, want, "{}: columns\n{expected_yaml}", query.output);
+        let partitions: Vec<&str> =
+            table["PartitionKeys"].as_sequence().unwrap().iter().map(|k| k["Name"].as_str().unwrap()).collect();
+        let hourly = query.window == Window::Hourly;
+        assert_eq!(partitions, if hourly { vec!["dt", "hour"] } else { vec!["dt"] }, "{}", query.output);
+        let parameters = &table["Parameters"];
+        assert_eq!(parameters["projection.enabled"], "true", "{}", query.output);
+        let location = format!("{:?}", parameters["storage.location.template"]);
+        let partition = if hourly { "dt=${!dt}/hour=${!hour}/" } else { "dt=${!dt}/" };
+        assert!(location.contains(&format!("/summaries/{}/{partition}", query.output)), "{}: {location}", query.output);
+
+        let schedule = schedules.iter().find(|s| {
+            let input: serde_json::Value = serde_json::from_str(s["Input"].as_str().unwrap_or("{}")).unwrap();
+            input["query"] == query.name.as_str()
+        });
+        let schedule = schedule.unwrap_or_else(|| panic!("no schedule names {}", query.name));
+        assert_eq!(schedule["ScheduleExpression"].as_str(), Some(query.schedule.as_str()), "{}", query.name);
+        let input: serde_json::Value = serde_json::from_str(schedule["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["scheduled_time"], "<aws.scheduler.scheduled-time>", "{}", query.name);
+    }
+}

@@ -58,13 +58,25 @@ fn template_glue_columns_match_the_arrow_schema() {
         if input["TableType"] == "VIRTUAL_VIEW" {
             continue; // the reader view: tests/template.rs
         }
-        tables += 1;
         let columns: Vec<(String, String)> = input["StorageDescriptor"]["Columns"]
             .as_sequence()
             .unwrap()
             .iter()
             .map(|c| (c["Name"].as_str().unwrap().to_owned(), c["Type"].as_str().unwrap().to_owned()))
             .collect();
+        if input["Name"] == "query_runs" {
+            let want: Vec<(String, String)> = loglake::query_runs::query_runs_schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), loglake::schema::hive_type(f.data_type())))
+                .collect();
+            assert_eq!(columns, want, "query_runs");
+            continue;
+        }
+        if format!("{:?}", input["StorageDescriptor"]["Location"]).contains("/summaries/") {
+            continue; // summaries: their columns are what each query returns (cli/src/rollups_tests.rs)
+        }
+        tables += 1;
         assert_eq!(columns, hive_columns(), "{name:?}");
         let partitions: Vec<&str> =
             input["PartitionKeys"].as_sequence().unwrap().iter().map(|c| c["Name"].as_str().unwrap()).collect();

@@ -54,7 +54,7 @@ fn resolve(template: &Value, value: &Value) -> String {
 fn every_function_reads_its_environment_and_its_defaults_parse() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 6);
     for (name, function) in functions {
         let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
         let env: Vec<(String, String)> =
@@ -63,6 +63,7 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
         let known: Vec<&str> = match binary {
             "log-subscriber" => log_subscriber::vars::ALL.to_vec(),
             "compactor" => [loglake::config::vars::ALL, compactor::vars::ALL].concat(),
+            "query-runner" => [loglake::config::vars::ALL, query_runner::vars::ALL].concat(),
             _ => loglake::config::vars::ALL.to_vec(),
         };
         for (variable, _) in &env {
@@ -78,6 +79,8 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
             assert_eq!(function["Condition"], "HasLogSubscriber");
         } else if binary == "compactor" {
             compactor::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+        } else if binary == "query-runner" {
+            query_runner::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else {
             loglake::function::FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
@@ -277,4 +280,28 @@ fn the_reader_view_is_the_text_the_compactor_makes() {
     let tables: Vec<String> = glue["Resource"].as_sequence().unwrap().iter().map(|r| resolve(&template, r)).collect();
     assert!(tables.iter().any(|t| t.ends_with("table/${LakeDatabase}/logs_all")), "{tables:?}");
     assert!(!tables.iter().any(|t| t.ends_with("/logs") || t.ends_with("/*")), "the view only: {tables:?}");
+}
+
+#[test]
+fn the_query_runner_may_run_queries_in_its_workgroup_and_write_summaries_but_never_touch_data() {
+    let template = template();
+    let function = &template["Resources"]["QueryRunnerFunction"]["Properties"];
+    let statements = function["Policies"][0]["Statement"].as_sequence().unwrap();
+    let text = format!("{statements:?}");
+    assert!(text.contains("workgroup/${RollupWorkGroup}"), "Athena actions on its workgroup only");
+    for statement in statements {
+        let actions = format!("{:?}", statement["Action"]);
+        let resources = format!("{:?}", statement["Resource"]);
+        if actions.contains("s3:PutObject") || actions.contains("s3:DeleteObject") {
+            for prefix in ["/logs/", "/staging/", "/errors/"] {
+                assert!(!resources.contains(prefix), "the runner may not write {prefix}: {resources}");
+            }
+        }
+    }
+    // The workgroup enforces its result location and cuts off runaway scans.
+    let workgroup = &template["Resources"]["RollupWorkGroup"]["Properties"]["WorkGroupConfiguration"];
+    assert_eq!(workgroup["EnforceWorkGroupConfiguration"], true);
+    assert!(matches!(&workgroup["BytesScannedCutoffPerQuery"], Value::Tagged(t) if t.tag == "!Ref"));
+    // The timeout leaves the 20 s the runner keeps for storing a result after polling stops.
+    assert!(function["Timeout"].as_u64().unwrap() >= 60);
 }
