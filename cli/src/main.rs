@@ -108,8 +108,8 @@ enum Command {
         #[arg(long)]
         lake: PathBuf,
     },
-    /// Prints the Athena DDL of a lake table, derived from the schema the writer uses, or of the
-    /// reader view `logs_all` (curated and staging, each record once).
+    /// Prints the Athena DDL of a lake table, derived from the schema the writer uses, of the
+    /// reader view `logs_all` (curated and staging, each record once), or of the summary tables.
     Schema {
         #[arg(long, value_enum, default_value = "logs")]
         table: TableArg,
@@ -135,6 +135,8 @@ enum TableArg {
     Logs,
     Staging,
     LogsAll,
+    /// The summary table of every shipped rollup.
+    Summaries,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -156,6 +158,7 @@ async fn main() -> ExitCode {
             TableArg::Logs => athena_ddl(Table::Logs, &bucket).map(|ddl| print!("{ddl}")),
             TableArg::Staging => athena_ddl(Table::Staging, &bucket).map(|ddl| print!("{ddl}")),
             TableArg::LogsAll => view_ddl(&bucket, lake.as_deref()).await.map(|ddl| print!("{ddl}")),
+            TableArg::Summaries => rollups::summaries_ddl(&bucket).await.map(|ddl| print!("{ddl}")),
         },
     };
     match result {

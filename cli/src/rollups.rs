@@ -95,6 +95,33 @@ pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Re
     Ok(runs)
 }
 
+/// Athena DDL of every shipped query's summary table in `bucket`: the columns the query returns
+/// (planned by the local engine, as template.yaml's tables are checked to be).
+pub async fn summaries_ddl(bucket: &str) -> Result<String, String> {
+    loglake::schema::check_bucket_name(bucket)?;
+    let scratch = std::env::temp_dir().join(format!("loglake-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let engine = Engine::open(&scratch, Source::Lake).await;
+    let mut out = String::new();
+    for query in queries(None)? {
+        let Ok(engine) = &engine else { break };
+        let bounds = WindowBounds::containing(query.window, Utc::now());
+        let schema = engine.output_schema(&query.render(&bounds).map_err(|e| e.to_string())?).await?;
+        let columns: Vec<(String, String)> =
+            schema.fields().iter().map(|f| (f.name().clone(), loglake::schema::hive_type(f.data_type()))).collect();
+        let location = format!("s3://{bucket}/{}{}/", loglake::rollup::SUMMARIES_PREFIX, query.output);
+        out.push_str(&loglake::schema::projected_table_ddl(
+            &query.output,
+            &location,
+            &columns,
+            query.window == Window::Hourly,
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    engine?;
+    Ok(out)
+}
+
 /// Bytes one query scans over its windows: `(windows, bytes, Athena cost)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Scan {

@@ -131,10 +131,25 @@ pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
 pub fn athena_ddl(table: Table, bucket: &str) -> Result<String, String> {
     check_bucket_name(bucket)?;
     let location = format!("s3://{bucket}/{}", table.prefix());
-    let columns = hive_columns().iter().map(|(name, ty)| format!("  `{name}` {ty}")).collect::<Vec<_>>().join(",\n");
-    Ok(format!(
-        "CREATE EXTERNAL TABLE IF NOT EXISTS `{table}` (\n{columns}\n)\n\
-PARTITIONED BY (`dt` string, `hour` string)\n\
+    Ok(projected_table_ddl(table.name(), &location, &hive_columns(), true))
+}
+
+/// `CREATE EXTERNAL TABLE` for Parquet under `location` (`s3://…/`), partitioned by `dt` (and
+/// `hour` when `hourly`) with partition projection. Names and types are loglake's own.
+pub fn projected_table_ddl(name: &str, location: &str, columns: &[(String, String)], hourly: bool) -> String {
+    let columns = columns.iter().map(|(name, ty)| format!("  `{name}` {ty}")).collect::<Vec<_>>().join(",\n");
+    let (partitions, hour, template) = if hourly {
+        (
+            "`dt` string, `hour` string",
+            "'projection.hour.type'='integer',\n'projection.hour.range'='0,23',\n'projection.hour.digits'='2',\n",
+            "dt=${dt}/hour=${hour}/",
+        )
+    } else {
+        ("`dt` string", "", "dt=${dt}/")
+    };
+    format!(
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{name}` (\n{columns}\n)\n\
+PARTITIONED BY ({partitions})\n\
 STORED AS PARQUET\n\
 LOCATION '{location}'\n\
 TBLPROPERTIES (\n\
@@ -144,15 +159,12 @@ TBLPROPERTIES (\n\
   'projection.dt.range'='2020-01-01,NOW',\n\
   'projection.dt.interval'='1',\n\
   'projection.dt.interval.unit'='DAYS',\n\
-  'projection.hour.type'='integer',\n\
-  'projection.hour.range'='0,23',\n\
-  'projection.hour.digits'='2',\n\
-  'storage.location.template'='{location}dt=${{dt}}/hour=${{hour}}/',\n\
+{hour}\
+  'storage.location.template'='{location}{template}',\n\
   'parquet.compression'='ZSTD',\n\
   'loglake.schema_version'='{SCHEMA_VERSION}'\n\
-);\n",
-        table = table.name()
-    ))
+);\n"
+    )
 }
 
 #[cfg(test)]
