@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic benchmark workload: CloudWatch Logs subscription events like real ones.
 
-    gen_workload.py OUT_DIR [--events 100] [--lines 5000] [--seed 7]
+    gen_workload.py OUT_DIR [--events 100] [--lines 5000] [--seed 7] [--mix apps|services]
 
 Each event is one payload of `--lines` log events from one log stream, about 0.6–0.8 MB of
 message text (close to CloudWatch's 1 MB batch limit), base64(gzip(JSON)) as a subscription
@@ -102,9 +102,41 @@ def lambda_lines(rng, ms, request_id, cold):
     return out
 
 
-def payload(rng, index, lines):
-    is_lambda = index % 2 == 0
-    group = f"/aws/lambda/fn-{index % 7}" if is_lambda else f"/ecs/service-{index % 5}"
+def alb_line(rng, ms):
+    status = rng.choice([200, 200, 200, 201, 301, 404, 500, 503])
+    times = "-1 -1 -1" if status == 503 and rng.random() < 0.5 else f"0.00{rng.randint(0, 9)} 0.{rng.randint(0, 999):03d} 0.000"
+    tg = rng.choice(["cart/0123456789abcdef", "web/fedcba9876543210", "api/00ff00ff00ff00ff"])
+    return (f"https {iso(ms)} app/shop-front/0f1e2d3c4b5a6978 203.0.113.{rng.randint(1, 254)}:{rng.randint(1024, 65535)} "
+            f"10.20.1.{rng.randint(1, 40)}:8080 {times} {status} {status} {rng.randint(100, 2000)} {rng.randint(100, 90000)} "
+            f"\"GET https://shop.example.org:443/{rng.choice(WORDS)}/{rng.randint(1, 9999)} HTTP/1.1\" \"Mozilla/5.0 (X11; Linux x86_64)\" "
+            f"ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:210987654321:targetgroup/{tg} "
+            f"\"Root=1-%08x-%024x\" \"shop.example.org\" \"-\" 0 {iso(ms - 200)} \"forward\" \"-\" \"-\" \"10.20.1.17:8080\" \"{status}\" \"-\" \"-\"" % (ms // 1000, rng.getrandbits(96)))
+
+
+def vpc_line(rng, ms):
+    action = "REJECT" if rng.random() < 0.15 else "ACCEPT"
+    return (f"2 123456789012 eni-{rng.getrandbits(32):08x} 10.0.{rng.randint(0, 3)}.{rng.randint(1, 60)} 10.1.{rng.randint(0, 3)}.{rng.randint(1, 30)} "
+            f"{rng.randint(1024, 65535)} {rng.choice([22, 443, 3306, 5432, 8080])} 6 {rng.randint(1, 50)} {rng.randint(40, 200000)} "
+            f"{ms // 1000 - 60} {ms // 1000} {action} OK")
+
+
+def apigw_line(rng, ms):
+    import datetime
+    t = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    route = rng.choice(["GET /pets", "GET /pets/{petId}", "POST /orders", "DELETE /orders/{id}"])
+    return json.dumps({"requestId": uuid(rng), "ip": "1.128.0.%d" % rng.randint(1, 254), "requestTime": t, "httpMethod": route.split()[0],
+                       "routeKey": route, "status": str(rng.choice([200, 200, 200, 204, 400, 403, 500])), "protocol": "HTTP/1.1",
+                       "responseLength": str(rng.randint(10, 5000)), "integrationLatency": str(rng.randint(2, 900))})
+
+
+def payload(rng, index, lines, mix="apps"):
+    if mix == "services":  # every kind of log the shipped rollups read, one kind per stream
+        kind = ["lambda", "ecs", "alb", "vpc", "apigw"][index % 5]
+    else:
+        kind = "lambda" if index % 2 == 0 else "ecs"
+    is_lambda = kind == "lambda"
+    group = {"lambda": f"/aws/lambda/fn-{index % 7}", "ecs": f"/ecs/service-{index % 5}", "alb": "/elb/shop-front",
+             "vpc": "/vpc/flow-logs", "apigw": "/apigw/shop"}[kind]
     stream = f"2026/11/20/[$LATEST]{rng.getrandbits(128):032x}"
     ms = BASE_MS + index * 36_000
     events, counts = [], {}
@@ -113,6 +145,8 @@ def payload(rng, index, lines):
         ms += rng.randint(0, 20)
         if is_lambda:
             batch = lambda_lines(rng, ms, uuid(rng), rng.random() < 0.1)
+        elif kind in ("alb", "vpc", "apigw"):
+            batch = [(kind, {"alb": alb_line, "vpc": vpc_line, "apigw": apigw_line}[kind](rng, ms))]
         else:
             batch = [("json", json_line(rng, ms))] if rng.random() < 0.55 else [("text", text_line(rng, ms))]
         for fmt, message in batch:
@@ -131,13 +165,15 @@ def main():
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--lines", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mix", choices=["apps", "services"], default="apps",
+                        help="apps: Lambda and ECS application logs; services: also ALB, VPC flow and API Gateway logs")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     manifest = {"events": args.events, "lines": 0, "message_bytes": 0, "formats": {}, "files": []}
     for i in range(args.events):
-        body, counts = payload(rng, i, args.lines)
+        body, counts = payload(rng, i, args.lines, args.mix)
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         buf = io.BytesIO()
         with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=6, mtime=0) as f:

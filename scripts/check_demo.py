@@ -9,7 +9,8 @@ run_reader_view.py. Every log event of the sample DATA_MESSAGE batches (events/i
 line of the sample Kinesis batches (events/ingest-kinesis/expected/lines.json, written by
 events/generate.py from the records it encodes) must be in the lake exactly once with its
 message unchanged; the truncated CloudWatch event and the bad Kinesis records must be dead
-letters. Prints the counts it compared.
+letters. The rollup errors_by_group_hourly the demo stored must equal the same aggregation done
+by DuckDB over the view. Prints the counts it compared.
 """
 import json
 import pathlib
@@ -65,9 +66,24 @@ def main() -> int:
         problems.append(f"expected {expected_letters} dead letters, found {len(letters)}")
     if compacted == 0:
         problems.append("the demo's compaction wrote no curated file")
+    # The demo's rollups: the summary loglake stored (DataFusion) read back by DuckDB, against
+    # the same aggregation done by DuckDB over the view.
+    summary_files = sorted((lake / "summaries" / "errors_by_group_hourly").rglob("*.parquet"))
+    stored = sorted(duckdb.sql(
+        "SELECT CAST(dt AS VARCHAR), CAST(hour AS VARCHAR), log_group, events, errors, warnings FROM read_parquet("
+        f"{[str(f) for f in summary_files]}, hive_partitioning = true, hive_types_autocast = false)").fetchall())
+    groups = {}
+    for dt, hour, group, level in view_rows(lake, sql, '"dt", "hour", log_group, level'):
+        counts = groups.setdefault((dt, hour, group), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += level in ("ERROR", "FATAL")
+        counts[2] += level == "WARN"
+    recomputed = sorted((*key, *c) for key, c in groups.items() if c[1] + c[2] > 0)
+    if not summary_files or stored != recomputed:
+        problems.append(f"errors_by_group_hourly differs: stored {stored} vs DuckDB {recomputed}")
     print(f"demo lake: {len(rows)} rows read by DuckDB through the logs_all view from {len(files)} files ({compacted} curated), "
           f"{len(expected)} log events and lines sent ({len(expected) - len(rows)} joined into the event above them), "
-          f"{len(letters)} dead letter(s)")
+          f"{len(letters)} dead letter(s); errors_by_group_hourly: {len(stored)} rows equal to DuckDB's own aggregation")
     for p in problems:
         print("FAIL:", p, file=sys.stderr)
     return 1 if problems else 0

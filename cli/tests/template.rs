@@ -305,3 +305,20 @@ fn the_query_runner_may_run_queries_in_its_workgroup_and_write_summaries_but_nev
     // The timeout leaves the 20 s the runner keeps for storing a result after polling stops.
     assert!(function["Timeout"].as_u64().unwrap() >= 60);
 }
+
+/// DataFusion is the local engine only: no Lambda function, and not the shared crate they all
+/// build on, may depend on it (it would add minutes of build and megabytes of binary).
+#[test]
+fn no_lambda_binary_depends_on_datafusion() {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let mut manifests = vec![format!("{root}/shared/Cargo.toml")];
+    for entry in std::fs::read_dir(format!("{root}/functions")).unwrap() {
+        manifests.push(format!("{}/Cargo.toml", entry.unwrap().path().display()));
+    }
+    assert!(manifests.len() >= 7, "{manifests:?}");
+    for manifest in manifests {
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let dependencies = text.split("[dev-dependencies]").next().unwrap();
+        assert!(!dependencies.contains("datafusion"), "{manifest} depends on DataFusion");
+    }
+}

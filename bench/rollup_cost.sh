@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# What the shipped rollups scan: each query over raw staging (the files as ingest wrote them),
+# over the curated table after compaction, and reading its summary — loglake cost's figures on
+# a lake of realistic size, measured in this one run.
+#   EVENTS (default 200) CloudWatch payloads of LINES (default 5000) lines, every kind of log the
+#   rollups read (bench/gen_workload.py --mix services), ingested through the real handler.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+work=${LOGLAKE_BENCH_DIR:-${TMPDIR:-/tmp}/loglake-bench}/rollup-cost
+events=${EVENTS:-200}
+lines=${LINES:-5000}
+rm -rf "$work"
+mkdir -p "$work"
+# Release speed without LTO's long link (DataFusion is large).
+cargo build --quiet --profile profiling -p loglake-cli
+loglake="$CARGO_TARGET_DIR/profiling/loglake"
+
+echo "== workload"
+python3 bench/gen_workload.py "$work/events" --events "$events" --lines "$lines" --mix services
+"$loglake" invoke ingest-cloudwatch --event "$work/events" --lake "$work/lake" >/dev/null
+du -sh "$work/lake/staging"
+
+echo "== before compaction: raw staging"
+"$loglake" cost --lake "$work/lake" 2>/dev/null | tee "$work/staging.txt" || true
+echo "== compaction, rollups"
+"$loglake" compact --lake "$work/lake" >/dev/null 2>&1
+du -sh "$work/lake/logs"
+"$loglake" rollup --lake "$work/lake" | tail -n 3
+echo "== after: curated and summaries"
+"$loglake" cost --lake "$work/lake" | tee "$work/curated.txt"
+
+python3 - "$work/staging.txt" "$work/curated.txt" <<'PY'
+import re, sys
+units = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2}
+def table(path):
+    rows = {}
+    for line in open(path):
+        m = re.match(r"(\w+)\s+(\d+)\s+([\d.]+) (B|KiB|MiB)\s+([\d.]+) (B|KiB|MiB)\s+([\d.]+) (B|KiB|MiB)", line)
+        if m:
+            rows[m[1]] = [float(m[3]) * units[m[4]], float(m[5]) * units[m[6]], float(m[7]) * units[m[8]]]
+    return rows
+staging, after = table(sys.argv[1]), table(sys.argv[2])
+print("query                     curated/raw staging   summary/curated   (targets <= 10%, <= 1%)")
+for name, (_, curated, summary) in after.items():
+    raw = staging.get(name, [0])[0]
+    print(f"{name:<25} {curated / raw * 100 if raw else float('nan'):>10.1f}%   {summary / curated * 100 if curated else float('nan'):>14.2f}%"
+          f"   ({raw / 2**20:.1f} MiB -> {curated / 2**20:.1f} MiB -> {summary / 1024:.1f} KiB)")
+PY
