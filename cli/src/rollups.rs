@@ -207,6 +207,12 @@ pub fn cost_table(
         total(curated),
         total(summary)
     ));
+    let curated_bytes: u64 = curated.values().map(|s| s.bytes).sum();
+    if curated_bytes < 10 << 20 {
+        out.push_str(
+            "(a lake this small: every query reads whole files and Athena bills its 10 MB minimum; bench/rollup_cost.sh measures the ratios at scale)\n",
+        );
+    }
     out
 }
 

@@ -1,0 +1,66 @@
+//! `loglake query`, `rollup` and `cost` as a user runs them, on the lake the demo writes: results
+//! and what they cost, and clear errors (never a panic) for bad SQL, queries and windows.
+
+use std::process::{Command, Output};
+
+fn loglake(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loglake")).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn query_rollup_and_cost_work_on_the_demo_lake_and_refuse_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let demo = loglake(&["demo", "--lake", lake]);
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    assert!(text(&demo.stdout).contains("bytes each rollup scans:"));
+
+    let out = loglake(&[
+        "query",
+        "--lake",
+        lake,
+        "SELECT format, count(*) AS n FROM logs_all WHERE element_at(attributes, 'lambda_event') = 'report' GROUP BY format",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("| lambda |") && stdout.contains("1 rows in") && stdout.contains("on Athena $"),
+        "{stdout}"
+    );
+
+    let out = loglake(&["query", "--lake", lake, "SELECT no_such_column FROM logs_all"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("loglake: planning:") && !stderr.contains("panicked"), "{stderr}");
+
+    let out = loglake(&["rollup", "--lake", lake, "--query", "errors; DROP TABLE logs"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("shipped: errors_by_group_hourly"), "{}", text(&out.stderr));
+    let out = loglake(&["rollup", "--lake", lake, "--query", "errors_by_group_hourly", "--window", "2026-11-20T25"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--window"), "{}", text(&out.stderr));
+    let out = loglake(&["rollup", "--lake", lake, "--query", "vpc_rejects_daily", "--window", "2026-11-20T10"]);
+    assert!(out.status.success(), "an hour names its day for a daily query: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("summaries/vpc_rejects_daily/dt=2026-11-20/part-00000.parquet"));
+
+    let out = loglake(&["cost", "--lake", lake]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for name in [
+        "errors_by_group_hourly",
+        "lambda_reports_hourly",
+        "http_requests_hourly",
+        "vpc_top_talkers_hourly",
+        "vpc_rejects_daily",
+    ] {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "{name} missing: {stdout}");
+    }
+
+    let out = loglake(&["query", "--lake", &format!("{lake}/does-not-exist"), "SELECT 1"]);
+    assert!(!out.status.success() && text(&out.stderr).starts_with("loglake: "), "{}", text(&out.stderr));
+}
