@@ -12,17 +12,20 @@ events=${EVENTS:-200}
 lines=${LINES:-5000}
 rm -rf "$work"
 mkdir -p "$work"
-# Release speed without LTO's long link (DataFusion is large).
-cargo build --quiet --profile profiling -p loglake-cli
-loglake="$CARGO_TARGET_DIR/profiling/loglake"
+# Bytes scanned do not depend on the build: the dev build will do (LOGLAKE_BIN: one already built).
+loglake=${LOGLAKE_BIN:-}
+if [ -z "$loglake" ]; then
+  cargo build --quiet -p loglake-cli
+  loglake="$CARGO_TARGET_DIR/debug/loglake"
+fi
 
 echo "== workload"
 python3 bench/gen_workload.py "$work/events" --events "$events" --lines "$lines" --mix services
-"$loglake" invoke ingest-cloudwatch --event "$work/events" --lake "$work/lake" >/dev/null
+"$loglake" invoke ingest-cloudwatch --event "$work"/events/event-*.json --lake "$work/lake" >/dev/null
 du -sh "$work/lake/staging"
 
 echo "== before compaction: raw staging"
-"$loglake" cost --lake "$work/lake" 2>/dev/null | tee "$work/staging.txt" || true
+"$loglake" cost --lake "$work/lake" | tee "$work/staging.txt"
 echo "== compaction, rollups"
 "$loglake" compact --lake "$work/lake" >/dev/null 2>&1
 du -sh "$work/lake/logs"
@@ -36,9 +39,9 @@ units = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2}
 def table(path):
     rows = {}
     for line in open(path):
-        m = re.match(r"(\w+)\s+(\d+)\s+([\d.]+) (B|KiB|MiB)\s+([\d.]+) (B|KiB|MiB)\s+([\d.]+) (B|KiB|MiB)", line)
-        if m:
-            rows[m[1]] = [float(m[3]) * units[m[4]], float(m[5]) * units[m[6]], float(m[7]) * units[m[8]]]
+        sizes = re.findall(r"([\d.]+) (B|KiB|MiB)\b", line)
+        if re.match(r"[a-z_]+\s+\d+\s", line) and len(sizes) >= 2:
+            rows[line.split()[0]] = [float(v) * units[u] for v, u in sizes] + [0.0]
     return rows
 staging, after = table(sys.argv[1]), table(sys.argv[2])
 print("query                     curated/raw staging   summary/curated   (targets <= 10%, <= 1%)")

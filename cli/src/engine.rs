@@ -149,7 +149,8 @@ async fn register(
     schema: Option<SchemaRef>,
 ) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+    // No footer size hint: with one, a file smaller than the hint is read whole.
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default().with_metadata_size_hint(None)))
         .with_file_extension(".parquet")
         .with_table_partition_cols(partitions.iter().map(|(n, t)| (n.to_string(), t.clone())).collect());
     let url = format!("{}/", dir.display());

@@ -159,6 +159,9 @@ pub async fn scan_summaries(lake: &Path, queries: &[QueryFile]) -> Result<BTreeM
     let engine = Engine::open(lake, Source::Lake).await?;
     let mut out = BTreeMap::new();
     for query in queries {
+        if !lake.join(loglake::rollup::SUMMARIES_PREFIX).join(&query.output).is_dir() {
+            continue; // not rolled up yet
+        }
         let mut scan = Scan::default();
         for bounds in data_windows(&store, query.window).await? {
             let sql = format!("SELECT * FROM \"{}\" WHERE {}", query.output, bounds.partition_filter());
@@ -188,16 +191,17 @@ pub fn cost_table(
     );
     for query in queries {
         let get = |m: &BTreeMap<String, Scan>| m.get(&query.name).copied().unwrap_or_default();
-        let (s, c, r) = (get(staging), get(curated), get(summary));
+        let (s, c) = (get(staging), get(curated));
+        let r = summary.get(&query.name).copied();
         out.push_str(&format!(
             "{:<24} {:>7} {:>14} {:>14} {:>12} {:>16} {:>16}\n",
             query.name,
             c.windows.max(s.windows),
             crate::demo::human(s.bytes as usize),
             crate::demo::human(c.bytes as usize),
-            crate::demo::human(r.bytes as usize),
+            r.map_or("not run".to_owned(), |r| crate::demo::human(r.bytes as usize)),
             percent(c.bytes, s.bytes),
-            percent(r.bytes, c.bytes),
+            r.map_or("-".to_owned(), |r| percent(r.bytes, c.bytes)),
         ));
     }
     let total = |m: &BTreeMap<String, Scan>| m.values().map(|s| s.cost_usd).sum::<f64>();
