@@ -33,20 +33,22 @@ du -sh "$work/lake/logs"
 echo "== after: curated and summaries"
 "$loglake" cost --lake "$work/lake" | tee "$work/curated.txt"
 
-python3 - "$work/staging.txt" "$work/curated.txt" <<'PY'
-import re, sys
+python3 - "$work/staging.txt" "$work/curated.txt" "$work/events/manifest.json" <<'PY'
+import json, re, sys
 units = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2}
 def table(path):
     rows = {}
     for line in open(path):
         sizes = re.findall(r"([\d.]+) (B|KiB|MiB)\b", line)
         if re.match(r"[a-z_]+\s+\d+\s", line) and len(sizes) >= 2:
-            rows[line.split()[0]] = [float(v) * units[u] for v, u in sizes] + [0.0]
+            rows[line.split()[0]] = ([float(v) * units[u] for v, u in sizes] + [0.0])[:3]
     return rows
 staging, after = table(sys.argv[1]), table(sys.argv[2])
-print("query                     curated/raw staging   summary/curated   (targets <= 10%, <= 1%)")
+text = json.load(open(sys.argv[3]))["message_bytes"]
+print(f"message text ingested: {text / 2**20:.1f} MiB")
+print("query                     curated/raw staging   curated/message text   summary/curated   (targets <= 10%, <= 1%)")
 for name, (_, curated, summary) in after.items():
     raw = staging.get(name, [0])[0]
-    print(f"{name:<25} {curated / raw * 100 if raw else float('nan'):>10.1f}%   {summary / curated * 100 if curated else float('nan'):>14.2f}%"
-          f"   ({raw / 2**20:.1f} MiB -> {curated / 2**20:.1f} MiB -> {summary / 1024:.1f} KiB)")
+    print(f"{name:<25} {curated / raw * 100 if raw else float('nan'):>10.1f}%   {curated / text * 100:>19.2f}%   {summary / curated * 100 if curated else float('nan'):>14.2f}%"
+          f"   ({raw / 2**20:.2f} MiB -> {curated / 2**20:.2f} MiB -> {summary / 1024:.1f} KiB)")
 PY

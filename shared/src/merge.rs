@@ -1,5 +1,5 @@
 //! External merge for compaction: the rows of many staging files, sorted by
-//! (`event_time`, `log_group`, `event_id`) with repeated event ids dropped, in bounded memory.
+//! (`log_group`, `event_time`, `event_id`) with repeated event ids dropped, in bounded memory.
 //!
 //! Phase 1 reads input files batch by batch until about `memory_budget_bytes` of Arrow data is
 //! held, sorts that chunk and spills it to a local run file (small row groups); phase 2 merges
@@ -36,8 +36,12 @@ fn spill_properties() -> WriterProperties {
         .build()
 }
 
-/// The sort order of curated files.
-pub const SORT_COLUMNS: [&str; 3] = ["event_time", "log_group", "event_id"];
+/// The sort order of curated files: by log group first, so each group's rows (and mostly one
+/// format) are contiguous. Page and row-group statistics on `log_group` and `format` then let
+/// a query for one kind of log skip the pages of the others (bench/rollup_cost.sh: sorted by
+/// time first, the VPC rollups read 4.6x more of the curated hour than of raw staging), and
+/// the columns that repeat within a group compress better.
+pub const SORT_COLUMNS: [&str; 3] = ["log_group", "event_time", "event_id"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {

@@ -1,5 +1,5 @@
 //! The external merge compaction builds on: many staging files, a memory budget far smaller than
-//! the input, duplicates across files — out come the rows once each, in (event_time, log_group,
+//! the input, duplicates across files — out come the rows once each, in (log_group, event_time,
 //! event_id) order.
 
 mod common;
@@ -15,8 +15,8 @@ use loglake::parquet_encode::encode_parquet;
 
 const NOW: i64 = 1_795_168_900_000;
 
-/// (event_time, log_group, event_id): the sort key of a row.
-type Key = (i64, String, String);
+/// (log_group, event_time, event_id): the sort key of a row.
+type Key = (String, i64, String);
 
 /// `files` staging files of `per_file` records each; every 7th record is a copy of an earlier
 /// one (same id, time, group and message: a redelivery).
@@ -65,7 +65,7 @@ fn staging_files(files: usize, per_file: usize) -> (Vec<Vec<u8>>, Vec<Key>) {
         let refs: Vec<_> = records.iter().collect();
         out.push(encode_parquet(&refs, 1).unwrap());
     }
-    let mut expected: Vec<Key> = unique.into_iter().map(|(t, g, id, _)| (t, g, id)).collect();
+    let mut expected: Vec<Key> = unique.into_iter().map(|(t, g, id, _)| (g, t, id)).collect();
     expected.sort();
     (out, expected)
 }
@@ -89,14 +89,14 @@ fn many_files_merge_sorted_and_deduplicated_in_a_small_budget() {
         let groups = batch.column_by_name("log_group").unwrap().as_string::<i32>();
         let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>();
         for i in 0..batch.num_rows() {
-            got.push((times.value(i), groups.value(i).to_owned(), ids.value(i).to_owned()));
+            got.push((groups.value(i).to_owned(), times.value(i), ids.value(i).to_owned()));
         }
     }
     let stats = merger.stats().clone();
     assert!(stats.runs >= 10, "the budget forces many runs ({} runs for {input_bytes} bytes)", stats.runs);
     assert!(stats.merged_runs > 0, "more runs than the budget merges at once: merged in groups first");
     assert!(largest_batch <= 1000);
-    assert!(got.windows(2).all(|w| w[0] <= w[1]), "sorted by time, group, id");
+    assert!(got.windows(2).all(|w| w[0] <= w[1]), "sorted by group, time, id");
     assert_eq!(got, expected, "every record once");
     assert_eq!(stats.rows_in, 60 * 500);
     assert_eq!(stats.rows_out + stats.duplicates, stats.rows_in);
