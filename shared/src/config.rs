@@ -307,6 +307,27 @@ impl PipelineConfig {
 }
 
 /// Reads a boolean setting (`true`/`false`/`1`/`0`), naming the variable when it is neither.
+/// A whole-number setting: `default` when unset; a value that is not a number in `range` is
+/// named in `problems` (and `default` returned, so every problem is found in one pass).
+pub fn number_setting(
+    value: Option<String>,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    problems: &mut Vec<String>,
+) -> i64 {
+    match value {
+        None => default,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                problems.push(format!("{name}={text:?}: expected a number in {range:?}"));
+                default
+            }
+        },
+    }
+}
+
 pub fn parse_bool(name: &str, value: Option<String>) -> Result<bool, ConfigError> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(false),

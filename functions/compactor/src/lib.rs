@@ -46,15 +46,8 @@ impl Config {
             problems.extend(e.problems);
             FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: Default::default() }
         });
-        let mut number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| match lookup(name) {
-            None => default,
-            Some(text) => match text.trim().parse::<i64>() {
-                Ok(n) if range.contains(&n) => n,
-                _ => {
-                    problems.push(format!("{name}={text:?}: expected a number in {range:?}"));
-                    default
-                }
-            },
+        let mut number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| {
+            loglake::config::number_setting(lookup(name), name, default, range, &mut problems)
         };
         let memory_mb = number(vars::MEMORY_MB, 256, 16..=8192) as usize;
         // Athena reads files of 128 MB and more best; Lambda's /tmp holds the file being written.

@@ -77,15 +77,8 @@ impl Config {
         };
         let workgroup = required(vars::WORKGROUP, "the Athena workgroup");
         let database = required(vars::GLUE_DATABASE, "the Glue database of logs_all");
-        let mut number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| match lookup(name) {
-            None => default,
-            Some(text) => match text.trim().parse::<i64>() {
-                Ok(n) if range.contains(&n) => n,
-                _ => {
-                    problems.push(format!("{name}={text:?}: expected a number in {range:?}"));
-                    default
-                }
-            },
+        let mut number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| {
+            loglake::config::number_setting(lookup(name), name, default, range, &mut problems)
         };
         // Athena's maximum reuse age is 7 days.
         let result_reuse_minutes = number(vars::RESULT_REUSE_MINUTES, 60, 0..=10_080) as i32;

@@ -80,27 +80,9 @@ pub fn to_record_batch(pages: &[ResultSet]) -> Result<(SchemaRef, RecordBatch), 
             athena_type: column.r#type().to_owned(),
         };
         let array: ArrayRef = match field.data_type() {
-            DataType::Int64 => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(row, v)| v.map(|v| v.parse::<i64>().map_err(|_| bad(row, v))).transpose())
-                    .collect::<Result<Int64Array, _>>()?,
-            ),
-            DataType::Float64 => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(row, v)| v.map(|v| v.parse::<f64>().map_err(|_| bad(row, v))).transpose())
-                    .collect::<Result<Float64Array, _>>()?,
-            ),
-            DataType::Boolean => Arc::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(row, v)| v.map(|v| v.parse::<bool>().map_err(|_| bad(row, v))).transpose())
-                    .collect::<Result<BooleanArray, _>>()?,
-            ),
+            DataType::Int64 => Arc::new(parse_all::<i64, Int64Array>(values, bad)?),
+            DataType::Float64 => Arc::new(parse_all::<f64, Float64Array>(values, bad)?),
+            DataType::Boolean => Arc::new(parse_all::<bool, BooleanArray>(values, bad)?),
             _ => Arc::new(values.iter().copied().collect::<StringArray>()),
         };
         arrays.push(array);
@@ -108,6 +90,14 @@ pub fn to_record_batch(pages: &[ResultSet]) -> Result<(SchemaRef, RecordBatch), 
     let schema: SchemaRef = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| ResultError::Arrow(e.to_string()))?;
     Ok((schema, batch))
+}
+
+/// A column of text cells parsed as `T`; a null stays null, a cell that does not parse is `bad`.
+fn parse_all<T: std::str::FromStr, A: FromIterator<Option<T>>>(
+    values: &[Option<&str>],
+    bad: impl Fn(usize, &str) -> ResultError,
+) -> Result<A, ResultError> {
+    values.iter().enumerate().map(|(row, v)| v.map(|v| v.parse::<T>().map_err(|_| bad(row, v))).transpose()).collect()
 }
 
 #[cfg(test)]
