@@ -31,27 +31,34 @@ pub fn queries(name: Option<&str>) -> Result<Vec<QueryFile>, String> {
     }
 }
 
-/// The windows of `kind` that hold data in the lake (curated or staging), oldest first.
-pub async fn data_windows(store: &LocalStore, kind: Window) -> Result<Vec<WindowBounds>, String> {
-    let mut windows = BTreeMap::new();
+/// The hours that hold data in the lake (curated or staging), oldest first: listed once per
+/// command, each query's windows derived from them ([`windows_of`]).
+pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>, String> {
+    let mut hours = BTreeMap::new();
     for prefix in [CURATED_PREFIX, STAGING_PREFIX] {
         for key in store.list(prefix).await.map_err(|e| e.to_string())? {
             let Some(partition) = partition_of(&key, prefix) else { continue };
             // `dt=2026-11-20/hour=09` → `2026-11-20T09`
             let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
             let Ok(hour) = WindowBounds::parse(Window::Hourly, &name) else { continue };
-            let window = WindowBounds::containing(kind, hour.start);
-            windows.insert(window.start, window);
+            hours.insert(hour.start, hour);
         }
     }
-    Ok(windows.into_values().collect())
+    Ok(hours.into_values().collect())
+}
+
+/// The windows of `kind` that contain any of `hours`, oldest first.
+pub fn windows_of(hours: &[WindowBounds], kind: Window) -> Vec<WindowBounds> {
+    let windows: BTreeMap<_, _> =
+        hours.iter().map(|h| WindowBounds::containing(kind, h.start)).map(|w| (w.start, w)).collect();
+    windows.into_values().collect()
 }
 
 /// The windows a query runs for: the one named (an hour names its day for a daily query), or
 /// every window with data.
-async fn windows_for(store: &LocalStore, query: &QueryFile, named: Option<&str>) -> Result<Vec<WindowBounds>, String> {
+fn windows_for(hours: &[WindowBounds], query: &QueryFile, named: Option<&str>) -> Result<Vec<WindowBounds>, String> {
     match named {
-        None => data_windows(store, query.window).await,
+        None => Ok(windows_of(hours, query.window)),
         Some(text) => {
             let bounds = WindowBounds::parse(query.window, text)
                 .or_else(|_| {
@@ -67,9 +74,10 @@ async fn windows_for(store: &LocalStore, query: &QueryFile, named: Option<&str>)
 pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Result<Vec<QueryRun>, String> {
     let store = LocalStore::new(lake);
     let engine = Engine::open(lake, Source::Lake).await?;
+    let hours = data_hours(&store).await?;
     let mut runs = Vec::new();
     for query in queries {
-        for bounds in windows_for(&store, query, window).await? {
+        for bounds in windows_for(&hours, query, window)? {
             let started = Utc::now();
             let sql = query.render(&bounds).map_err(|e| format!("{}: {e}", query.name))?;
             let output = engine.run(&sql).await.map_err(|e| format!("{} for {}: {e}", query.name, bounds.name()))?;
@@ -99,12 +107,18 @@ pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Re
 /// (planned by the local engine, as template.yaml's tables are checked to be).
 pub async fn summaries_ddl(bucket: &str) -> Result<String, String> {
     loglake::schema::check_bucket_name(bucket)?;
+    // The engine plans over an empty lake: nothing is read.
     let scratch = std::env::temp_dir().join(format!("loglake-schema-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-    let engine = Engine::open(&scratch, Source::Lake).await;
+    let ddl = summaries_ddl_with(&scratch, bucket).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    ddl
+}
+
+async fn summaries_ddl_with(scratch: &Path, bucket: &str) -> Result<String, String> {
+    let engine = Engine::open(scratch, Source::Lake).await?;
     let mut out = String::new();
     for query in queries(None)? {
-        let Ok(engine) = &engine else { break };
         let bounds = WindowBounds::containing(query.window, Utc::now());
         let schema = engine.output_schema(&query.render(&bounds).map_err(|e| e.to_string())?).await?;
         let columns: Vec<(String, String)> =
@@ -117,8 +131,6 @@ pub async fn summaries_ddl(bucket: &str) -> Result<String, String> {
             query.window == Window::Hourly,
         ));
     }
-    let _ = std::fs::remove_dir_all(&scratch);
-    engine?;
     Ok(out)
 }
 
@@ -138,10 +150,11 @@ pub async fn scan_queries(
 ) -> Result<BTreeMap<String, Scan>, String> {
     let store = LocalStore::new(lake);
     let engine = Engine::open(lake, source).await?;
+    let hours = data_hours(&store).await?;
     let mut out = BTreeMap::new();
     for query in queries {
         let mut scan = Scan::default();
-        for bounds in data_windows(&store, query.window).await? {
+        for bounds in windows_of(&hours, query.window) {
             let sql = query.render(&bounds).map_err(|e| e.to_string())?;
             let output = engine.run(&sql).await?;
             scan.windows += 1;
@@ -157,13 +170,14 @@ pub async fn scan_queries(
 pub async fn scan_summaries(lake: &Path, queries: &[QueryFile]) -> Result<BTreeMap<String, Scan>, String> {
     let store = LocalStore::new(lake);
     let engine = Engine::open(lake, Source::Lake).await?;
+    let hours = data_hours(&store).await?;
     let mut out = BTreeMap::new();
     for query in queries {
         if !lake.join(loglake::rollup::SUMMARIES_PREFIX).join(&query.output).is_dir() {
             continue; // not rolled up yet
         }
         let mut scan = Scan::default();
-        for bounds in data_windows(&store, query.window).await? {
+        for bounds in windows_of(&hours, query.window) {
             let sql = format!("SELECT * FROM \"{}\" WHERE {}", query.output, bounds.partition_filter());
             let output = engine.run(&sql).await.map_err(|e| format!("{e} (run `loglake rollup` first)"))?;
             scan.windows += 1;

@@ -61,6 +61,15 @@ fn query_rollup_and_cost_work_on_the_demo_lake_and_refuse_bad_input_clearly() {
         assert!(stdout.lines().any(|l| l.starts_with(name)), "{name} missing: {stdout}");
     }
 
+    let out = loglake(&["schema", "--table", "summaries", "--bucket", "my-lake"]);
+    let ddl = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(ddl.matches("CREATE EXTERNAL TABLE").count(), 5, "{ddl}");
+    assert!(ddl.contains("'storage.location.template'='s3://my-lake/summaries/vpc_rejects_daily/dt=${dt}/'"), "{ddl}");
+    assert!(ddl.contains("PARTITIONED BY (`dt` string, `hour` string)\nSTORED AS PARQUET\nLOCATION 's3://my-lake/summaries/errors_by_group_hourly/'"), "{ddl}");
+    let out = loglake(&["schema", "--table", "summaries", "--bucket", "x'; DROP"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("not a valid S3 bucket name"));
+
     let out = loglake(&["query", "--lake", &format!("{lake}/does-not-exist"), "SELECT 1"]);
     assert!(!out.status.success() && text(&out.stderr).starts_with("loglake: "), "{}", text(&out.stderr));
 }

@@ -14,6 +14,15 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
+    /// [`FunctionConfig::from_lookup`] for a function with settings of its own: the problems
+    /// go to `problems` (reported together with the function's), and an empty config stands in.
+    pub fn from_lookup_into(lookup: impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> Self {
+        FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| {
+            problems.extend(e.problems);
+            FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: Default::default() }
+        })
+    }
+
     /// Reads every setting through `lookup` and names every missing or invalid one.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();

@@ -42,10 +42,7 @@ pub struct Config {
 impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let lake = FunctionConfig::from_lookup(&lookup).unwrap_or_else(|e| {
-            problems.extend(e.problems);
-            FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: Default::default() }
-        });
+        let lake = FunctionConfig::from_lookup_into(&lookup, &mut problems);
         let mut number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| {
             loglake::config::number_setting(lookup(name), name, default, range, &mut problems)
         };

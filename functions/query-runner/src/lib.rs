@@ -64,10 +64,7 @@ pub struct Config {
 impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let lake = FunctionConfig::from_lookup(&lookup).unwrap_or_else(|e| {
-            problems.extend(e.problems);
-            FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: Default::default() }
-        });
+        let lake = FunctionConfig::from_lookup_into(&lookup, &mut problems);
         let mut required = |name: &str, what: &str| {
             let value = lookup(name).unwrap_or_default();
             if value.trim().is_empty() {
