@@ -14,8 +14,9 @@ step "python venv ($venv)"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 export PATH="$venv/bin:$PATH"
 
-step "static checks: rustfmt, clippy, sample events, cfn-lint"
+step "static checks: rustfmt, module graph, clippy, sample events, cfn-lint"
 cargo fmt --all -- --check
+python scripts/check_modules.py
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 python events/generate.py --check
 python scripts/make_kpl_fixtures.py --check

@@ -5,17 +5,23 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::{Result, anyhow, bail};
 use log_subscriber::SdkLogs;
 use log_subscriber::backfill::{BackfillOptions, BackfillState, backfill};
+use loglake::lake::layout::slug;
+use loglake::lake::storage::load_aws_config;
+use loglake::parse::timestamp::parse_text_ms;
+
+use crate::lake::handler_state;
 
 /// RFC 3339 or epoch milliseconds.
-fn parse_time(name: &str, text: &str) -> Result<i64, String> {
+fn parse_time(name: &str, text: &str) -> Result<i64> {
     let text = text.trim();
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
     }
-    loglake::timestamp::parse_text_ms(text)
-        .ok_or_else(|| format!("--{name} {text:?}: expected RFC 3339 (2026-11-20T00:00:00Z) or epoch milliseconds"))
+    parse_text_ms(text)
+        .ok_or_else(|| anyhow!("--{name} {text:?}: expected RFC 3339 (2026-11-20T00:00:00Z) or epoch milliseconds"))
 }
 
 pub async fn run(
@@ -25,15 +31,14 @@ pub async fn run(
     lake: Option<&Path>,
     state: Option<PathBuf>,
     page_size: Option<i32>,
-) -> Result<(), String> {
+) -> Result<()> {
     let (start_ms, end_ms) = (parse_time("start", start)?, parse_time("end", end)?);
     if end_ms < start_ms {
-        return Err(format!("--end {end} is before --start {start}"));
+        bail!("--end {end} is before --start {start}");
     }
-    let state_path =
-        state.unwrap_or_else(|| PathBuf::from(format!("loglake-backfill-{}.json", loglake::keys::slug(log_group))));
-    let handler_state = crate::state_for(lake).await?;
-    let api = SdkLogs::new(&loglake::storage::load_aws_config().await);
+    let state_path = state.unwrap_or_else(|| PathBuf::from(format!("loglake-backfill-{}.json", slug(log_group))));
+    let handler_state = handler_state(lake).await?;
+    let api = SdkLogs::new(&load_aws_config().await);
     let options = BackfillOptions { page_size, max_pages: None, state_path: Some(state_path.clone()) };
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
@@ -47,8 +52,7 @@ pub async fn run(
         &options,
         |state| show_progress(state, started, terminal),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     if terminal {
         eprintln!();
     }

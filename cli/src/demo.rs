@@ -4,12 +4,22 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use loglake::IngestReport;
-use loglake::cloudwatch::SubscriptionEvent;
+use anyhow::{Context, Result, bail};
+use loglake::compact::run::compact;
+use loglake::compact::view::local_readers;
 use loglake::config::PipelineConfig;
+use loglake::decode::subscription::SubscriptionEvent;
 use loglake::function::State;
-use loglake::kinesis::KinesisEvent;
-use loglake::storage::LocalStore;
+use loglake::ingest::kinesis::KinesisEvent;
+use loglake::ingest::report::IngestReport;
+use loglake::lake::layout::LOCAL_SPILL_DIR;
+use loglake::lake::storage::LocalStore;
+
+use crate::compact::compact_options;
+use crate::engine::{Engine, Source, pretty};
+use crate::lake::environment;
+use crate::rollups::{cost_table, queries, scan_queries, scan_summaries};
+use crate::units::human;
 
 /// The sample events of events/ingest-cloudwatch, in the order the demo sends them.
 pub const SAMPLE_EVENTS: &[(&str, &str)] = &[
@@ -28,21 +38,21 @@ pub const KINESIS_SAMPLE_EVENTS: &[(&str, &str)] = &[
     ("bad-records.json", include_str!("../../events/ingest-kinesis/bad-records.json")),
 ];
 
-pub async fn run(lake: &Path) -> Result<(), String> {
-    let pipeline = PipelineConfig::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+pub async fn run(lake: &Path) -> Result<()> {
+    let pipeline = PipelineConfig::from_lookup(environment)?;
     let state = State { pipeline, store: Box::new(LocalStore::new(lake)) };
     let mut total = IngestReport::default();
     for (name, text) in SAMPLE_EVENTS {
-        let event: SubscriptionEvent = serde_json::from_str(text).map_err(|e| format!("embedded event {name}: {e}"))?;
-        let report = ingest_cloudwatch::handle(&state, &event).await.map_err(|e| format!("{name}: {e}"))?;
+        let event: SubscriptionEvent = serde_json::from_str(text).with_context(|| format!("embedded event {name}"))?;
+        let report = ingest_cloudwatch::handle(&state, &event).await.with_context(|| name.to_string())?;
         total.merge(report);
     }
     let mut kinesis = IngestReport::default();
     for (name, text) in KINESIS_SAMPLE_EVENTS {
-        let event: KinesisEvent = serde_json::from_str(text).map_err(|e| format!("embedded event {name}: {e}"))?;
+        let event: KinesisEvent = serde_json::from_str(text).with_context(|| format!("embedded event {name}"))?;
         let report = ingest_kinesis::handle(&state, &event, None).await;
         if let Some(retry) = report.retry_from {
-            return Err(format!("{name}: stopped at sequence number {}: {}", retry.sequence_number, retry.reason));
+            bail!("{name}: stopped at sequence number {}: {}", retry.sequence_number, retry.reason);
         }
         kinesis.merge(report.ingest);
     }
@@ -50,19 +60,14 @@ pub async fn run(lake: &Path) -> Result<(), String> {
     print!("{}", summary(lake, "Kinesis records", &kinesis));
 
     // What the rollups would scan over raw staging, measured before compaction folds it.
-    let queries = crate::rollups::queries(None)?;
-    let staging_scans = crate::rollups::scan_queries(lake, &queries, crate::engine::Source::StagingOnly).await?;
+    let queries = queries(None)?;
+    let staging_scans = scan_queries(lake, &queries, Source::StagingOnly).await?;
 
     // Compaction: the staging files of both into sorted, deduplicated curated files.
-    let spill = lake.join("_loglake").join("spill");
-    let record = loglake::compact::compact(
-        state.store.as_ref(),
-        &loglake::compact::local_readers(),
-        &crate::compact_options(64, 256, 0),
-        &spill,
-    )
-    .await
-    .map_err(|e| format!("compaction: {e}"))?;
+    let spill = lake.join(LOCAL_SPILL_DIR);
+    let record = compact(state.store.as_ref(), &local_readers(), &compact_options(64, 256, 0), &spill)
+        .await
+        .context("compaction")?;
     let _ = std::fs::remove_dir_all(&spill);
     print!(
         "loglake demo → {}: compaction\n\n  files            {} staging → {} curated (logs/), {} hours\n  bytes            {} → {}\n  rows             {} in, {} out, {} duplicates removed\n\n",
@@ -87,27 +92,16 @@ pub async fn run(lake: &Path) -> Result<(), String> {
         windows.len(),
         windows.into_iter().collect::<Vec<_>>().join(", ")
     );
-    let engine = crate::engine::Engine::open(lake, crate::engine::Source::Lake).await?;
+    let engine = Engine::open(lake, Source::Lake).await?;
     let shown = engine
         .run("SELECT dt, hour, log_group, events, errors, warnings FROM errors_by_group_hourly ORDER BY dt, hour, log_group")
         .await?;
-    print!("errors_by_group_hourly:\n{}\n\n", crate::engine::pretty(&shown.batches));
-    let curated_scans = crate::rollups::scan_queries(lake, &queries, crate::engine::Source::CuratedOnly).await?;
-    let summary_scans = crate::rollups::scan_summaries(lake, &queries).await?;
-    print!(
-        "bytes each rollup scans:\n{}\n",
-        crate::rollups::cost_table(&queries, &staging_scans, &curated_scans, &summary_scans)
-    );
+    print!("errors_by_group_hourly:\n{}\n\n", pretty(&shown.batches));
+    let curated_scans = scan_queries(lake, &queries, Source::CuratedOnly).await?;
+    let summary_scans = scan_summaries(lake, &queries).await?;
+    print!("bytes each rollup scans:\n{}\n", cost_table(&queries, &staging_scans, &curated_scans, &summary_scans));
     print!("{}", query_hint(lake));
     Ok(())
-}
-
-pub fn human(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }
 
 pub fn summary(lake: &Path, what: &str, r: &IngestReport) -> String {

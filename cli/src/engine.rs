@@ -4,27 +4,26 @@
 //! Athena SQL, translated in one place ([`crate::dialect`]); what each one read is reported as
 //! the bytes Athena would have scanned.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
-use std::collections::HashMap;
-use std::ops::Range;
-use std::sync::Mutex;
-
-use bytes::Bytes;
 use datafusion::prelude::SessionContext;
 use futures_util::stream::BoxStream;
-use loglake::compact::{CURATED_PREFIX, load_state};
-use loglake::query_runs::{QUERY_RUNS_PREFIX, query_runs_schema};
-use loglake::reader_view::{VIEW_NAME, view_sql_over_visible_files};
-use loglake::rollup::SUMMARIES_PREFIX;
-use loglake::schema::{Table, logs_schema};
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::compact::state::load_state;
+use loglake::compact::view::{VIEW_NAME, view_sql_over_visible_files};
+use loglake::lake::layout::{CURATED_PREFIX, QUERY_RUNS_PREFIX, SUMMARIES_PREFIX};
+use loglake::lake::schema::{Table, logs_schema};
+use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::rollup::runs::query_runs_schema;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{
@@ -64,25 +63,21 @@ impl QueryOutput {
     }
 }
 
-fn error(context: &str) -> impl FnOnce(datafusion::error::DataFusionError) -> String + '_ {
-    move |e| format!("{context}: {e}")
-}
-
 impl Engine {
-    pub async fn open(lake: &Path, source: Source) -> Result<Engine, String> {
-        let lake = std::fs::canonicalize(lake).map_err(|e| format!("{}: {e}", lake.display()))?;
+    pub async fn open(lake: &Path, source: Source) -> Result<Engine> {
+        let lake = std::fs::canonicalize(lake).with_context(|| format!("the lake {}", lake.display()))?;
         let store = LocalStore::new(&lake);
-        let state = load_state(&store).await.map_err(|e| e.to_string())?;
+        let state = load_state(&store).await.context("reading the compaction state")?;
         // The engine registers whole directories, so a curated file the state hides (a run
         // interrupted between writing and switching, or replaced files not yet deleted) would
         // be read twice. `loglake compact` finishes or undoes such a run.
-        let hidden = store.list(CURATED_PREFIX).await.map_err(|e| e.to_string())?;
+        let hidden = store.list(CURATED_PREFIX).await?;
         if let Some(key) = hidden.iter().find(|key| !state.curated_visible(key)) {
-            return Err(format!(
+            bail!(
                 "{} holds {key}, which an interrupted compaction left hidden: run `loglake compact --lake {}` first",
                 lake.display(),
                 lake.display()
-            ));
+            );
         }
         // Footers are read on their own: with a size hint DataFusion reads a small file whole
         // with its footer and counts none of it as scanned.
@@ -95,11 +90,11 @@ impl Engine {
             .with_object_list_cache_limit(0)
             .with_file_statistics_cache_limit(0)
             .build_arc()
-            .map_err(error("the query engine"))?;
+            .context("the query engine")?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let read = Arc::new(ReadRanges::default());
         let files = CountingStore { inner: LocalFileSystem::new(), read: read.clone() };
-        let url = url::Url::parse("file://").map_err(|e| e.to_string())?;
+        let url = url::Url::parse("file://")?;
         ctx.runtime_env().register_object_store(&url, Arc::new(files));
         let hive = [("dt", DataType::Utf8), ("hour", DataType::Utf8)];
         register(&ctx, Table::Logs.name(), &lake.join(Table::Logs.prefix()), &hive, Some(logs_schema())).await?;
@@ -113,25 +108,24 @@ impl Engine {
             Source::CuratedOnly => format!("SELECT * FROM \"{}\"", Table::Logs.name()),
             Source::StagingOnly => format!("SELECT * FROM \"{}\"", Table::Staging.name()),
         };
-        ctx.sql(&format!("CREATE VIEW \"{VIEW_NAME}\" AS {view}")).await.map_err(error("the view logs_all"))?;
+        ctx.sql(&format!("CREATE VIEW \"{VIEW_NAME}\" AS {view}")).await.context("the view logs_all")?;
         Ok(Engine { ctx, read })
     }
 
     /// The columns a statement of Athena SQL returns, without running it.
-    pub async fn output_schema(&self, athena_sql: &str) -> Result<SchemaRef, String> {
-        let frame = self.ctx.sql(&athena_to_datafusion(athena_sql)).await.map_err(error("planning"))?;
+    pub async fn output_schema(&self, athena_sql: &str) -> Result<SchemaRef> {
+        let frame = self.ctx.sql(&athena_to_datafusion(athena_sql)).await.context("planning")?;
         Ok(Arc::new(frame.schema().as_arrow().clone()))
     }
 
     /// Runs one statement of Athena SQL.
-    pub async fn run(&self, athena_sql: &str) -> Result<QueryOutput, String> {
+    pub async fn run(&self, athena_sql: &str) -> Result<QueryOutput> {
         let started = Instant::now();
         self.read.take_distinct_bytes();
         let sql = athena_to_datafusion(athena_sql);
-        let frame = self.ctx.sql(&sql).await.map_err(error("planning"))?;
-        let plan = frame.create_physical_plan().await.map_err(error("planning"))?;
-        let batches =
-            datafusion::physical_plan::collect(plan.clone(), self.ctx.task_ctx()).await.map_err(error("running"))?;
+        let frame = self.ctx.sql(&sql).await.context("planning")?;
+        let plan = frame.create_physical_plan().await.context("planning")?;
+        let batches = datafusion::physical_plan::collect(plan.clone(), self.ctx.task_ctx()).await.context("running")?;
         Ok(QueryOutput {
             schema: plan.schema(),
             batches,
@@ -147,8 +141,8 @@ async fn register(
     dir: &Path,
     partitions: &[(&str, DataType)],
     schema: Option<SchemaRef>,
-) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // No footer size hint: with one, a file smaller than the hint is read whole.
     let options = ListingOptions::new(Arc::new(ParquetFormat::default().with_metadata_size_hint(None)))
         .with_file_extension(".parquet")
@@ -159,17 +153,19 @@ async fn register(
         None => options
             .infer_schema(
                 &ctx.state(),
-                &datafusion::datasource::listing::ListingTableUrl::parse(&url).map_err(error(name))?,
+                &datafusion::datasource::listing::ListingTableUrl::parse(&url).with_context(|| name.to_owned())?,
             )
             .await
-            .map_err(error(name))?,
+            .with_context(|| format!("the columns of {name}"))?,
     };
-    ctx.register_listing_table(name, &url, options, Some(schema), None).await.map_err(error(name))
+    ctx.register_listing_table(name, &url, options, Some(schema), None)
+        .await
+        .with_context(|| format!("the table {name}"))
 }
 
 /// `summaries/<name>/`: each directory with a Parquet file is a table; hourly if its files
 /// sit under `hour=`.
-fn summary_tables(root: &Path) -> Result<Vec<(String, PathBuf, bool)>, String> {
+fn summary_tables(root: &Path) -> Result<Vec<(String, PathBuf, bool)>> {
     let Ok(entries) = std::fs::read_dir(root) else { return Ok(Vec::new()) };
     let mut tables = Vec::new();
     for entry in entries.flatten() {

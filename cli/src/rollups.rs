@@ -4,19 +4,48 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::{Context, Result, anyhow};
 use chrono::Utc;
-use loglake::compact::{CURATED_PREFIX, partition_of};
-use loglake::keys::STAGING_PREFIX;
-use loglake::parquet_encode::encode_batches;
-use loglake::query_runs::{QueryRun, RunState};
-use loglake::rollup::{QueryFile, Window, WindowBounds, athena_cost_usd, summary_key};
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::lake::encode::encode_batches;
+use loglake::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, SUMMARIES_PREFIX, partition_of, summary_key};
+use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::rollup::query_file::{QueryFile, Window, WindowBounds, shipped};
+use loglake::rollup::runs::{QueryRun, RunState, athena_cost_usd};
 
 use crate::engine::{Engine, Source};
+use crate::units::human;
+
+/// `loglake rollup`: runs the queries (or the one named) for their windows and prints each run.
+pub async fn rollup(lake: &Path, name: Option<&str>, window: Option<&str>) -> Result<()> {
+    let queries = queries(name)?;
+    for run in run(lake, &queries, window).await? {
+        let output = queries.iter().find(|q| q.name == run.query).map_or(run.query.as_str(), |q| q.output.as_str());
+        println!(
+            "{:<24} {:<14} {:>5} rows  scanned {:>10}  → {}",
+            run.query,
+            run.window.name(),
+            run.rows.unwrap_or(0),
+            human(run.bytes_scanned as usize),
+            summary_key(output, &run.window.partition())
+        );
+    }
+    Ok(())
+}
+
+/// `loglake cost`: what each shipped query scans over raw staging, the curated table and its
+/// summary.
+pub async fn cost(lake: &Path) -> Result<()> {
+    let queries = queries(None)?;
+    let staging = scan_queries(lake, &queries, Source::StagingOnly).await?;
+    let curated = scan_queries(lake, &queries, Source::CuratedOnly).await?;
+    let summary = scan_summaries(lake, &queries).await?;
+    print!("{}", cost_table(&queries, &staging, &curated, &summary));
+    Ok(())
+}
 
 /// The shipped queries, or the one named.
-pub fn queries(name: Option<&str>) -> Result<Vec<QueryFile>, String> {
-    let all = loglake::rollup::shipped().map_err(|e| e.to_string())?;
+pub fn queries(name: Option<&str>) -> Result<Vec<QueryFile>> {
+    let all = shipped()?;
     match name {
         None => Ok(all),
         Some(name) => {
@@ -26,17 +55,17 @@ pub fn queries(name: Option<&str>) -> Result<Vec<QueryFile>, String> {
                 .find(|q| q.name == name)
                 .cloned()
                 .map(|q| vec![q])
-                .ok_or_else(|| format!("no query {name:?} (shipped: {known})"))
+                .ok_or_else(|| anyhow!("no query {name:?} (shipped: {known})"))
         }
     }
 }
 
 /// The hours that hold data in the lake (curated or staging), oldest first: listed once per
 /// command, each query's windows derived from them ([`windows_of`]).
-pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>, String> {
+pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>> {
     let mut hours = BTreeMap::new();
     for prefix in [CURATED_PREFIX, STAGING_PREFIX] {
-        for key in store.list(prefix).await.map_err(|e| e.to_string())? {
+        for key in store.list(prefix).await? {
             let Some(partition) = partition_of(&key, prefix) else { continue };
             // `dt=2026-11-20/hour=09` → `2026-11-20T09`
             let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
@@ -56,7 +85,7 @@ pub fn windows_of(hours: &[WindowBounds], kind: Window) -> Vec<WindowBounds> {
 
 /// The windows a query runs for: the one named (an hour names its day for a daily query), or
 /// every window with data.
-fn windows_for(hours: &[WindowBounds], query: &QueryFile, named: Option<&str>) -> Result<Vec<WindowBounds>, String> {
+fn windows_for(hours: &[WindowBounds], query: &QueryFile, named: Option<&str>) -> Result<Vec<WindowBounds>> {
     match named {
         None => Ok(windows_of(hours, query.window)),
         Some(text) => {
@@ -64,14 +93,14 @@ fn windows_for(hours: &[WindowBounds], query: &QueryFile, named: Option<&str>) -
                 .or_else(|_| {
                     WindowBounds::parse(Window::Hourly, text).map(|h| WindowBounds::containing(query.window, h.start))
                 })
-                .map_err(|e| format!("--window {e}"))?;
+                .map_err(|e| anyhow!("--window {e}"))?;
             Ok(vec![bounds])
         }
     }
 }
 
 /// Runs each query for its windows, replaces each window's summary and records the run.
-pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Result<Vec<QueryRun>, String> {
+pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Result<Vec<QueryRun>> {
     let store = LocalStore::new(lake);
     let engine = Engine::open(lake, Source::Lake).await?;
     let hours = data_hours(&store).await?;
@@ -79,10 +108,10 @@ pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Re
     for query in queries {
         for bounds in windows_for(&hours, query, window)? {
             let started = Utc::now();
-            let sql = query.render(&bounds).map_err(|e| format!("{}: {e}", query.name))?;
-            let output = engine.run(&sql).await.map_err(|e| format!("{} for {}: {e}", query.name, bounds.name()))?;
-            let parquet = encode_batches(output.schema.clone(), &output.batches).map_err(|e| e.to_string())?;
-            store.put(&summary_key(&query.output, &bounds), parquet).await.map_err(|e| e.to_string())?;
+            let sql = query.render(&bounds).with_context(|| query.name.clone())?;
+            let output = engine.run(&sql).await.with_context(|| format!("{} for {}", query.name, bounds.name()))?;
+            let parquet = encode_batches(output.schema.clone(), &output.batches)?;
+            store.put(&summary_key(&query.output, &bounds.partition()), parquet).await?;
             let run = QueryRun {
                 query: query.name.clone(),
                 window: bounds,
@@ -96,42 +125,11 @@ pub async fn run(lake: &Path, queries: &[QueryFile], window: Option<&str>) -> Re
                 started,
                 finished: Utc::now(),
             };
-            store.put(&run.key(), run.to_parquet().map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+            store.put(&run.key(), run.to_parquet()?).await?;
             runs.push(run);
         }
     }
     Ok(runs)
-}
-
-/// Athena DDL of every shipped query's summary table in `bucket`: the columns the query returns
-/// (planned by the local engine, as template.yaml's tables are checked to be).
-pub async fn summaries_ddl(bucket: &str) -> Result<String, String> {
-    loglake::schema::check_bucket_name(bucket)?;
-    // The engine plans over an empty lake: nothing is read.
-    let scratch = std::env::temp_dir().join(format!("loglake-schema-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-    let ddl = summaries_ddl_with(&scratch, bucket).await;
-    let _ = std::fs::remove_dir_all(&scratch);
-    ddl
-}
-
-async fn summaries_ddl_with(scratch: &Path, bucket: &str) -> Result<String, String> {
-    let engine = Engine::open(scratch, Source::Lake).await?;
-    let mut out = String::new();
-    for query in queries(None)? {
-        let bounds = WindowBounds::containing(query.window, Utc::now());
-        let schema = engine.output_schema(&query.render(&bounds).map_err(|e| e.to_string())?).await?;
-        let columns: Vec<(String, String)> =
-            schema.fields().iter().map(|f| (f.name().clone(), loglake::schema::hive_type(f.data_type()))).collect();
-        let location = format!("s3://{bucket}/{}{}/", loglake::rollup::SUMMARIES_PREFIX, query.output);
-        out.push_str(&loglake::schema::projected_table_ddl(
-            &query.output,
-            &location,
-            &columns,
-            query.window == Window::Hourly,
-        ));
-    }
-    Ok(out)
 }
 
 /// Bytes one query scans over its windows: `(windows, bytes, Athena cost)`.
@@ -143,11 +141,7 @@ pub struct Scan {
 }
 
 /// What each query scans over `logs_all` restricted to one source, for every window with data.
-pub async fn scan_queries(
-    lake: &Path,
-    queries: &[QueryFile],
-    source: Source,
-) -> Result<BTreeMap<String, Scan>, String> {
+pub async fn scan_queries(lake: &Path, queries: &[QueryFile], source: Source) -> Result<BTreeMap<String, Scan>> {
     let store = LocalStore::new(lake);
     let engine = Engine::open(lake, source).await?;
     let hours = data_hours(&store).await?;
@@ -155,8 +149,8 @@ pub async fn scan_queries(
     for query in queries {
         let mut scan = Scan::default();
         for bounds in windows_of(&hours, query.window) {
-            let sql = query.render(&bounds).map_err(|e| e.to_string())?;
-            let output = engine.run(&sql).await?;
+            let sql = query.render(&bounds)?;
+            let output = engine.run(&sql).await.with_context(|| format!("{} for {}", query.name, bounds.name()))?;
             scan.windows += 1;
             scan.bytes += output.bytes_scanned;
             scan.cost_usd += athena_cost_usd(output.bytes_scanned);
@@ -167,19 +161,19 @@ pub async fn scan_queries(
 }
 
 /// What reading each query's summary scans, for the same windows.
-pub async fn scan_summaries(lake: &Path, queries: &[QueryFile]) -> Result<BTreeMap<String, Scan>, String> {
+pub async fn scan_summaries(lake: &Path, queries: &[QueryFile]) -> Result<BTreeMap<String, Scan>> {
     let store = LocalStore::new(lake);
     let engine = Engine::open(lake, Source::Lake).await?;
     let hours = data_hours(&store).await?;
     let mut out = BTreeMap::new();
     for query in queries {
-        if !lake.join(loglake::rollup::SUMMARIES_PREFIX).join(&query.output).is_dir() {
+        if !lake.join(SUMMARIES_PREFIX).join(&query.output).is_dir() {
             continue; // not rolled up yet
         }
         let mut scan = Scan::default();
         for bounds in windows_of(&hours, query.window) {
             let sql = format!("SELECT * FROM \"{}\" WHERE {}", query.output, bounds.partition_filter());
-            let output = engine.run(&sql).await.map_err(|e| format!("{e} (run `loglake rollup` first)"))?;
+            let output = engine.run(&sql).await.context("reading a summary (run `loglake rollup` first)")?;
             scan.windows += 1;
             scan.bytes += output.bytes_scanned;
             scan.cost_usd += athena_cost_usd(output.bytes_scanned);
@@ -211,9 +205,9 @@ pub fn cost_table(
             "{:<24} {:>7} {:>14} {:>14} {:>12} {:>16} {:>16}\n",
             query.name,
             c.windows.max(s.windows),
-            crate::demo::human(s.bytes as usize),
-            crate::demo::human(c.bytes as usize),
-            r.map_or("not run".to_owned(), |r| crate::demo::human(r.bytes as usize)),
+            human(s.bytes as usize),
+            human(c.bytes as usize),
+            r.map_or("not run".to_owned(), |r| human(r.bytes as usize)),
             percent(c.bytes, s.bytes),
             r.map_or("-".to_owned(), |r| percent(r.bytes, c.bytes)),
         ));

@@ -7,27 +7,16 @@ use std::path::Path;
 use datafusion::arrow::array::{Array, AsArray, MapArray, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use loglake::config::PipelineConfig;
-use loglake::pipeline::{IngestReport, StoredLogEvent, ingest_log_events};
-use loglake::rollup::{Window, WindowBounds, summary_key};
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::ingest::cloudwatch::{StoredLogEvent, ingest_log_events};
+use loglake::ingest::report::IngestReport;
+use loglake::lake::layout::summary_key;
+use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::rollup::query_file::{Window, WindowBounds};
+use loglake::testing::Rng;
 
 use super::*;
 
 const T0: i64 = 1_795_161_600_000; // 2026-11-20T08:00:00Z
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -48,12 +37,12 @@ fn log_groups(rng: &mut Rng) -> BTreeMap<String, Vec<StoredLogEvent>> {
     for i in 0..1_400i64 {
         let ms = T0 + i * 5_100 + rng.below(1_000) as i64; // spans 08:00 to about 09:59
         // Applications (one with a quote in its name: log content is never SQL).
-        let level = ["info", "info", "warn", "error", "debug", "fatal"][rng.below(6) as usize];
-        let app = ["/app/checkout", "/app/o'brien", "/app/search"][rng.below(3) as usize];
+        let level = ["info", "info", "warn", "error", "debug", "fatal"][rng.below(6)];
+        let app = ["/app/checkout", "/app/o'brien", "/app/search"][rng.below(3)];
         push(app, ms, format!(r#"{{"level":"{level}","msg":"order {i} '; DROP TABLE logs; --"}}"#));
         // Lambda runtime lines: START / REPORT (some cold) / END.
-        let function = ["/aws/lambda/resize", "/aws/lambda/thumbnail"][rng.below(2) as usize];
-        let request = format!("{:08x}-0000-4000-8000-{:012x}", rng.next() as u32, i);
+        let function = ["/aws/lambda/resize", "/aws/lambda/thumbnail"][rng.below(2)];
+        let request = format!("{:08x}-0000-4000-8000-{:012x}", rng.next_u64() as u32, i);
         let duration = 1.0 + rng.below(50_000) as f64 / 100.0;
         let init = if rng.below(10) == 0 {
             format!("\tInit Duration: {:.2} ms", 100.0 + rng.below(9_000) as f64 / 10.0)
@@ -72,8 +61,8 @@ fn log_groups(rng: &mut Rng) -> BTreeMap<String, Vec<StoredLogEvent>> {
         );
         push(function, ms + 2, format!("END RequestId: {request}"));
         // ALB: two target groups, some requests no target answered (-1).
-        let tg = ["cart/0123456789abcdef", "web/fedcba9876543210"][rng.below(2) as usize];
-        let status = [200, 200, 201, 301, 404, 500, 503][rng.below(7) as usize];
+        let tg = ["cart/0123456789abcdef", "web/fedcba9876543210"][rng.below(2)];
+        let status = [200, 200, 201, 301, 404, 500, 503][rng.below(7)];
         let (req, target, resp) = if status == 503 && rng.below(2) == 0 {
             ("-1".to_owned(), "-1".to_owned(), "-1".to_owned())
         } else {
@@ -90,7 +79,7 @@ fn log_groups(rng: &mut Rng) -> BTreeMap<String, Vec<StoredLogEvent>> {
             ),
         );
         // API Gateway: REST records with a latency, HTTP API records with a route key.
-        let status = [200, 200, 204, 400, 403, 502][rng.below(6) as usize];
+        let status = [200, 200, 204, 400, 403, 502][rng.below(6)];
         let api = if rng.below(2) == 0 {
             format!(
                 r#"{{"requestId":"r{i}","ip":"1.128.0.1","requestTime":"{}","httpMethod":"GET","resourcePath":"/pets/{{petId}}","status":"{status}","protocol":"HTTP/1.1","responseLength":"49","responseLatency":"{}"}}"#,
@@ -109,7 +98,7 @@ fn log_groups(rng: &mut Rng) -> BTreeMap<String, Vec<StoredLogEvent>> {
         for _ in 0..2 {
             let (src, dst) = (rng.below(40), rng.below(9));
             let action = if rng.below(5) == 0 { "REJECT" } else { "ACCEPT" };
-            let port = [22, 443, 3306, 5432][rng.below(4) as usize];
+            let port = [22, 443, 3306, 5432][rng.below(4)];
             push(
                 "/vpc/flows",
                 ms,
@@ -154,7 +143,7 @@ struct Row {
 }
 
 async fn rows(lake: &Path) -> Vec<Row> {
-    let batches = loglake::reader_view::visible_rows(&LocalStore::new(lake)).await.unwrap();
+    let batches = loglake::compact::view::visible_rows(&LocalStore::new(lake)).await.unwrap();
     let mut out = Vec::new();
     for batch in batches {
         let strings = |name: &str| batch.column_by_name(name).unwrap().as_string::<i32>().clone();
@@ -189,7 +178,7 @@ async fn rows(lake: &Path) -> Vec<Row> {
 /// A summary partition as rows of text cells, keyed by column name, read with the parquet
 /// crate from the stored file.
 async fn summary(lake: &Path, output: &str, bounds: &WindowBounds) -> Vec<BTreeMap<String, Cell>> {
-    let body = LocalStore::new(lake).get(&summary_key(output, bounds)).await.unwrap();
+    let body = LocalStore::new(lake).get(&summary_key(output, &bounds.partition())).await.unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body))
         .unwrap()
         .build()
@@ -289,10 +278,10 @@ async fn every_shipped_rollup_equals_a_brute_force_computation_and_a_rerun_leave
     // Half compacted, half still in staging (with duplicates of compacted records): the
     // rollups read `logs_all`, each record once.
     let spill = lake.join("spill");
-    loglake::compact::compact(
+    loglake::compact::run::compact(
         &LocalStore::new(lake),
-        &loglake::compact::local_readers(),
-        &crate::compact_options(64, 256, 0),
+        &loglake::compact::view::local_readers(),
+        &crate::compact::compact_options(64, 256, 0),
         &spill,
     )
     .await
@@ -314,7 +303,7 @@ async fn every_shipped_rollup_equals_a_brute_force_computation_and_a_rerun_leave
         .await
         .unwrap();
     }
-    assert!(!store.list(loglake::keys::STAGING_PREFIX).await.unwrap().is_empty());
+    assert!(!store.list(loglake::lake::layout::STAGING_PREFIX).await.unwrap().is_empty());
 
     let all = rows(lake).await;
     let queries = queries(None).unwrap();
@@ -573,8 +562,11 @@ async fn the_template_has_a_summary_table_and_a_schedule_for_every_shipped_query
     for query in &queries {
         let bounds = WindowBounds::containing(query.window, chrono::Utc::now());
         let schema = engine.output_schema(&query.render(&bounds).unwrap()).await.unwrap();
-        let want: Vec<(String, String)> =
-            schema.fields().iter().map(|f| (f.name().clone(), loglake::schema::hive_type(f.data_type()))).collect();
+        let want: Vec<(String, String)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), loglake::lake::schema::hive_type(f.data_type())))
+            .collect();
         for (name, ty) in &want {
             let storable = ["string", "bigint", "double", "boolean"].contains(&ty.as_str());
             assert!(storable, "{}.{name} is {ty}: the Athena runner stores text, bigint, double, boolean", query.name);

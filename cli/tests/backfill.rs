@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use log_subscriber::SdkLogs;
-use loglake::storage::load_aws_config;
+use loglake::lake::storage::load_aws_config;
 use loglake::testing::{integration_python, read_lake_with_pyarrow, unique_bucket};
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use loglake::cloudwatch::{SubscriptionEvent, decompress_base64, parse_payload};
+use loglake::decode::subscription::{SubscriptionEvent, decompress_base64, parse_payload};
 
 fn events_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/ingest-cloudwatch")

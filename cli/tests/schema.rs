@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use loglake::schema::hive_columns;
+use loglake::lake::schema::hive_columns;
 
 fn repo_file(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -65,10 +65,10 @@ fn template_glue_columns_match_the_arrow_schema() {
             .map(|c| (c["Name"].as_str().unwrap().to_owned(), c["Type"].as_str().unwrap().to_owned()))
             .collect();
         if input["Name"] == "query_runs" {
-            let want: Vec<(String, String)> = loglake::query_runs::query_runs_schema()
+            let want: Vec<(String, String)> = loglake::rollup::runs::query_runs_schema()
                 .fields()
                 .iter()
-                .map(|f| (f.name().clone(), loglake::schema::hive_type(f.data_type())))
+                .map(|f| (f.name().clone(), loglake::lake::schema::hive_type(f.data_type())))
                 .collect();
             assert_eq!(columns, want, "query_runs");
             continue;
@@ -80,7 +80,7 @@ fn template_glue_columns_match_the_arrow_schema() {
         assert_eq!(columns, hive_columns(), "{name:?}");
         let partitions: Vec<&str> =
             input["PartitionKeys"].as_sequence().unwrap().iter().map(|c| c["Name"].as_str().unwrap()).collect();
-        assert_eq!(partitions, loglake::schema::PARTITION_COLUMNS, "{name:?}");
+        assert_eq!(partitions, loglake::lake::schema::PARTITION_COLUMNS, "{name:?}");
     }
     assert_eq!(tables, 2, "logs and logs_staging");
 }

@@ -102,7 +102,7 @@ fn the_kinesis_event_source_expects_what_the_handler_does() {
     assert_eq!(function["Properties"]["Events"]["Stream"]["Type"], "Kinesis");
 
     // The handler answers with batchItemFailures; Lambda reads them only when told to.
-    let response = serde_json::to_value(loglake::kinesis::BatchResponse::default()).unwrap();
+    let response = serde_json::to_value(loglake::ingest::kinesis::BatchResponse::default()).unwrap();
     assert!(response.get("batchItemFailures").is_some());
     let types: Vec<&str> =
         source["FunctionResponseTypes"].as_sequence().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
@@ -157,13 +157,14 @@ fn the_delivery_stream_reads_what_the_transform_returns() {
 
     // Dynamic partitioning by the keys the transform sets, into the staging layout.
     assert_eq!(destination["DynamicPartitioningConfiguration"]["Enabled"], true);
-    let keys = serde_json::to_value(loglake::firehose::PartitionKeys { dt: "d".into(), hour: "h".into() }).unwrap();
+    let keys =
+        serde_json::to_value(loglake::ingest::firehose::PartitionKeys { dt: "d".into(), hour: "h".into() }).unwrap();
     let prefix = destination["Prefix"].as_str().unwrap();
-    assert!(prefix.starts_with(loglake::keys::STAGING_PREFIX), "{prefix}");
+    assert!(prefix.starts_with(loglake::lake::layout::STAGING_PREFIX), "{prefix}");
     for key in keys.as_object().unwrap().keys() {
         assert!(prefix.contains(&format!("{key}=!{{partitionKeyFromLambda:{key}}}")), "{prefix} lacks {key}");
     }
-    assert!(destination["ErrorOutputPrefix"].as_str().unwrap().starts_with(loglake::keys::ERRORS_PREFIX));
+    assert!(destination["ErrorOutputPrefix"].as_str().unwrap().starts_with(loglake::lake::layout::ERRORS_PREFIX));
 
     // The rows are read as the staging table, with times in epoch milliseconds as the transform writes them.
     let conversion = &destination["DataFormatConversionConfiguration"];
@@ -248,7 +249,7 @@ fn the_reader_view_is_the_text_the_compactor_makes() {
     use base64::Engine as _;
     let template = template();
     let view = &template["Resources"]["LogsAllView"]["Properties"]["TableInput"];
-    assert_eq!(view["Name"], loglake::reader_view::VIEW_NAME);
+    assert_eq!(view["Name"], loglake::compact::view::VIEW_NAME);
     assert_eq!(view["TableType"], "VIRTUAL_VIEW");
     assert_eq!(view["Parameters"]["presto_view"], "true");
     let serde_yaml::Value::Tagged(join) = &view["ViewOriginalText"] else { panic!("ViewOriginalText is not !Join") };
@@ -259,8 +260,8 @@ fn the_reader_view_is_the_text_the_compactor_makes() {
     let document = parts[1]["Fn::Base64"]["Fn::Sub"].as_str().unwrap().replace("${LakeDatabase}", "db");
     let deployed: serde_json::Value = serde_json::from_str(&document).unwrap();
 
-    let sql = loglake::reader_view::view_sql(&loglake::compact::CompactionState::default(), "s3://bucket/");
-    let made = loglake::reader_view::glue_view_original_text(&sql, "db");
+    let sql = loglake::compact::view::view_sql(&loglake::compact::state::CompactionState::default(), "s3://bucket/");
+    let made = loglake::compact::view::glue_view_original_text(&sql, "db");
     let made = made.strip_prefix("/* Presto View: ").unwrap().strip_suffix(" */").unwrap();
     let made: serde_json::Value =
         serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(made).unwrap()).unwrap();
@@ -321,4 +322,71 @@ fn no_lambda_binary_depends_on_datafusion() {
         let dependencies = text.split("[dev-dependencies]").next().unwrap();
         assert!(!dependencies.contains("datafusion"), "{manifest} depends on DataFusion");
     }
+}
+
+/// The Lambda runtime is for the function binaries only: the CLI runs the same handlers without
+/// it (the functions' `lambda` feature, which only their binaries need, is off for the CLI).
+#[test]
+fn the_cli_builds_the_handlers_without_the_lambda_runtime() {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let tree = |package: &str| {
+        let out = std::process::Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["tree", "--offline", "--locked", "-e", "normal", "--prefix", "none", "-p", package])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo tree -p {package}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let runtime = |tree: &str| tree.lines().any(|line| line.starts_with("lambda_runtime "));
+    assert!(runtime(&tree("ingest-cloudwatch")), "the function binary needs the runtime");
+    let cli = tree("loglake-cli");
+    assert!(cli.lines().any(|line| line.starts_with("ingest-cloudwatch ")), "the CLI runs the handler");
+    assert!(!runtime(&cli), "the CLI must not build lambda_runtime");
+    assert!(!runtime(&tree("loglake")), "nor the shared crate");
+}
+
+/// What every function shares is said once, in `Globals`: arm64, the OS-only runtime running the
+/// `bootstrap` binary cargo-lambda builds, JSON logs. No function says it again, or differently.
+#[test]
+fn every_function_takes_runtime_architecture_and_logging_from_globals() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert_eq!(globals["Architectures"], serde_yaml::from_str::<Value>("[arm64]").unwrap());
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    for (name, function) in functions(&template) {
+        for key in ["Runtime", "Handler", "Architectures", "LoggingConfig"] {
+            assert!(function["Properties"].get(key).is_none(), "{name} sets {key} again");
+        }
+    }
+}
+
+/// Every place of the bucket the template names — permissions, lifecycle rules, table locations,
+/// Firehose's prefixes, Athena's result location — is one of the lake's layout
+/// (`loglake::lake::layout`), a folder that holds one, or the whole bucket.
+#[test]
+fn every_bucket_location_in_the_template_is_part_of_the_lake_layout() {
+    use loglake::lake::layout::{ALL_PREFIXES, ATHENA_RESULTS_PREFIX, FIREHOSE_DELIVERY_ERRORS_PREFIX, STAGING_PREFIX};
+    let text = std::fs::read_to_string(format!("{}/../template.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut locations = Vec::new();
+    for marker in ["${LakeBucket.Arn}/", "${LakeBucket}/", "Prefix: "] {
+        for (at, _) in text.match_indices(marker) {
+            let rest = text[at + marker.len()..].trim_start_matches('"');
+            let end = rest.find(['"', '*', '$', '!', '\n', ' ']).unwrap_or(rest.len());
+            locations.push(rest[..end].to_owned());
+        }
+    }
+    assert!(locations.len() >= 20, "{locations:?}");
+    for location in &locations {
+        let known = location.is_empty()
+            || ALL_PREFIXES.iter().any(|prefix| location.starts_with(prefix) || prefix.starts_with(location.as_str()));
+        assert!(known, "template.yaml names {location:?}, which is not in lake::layout");
+    }
+    let template = template();
+    let firehose = &template["Resources"]["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"];
+    assert!(firehose["Prefix"].as_str().unwrap().starts_with(STAGING_PREFIX));
+    assert!(firehose["ErrorOutputPrefix"].as_str().unwrap().starts_with(FIREHOSE_DELIVERY_ERRORS_PREFIX));
+    assert!(text.contains(&format!("s3://${{LakeBucket}}/{ATHENA_RESULTS_PREFIX}\"")));
 }

@@ -11,41 +11,39 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use loglake::compact::{CompactOptions, compact};
-use loglake::merge::MergeOptions;
-use loglake::normalize::{LineContext, normalize_line};
-use loglake::parquet_encode::encode_parquet;
-use loglake::partition::Partition;
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::compact::merge::MergeOptions;
+use loglake::compact::run::{CompactOptions, compact};
+use loglake::lake::encode::encode_parquet;
+use loglake::lake::layout::Partition;
+use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::parse::line::{LineContext, normalize_line};
 
 // The system allocator, as in the compactor function (glibc returns freed runs and batches).
 
 const BASE_MS: i64 = 1_795_168_800_000;
 
-mod common;
-
-use common::Rng;
+use loglake::testing::Rng;
 
 const WORDS: &[&str] = &["order", "payment", "cart", "user", "session", "retry", "timeout", "queue", "worker", "shard"];
 
 fn message(rng: &mut Rng, i: usize) -> String {
     let words: Vec<&str> =
-        (0..8 + rng.next() % 16).map(|_| WORDS[(rng.next() % WORDS.len() as u64) as usize]).collect();
+        (0..8 + rng.next_u64() % 16).map(|_| WORDS[(rng.next_u64() % WORDS.len() as u64) as usize]).collect();
     match i % 3 {
         0 => format!(
             "{{\"level\":\"info\",\"msg\":\"{}\",\"order\":{{\"id\":\"A-{}\",\"items\":{}}}}}",
             words.join(" "),
-            rng.next() % 99_999,
-            rng.next() % 9
+            rng.next_u64() % 99_999,
+            rng.next_u64() % 9
         ),
-        1 => format!("2026-11-20T10:00:00.000Z\t{:08x}-aaaa\tINFO\t{}\n", rng.next() as u32, words.join(" ")),
+        1 => format!("2026-11-20T10:00:00.000Z\t{:08x}-aaaa\tINFO\t{}\n", rng.next_u64() as u32, words.join(" ")),
         _ => format!(
             "10.0.{}.{} - - \"GET /{}/{} HTTP/1.1\" 200 {} {}",
-            rng.next() % 255,
-            rng.next() % 255,
+            rng.next_u64() % 255,
+            rng.next_u64() % 255,
             words[0],
-            rng.next() % 9999,
-            rng.next() % 90_000,
+            rng.next_u64() % 9999,
+            rng.next_u64() % 90_000,
             words.join(" ")
         ),
     }
@@ -71,7 +69,7 @@ async fn generate(lake: &str, files: usize, rows_per_file: usize) {
             ingest_time_ms: BASE_MS + 7 * 3_600_000,
             max_event_time_skew_secs: 3600,
             envelope: vec![],
-            log_format: &loglake::config::LogFormat::Auto,
+            line_format: &loglake::parse::line::LineFormatChoice::Auto,
         };
         let records: Vec<_> =
             rows.iter().map(|(t, id, m)| normalize_line(&ctx, Cow::Borrowed(id.as_str()), Some(*t), m)).collect();
@@ -102,7 +100,7 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         workers: std::env::var("LOGLAKE_BENCH_WORKERS")
             .ok()
             .and_then(|w| w.parse().ok())
-            .unwrap_or_else(loglake::compact::default_workers),
+            .unwrap_or_else(loglake::compact::run::default_workers),
         file_bytes: 256 << 20,
         zstd_level: 3,
         retry_horizon_ms: 3_600_000,
@@ -110,7 +108,7 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         now_ms: loglake::function::now_ms(),
     };
     let start = Instant::now();
-    let record = compact(&store, &loglake::compact::local_readers(), &options, &spill).await.unwrap();
+    let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "loglake compact: {} staging files ({:.1} MB) -> {} curated files ({:.1} MB), {} rows in, {} out, {} duplicates, {:.2} s, {:.1} MB/s of staging data, budget {memory_mb} MiB, {} workers",

@@ -5,18 +5,16 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use loglake::config::LogFormat;
-use loglake::normalize::{LineContext, normalize_line};
-use loglake::record::Format;
+use loglake::lake::record::LineFormat;
+use loglake::parse::line::LineFormatChoice;
+use loglake::parse::line::{LineContext, normalize_line};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const NOW: i64 = 1_795_168_800_000;
 
-mod common;
-
-use common::Rng;
+use loglake::testing::Rng;
 
 fn ip(rng: &mut Rng) -> String {
     format!("10.{}.{}.{}", rng.below(255), rng.below(255), rng.below(255))
@@ -52,22 +50,22 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
             rng.below(90_000),
             rng.below(9999),
             rng.below(9),
-            rng.next() as u128,
-            rng.next()
+            rng.next_u64() as u128,
+            rng.next_u64()
         ),
         "cloudtrail" => format!(
             r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","principalId":"AROA:{}","arn":"arn:aws:sts::210987654321:assumed-role/deploy/s{}","accountId":"210987654321","accessKeyId":"ASIA{:016X}"}},"eventTime":"2026-11-20T09:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"{}","awsRegion":"eu-west-1","sourceIPAddress":"{}","userAgent":"aws-cli/2.15","requestParameters":{{"bucketName":"data-{}","key":"k/{}"}},"responseElements":null,"requestID":"{:016X}","eventID":"{:032x}","readOnly":true,"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"210987654321"}}"#,
             rng.below(999),
             rng.below(99),
-            rng.next(),
+            rng.next_u64(),
             i % 60,
             (i / 60) % 60,
             ["GetObject", "PutObject", "ListObjects"][i % 3],
             ip(rng),
             rng.below(9),
             rng.below(99_999),
-            rng.next(),
-            rng.next() as u128
+            rng.next_u64(),
+            rng.next_u64() as u128
         ),
         "cloudfront" => format!(
             "2026-11-20\t09:{:02}:{:02}\tFRA56-P3\t{}\t{}\tGET\td1234abcd.cloudfront.net\t/img/{}.png\t{}\t-\tMozilla/5.0%20(X11)\t-\t-\tHit\t{:016x}==\twww.example.org\thttps\t{}\t0.0{:02}\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t{}\t0.001\tHit\timage/png\t{}\t-\t-",
@@ -77,7 +75,7 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
             ip(rng),
             rng.below(9999),
             [200, 304, 404][i % 3],
-            rng.next(),
+            rng.next_u64(),
             rng.below(900),
             rng.below(99),
             rng.below(65_535),
@@ -85,7 +83,7 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
         ),
         "apigateway" => format!(
             r#"{{"requestId":"{:08x}-1111-2222-3333-{:012x}","ip":"{}","requestTime":"20/Nov/2026:09:{:02}:{:02} +0000","httpMethod":"GET","routeKey":"GET /pets/{{id}}","status":"{}","protocol":"HTTP/1.1","responseLength":"{}","integrationLatency":"{}"}}"#,
-            rng.next() as u32,
+            rng.next_u64() as u32,
             rng.below(1 << 40),
             ip(rng),
             i % 60,
@@ -112,7 +110,7 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
             rng.below(99_999),
             ip(rng),
             rng.below(65_535),
-            rng.next()
+            rng.next_u64()
         ),
         "logfmt" => format!(
             r#"time="2026-11-20T09:{:02}:{:02}.{:03}Z" level={} msg="request handled" method=GET path=/api/items/{} status={} duration_ms={} trace={:016x}"#,
@@ -123,7 +121,7 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
             rng.below(9999),
             [200, 404, 500][i % 3],
             rng.below(900),
-            rng.next()
+            rng.next_u64()
         ),
         "json" => format!(
             r#"{{"level":"info","time":"2026-11-20T09:{:02}:{:02}.{:03}Z","msg":"request handled","method":"GET","path":"/api/items/{}","status":{},"duration_ms":{},"user":{{"id":"u-{}","plan":"pro"}}}}"#,
@@ -148,7 +146,7 @@ fn line(format: &str, rng: &mut Rng, i: usize) -> String {
 fn main() {
     let formats =
         ["vpc_flow", "alb", "cloudtrail", "cloudfront", "apigateway", "access_log", "syslog", "logfmt", "json", "text"];
-    let auto = LogFormat::Auto;
+    let auto = LineFormatChoice::Auto;
     let ctx = LineContext {
         source: "cloudwatch",
         account_id: "210987654321".into(),
@@ -158,14 +156,14 @@ fn main() {
         ingest_time_ms: NOW,
         max_event_time_skew_secs: 3600,
         envelope: vec![],
-        log_format: &auto,
+        line_format: &auto,
     };
     println!("{:<12} {:>10} {:>10} {:>12}", "format", "lines", "MB/s", "lines/s");
     for name in formats {
         let mut rng = Rng(0x5EED);
         let lines: Vec<String> = (0..50_000).map(|i| line(name, &mut rng, i)).collect();
         let bytes: usize = lines.iter().map(String::len).sum();
-        let expected = Format::parse(name).unwrap_or(Format::Text);
+        let expected = LineFormat::parse(name).unwrap_or(LineFormat::Text);
         // Every generated line must be read as its format: a bench of lines that fall through
         // to text would measure the wrong thing.
         let misread =

@@ -6,11 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use loglake::PipelineConfig;
-use loglake::cloudwatch::{SubscriptionEvent, decompress_base64, parse_payload};
-use loglake::parquet_encode::encode_parquet;
-use loglake::pipeline::{ingest_cloudwatch_data, normalize_payload};
-use loglake::storage::LocalStore;
+use loglake::config::PipelineConfig;
+use loglake::decode::subscription::{SubscriptionEvent, decompress_base64, parse_payload};
+use loglake::ingest::cloudwatch::ingest_cloudwatch_data;
+use loglake::ingest::payload::normalize_payload;
+use loglake::lake::encode::encode_parquet;
+use loglake::lake::storage::LocalStore;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -77,24 +78,24 @@ fn main() {
     // The same without the local write: what the store costs.
     struct Discard;
     #[async_trait::async_trait]
-    impl loglake::ObjectStore for Discard {
-        async fn put(&self, _: &str, body: Vec<u8>) -> Result<(), loglake::StorageError> {
+    impl loglake::lake::storage::ObjectStore for Discard {
+        async fn put(&self, _: &str, body: Vec<u8>) -> Result<(), loglake::lake::storage::StorageError> {
             std::hint::black_box(body);
             Ok(())
         }
-        async fn put_file(&self, _: &str, _: &std::path::Path) -> Result<(), loglake::StorageError> {
+        async fn put_file(&self, _: &str, _: &std::path::Path) -> Result<(), loglake::lake::storage::StorageError> {
             Ok(())
         }
-        async fn get(&self, _: &str) -> Result<Vec<u8>, loglake::StorageError> {
+        async fn get(&self, _: &str) -> Result<Vec<u8>, loglake::lake::storage::StorageError> {
             Ok(Vec::new())
         }
-        async fn list(&self, _: &str) -> Result<Vec<String>, loglake::StorageError> {
+        async fn list(&self, _: &str) -> Result<Vec<String>, loglake::lake::storage::StorageError> {
             Ok(Vec::new())
         }
-        async fn list_modified(&self, _: &str) -> Result<Vec<(String, i64)>, loglake::StorageError> {
+        async fn list_modified(&self, _: &str) -> Result<Vec<(String, i64)>, loglake::lake::storage::StorageError> {
             Ok(Vec::new())
         }
-        async fn delete(&self, _: &str) -> Result<(), loglake::StorageError> {
+        async fn delete(&self, _: &str) -> Result<(), loglake::lake::storage::StorageError> {
             Ok(())
         }
     }
@@ -116,7 +117,8 @@ fn main() {
         let (_, payload) = parse_payload(&json).unwrap();
         decode += t.elapsed();
         let t = Instant::now();
-        let records = normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, INGEST_MS).records;
+        let records =
+            normalize_payload(&payload, loglake::ingest::cloudwatch::SOURCE_CLOUDWATCH, &config, INGEST_MS).records;
         normalize += t.elapsed();
         let t = Instant::now();
         let rows: Vec<_> = records.iter().collect();

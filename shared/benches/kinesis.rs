@@ -8,10 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use loglake::PipelineConfig;
-use loglake::firehose::{FirehoseEvent, TransformOptions, transform_batch};
-use loglake::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
-use loglake::storage::LocalStore;
+use loglake::config::PipelineConfig;
+use loglake::ingest::firehose::{FirehoseEvent, TransformOptions, transform_batch};
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
+use loglake::lake::storage::LocalStore;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1,11 +1,16 @@
-//! Pipeline settings. Library code never reads the environment: callers pass a lookup
-//! function (`std::env::var` in the functions, a map in tests), and every problem is named.
+//! Settings, read once at cold start. Library code never reads the environment: callers pass a
+//! lookup function (`std::env::var` in the functions, a map in tests), and every problem is named.
+//!
+//! The ingest settings ([`PipelineConfig`]) and the rules that choose, per log group or stream,
+//! how the stages read their input ([`LineFormatsByGroup`], [`RecordDataByStream`],
+//! [`Multiline`]); the stages themselves take the choice, never the setting.
 
-use crate::formats::vpc_flow::FlowFormat;
-use crate::record::Format;
 use chrono_tz::Tz;
 
-use crate::record_data::DataFormat;
+use crate::decode::stream_data::RecordDataChoice;
+use crate::lake::record::LineFormat;
+use crate::parse::formats::vpc_flow::FlowFields;
+use crate::parse::line::LineFormatChoice;
 
 /// Default cap on one decompressed payload. CloudWatch Logs sends at most 1 MB of events per
 /// payload, which JSON framing and escapes can roughly double; anything far past that is a
@@ -27,10 +32,10 @@ pub struct PipelineConfig {
     pub region: String,
     /// ZSTD level of the Parquet files (1 is ~2x faster than 3 for ~5% larger files).
     pub zstd_level: i32,
-    /// How Kinesis / Firehose record data is read, per stream.
-    pub record_formats: RecordFormats,
-    /// How log lines are read, per log group (detected by default).
-    pub log_formats: LogFormats,
+    /// How Kinesis / Firehose record data is read, per stream (`LOGLAKE_RECORD_FORMATS`).
+    pub record_data: RecordDataByStream,
+    /// How log lines are read, per log group (`LOGLAKE_LOG_FORMATS`; detected by default).
+    pub line_formats: LineFormatsByGroup,
     /// Which log groups' split events are joined (runtime logs by default).
     pub multiline: Multiline,
 }
@@ -85,27 +90,16 @@ impl Multiline {
     }
 }
 
-/// How the lines of a log group are read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LogFormat {
-    /// Each line's format is detected (docs/formats.md).
-    Auto,
-    /// Every line is read as this format (as text where a line is not).
-    Only(Format),
-    /// VPC flow logs created with a custom field order.
-    VpcFlow(FlowFormat),
-}
-
 /// Formats by log group: `GLOB=FORMAT` entries separated by `;`, the first match wins, e.g.
 /// `/vpc/custom-*=vpc_flow:version srcaddr dstaddr action log-status;/app/legacy=text`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogFormats {
-    pub groups: Vec<(String, LogFormat)>,
+pub struct LineFormatsByGroup {
+    pub groups: Vec<(String, LineFormatChoice)>,
 }
 
-impl LogFormats {
-    pub fn parse(text: &str) -> Result<LogFormats, String> {
-        let mut formats = LogFormats::default();
+impl LineFormatsByGroup {
+    pub fn parse(text: &str) -> Result<LineFormatsByGroup, String> {
+        let mut formats = LineFormatsByGroup::default();
         for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
             let (glob, name) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not GLOB=FORMAT"))?;
             let (glob, name) = (glob.trim(), name.trim());
@@ -113,10 +107,10 @@ impl LogFormats {
                 return Err(format!("empty log group pattern in {entry:?}"));
             }
             let format = match name.split_once(':') {
-                Some(("vpc_flow", fields)) => LogFormat::VpcFlow(FlowFormat::parse(fields)?),
-                _ if name == "auto" => LogFormat::Auto,
-                _ => LogFormat::Only(Format::parse(name).ok_or_else(|| {
-                    let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+                Some(("vpc_flow", fields)) => LineFormatChoice::VpcFlow(FlowFields::parse(fields)?),
+                _ if name == "auto" => LineFormatChoice::Auto,
+                _ => LineFormatChoice::Only(LineFormat::parse(name).ok_or_else(|| {
+                    let names: Vec<&str> = LineFormat::ALL.iter().map(|f| f.as_str()).collect();
                     format!(
                         "unknown format {name:?} in {entry:?} (expected auto, {}, or vpc_flow:<fields>)",
                         names.join(", ")
@@ -128,8 +122,8 @@ impl LogFormats {
         Ok(formats)
     }
 
-    pub fn for_log_group(&self, log_group: &str) -> &LogFormat {
-        const AUTO: &LogFormat = &LogFormat::Auto;
+    pub fn for_log_group(&self, log_group: &str) -> &LineFormatChoice {
+        const AUTO: &LineFormatChoice = &LineFormatChoice::Auto;
         self.groups.iter().find(|(glob, _)| glob_match(glob, log_group)).map_or(AUTO, |(_, format)| format)
     }
 }
@@ -154,32 +148,32 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// The record format of each stream: detected by default, fixed where configured.
+/// How each stream's record data is read: detected by default, fixed where configured.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RecordFormats {
-    pub default: DataFormat,
-    /// (stream or delivery stream name, format); the first match wins.
-    pub streams: Vec<(String, DataFormat)>,
+pub struct RecordDataByStream {
+    pub default: RecordDataChoice,
+    /// (stream or delivery stream name, choice); the first match wins.
+    pub streams: Vec<(String, RecordDataChoice)>,
 }
 
-impl Default for RecordFormats {
+impl Default for RecordDataByStream {
     fn default() -> Self {
-        RecordFormats { default: DataFormat::Auto, streams: Vec::new() }
+        RecordDataByStream { default: RecordDataChoice::Auto, streams: Vec::new() }
     }
 }
 
-impl RecordFormats {
+impl RecordDataByStream {
     /// Reads `FORMAT` and `STREAM=FORMAT` entries separated by commas, e.g.
     /// `app-logs=agent_json,legacy=text` or `text`.
-    pub fn parse(text: &str) -> Result<RecordFormats, String> {
-        let mut formats = RecordFormats::default();
+    pub fn parse(text: &str) -> Result<RecordDataByStream, String> {
+        let mut formats = RecordDataByStream::default();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (stream, name) = match entry.split_once('=') {
                 Some((stream, name)) => (Some(stream.trim()), name),
                 None => (None, entry),
             };
-            let format = DataFormat::parse(name).ok_or_else(|| {
-                format!("unknown format {name:?} in {entry:?} (expected one of {})", DataFormat::NAMES)
+            let format = RecordDataChoice::parse(name).ok_or_else(|| {
+                format!("unknown format {name:?} in {entry:?} (expected one of {})", RecordDataChoice::NAMES)
             })?;
             match stream {
                 Some("") => return Err(format!("empty stream name in {entry:?}")),
@@ -190,7 +184,7 @@ impl RecordFormats {
         Ok(formats)
     }
 
-    pub fn for_stream(&self, stream: &str) -> DataFormat {
+    pub fn for_stream(&self, stream: &str) -> RecordDataChoice {
         self.streams.iter().find(|(name, _)| name == stream).map_or(self.default, |(_, format)| *format)
     }
 }
@@ -203,8 +197,8 @@ impl Default for PipelineConfig {
             partition_time_zone: Tz::UTC,
             region: String::new(),
             zstd_level: 1,
-            record_formats: RecordFormats::default(),
-            log_formats: LogFormats::default(),
+            record_data: RecordDataByStream::default(),
+            line_formats: LineFormatsByGroup::default(),
             multiline: Multiline::default(),
         }
     }
@@ -282,14 +276,14 @@ impl PipelineConfig {
             }
         }
         if let Some(v) = lookup(vars::RECORD_FORMATS) {
-            match RecordFormats::parse(&v) {
-                Ok(formats) => config.record_formats = formats,
+            match RecordDataByStream::parse(&v) {
+                Ok(formats) => config.record_data = formats,
                 Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::RECORD_FORMATS)),
             }
         }
         if let Some(v) = lookup(vars::LOG_FORMATS) {
-            match LogFormats::parse(&v) {
-                Ok(formats) => config.log_formats = formats,
+            match LineFormatsByGroup::parse(&v) {
+                Ok(formats) => config.line_formats = formats,
                 Err(problem) => problems.push(format!("{}={v:?}: {problem}", vars::LOG_FORMATS)),
             }
         }
@@ -340,12 +334,7 @@ pub fn parse_bool(name: &str, value: Option<String>) -> Result<bool, ConfigError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::testing::lookup;
 
     #[test]
     fn unset_settings_take_defaults() {
@@ -386,18 +375,34 @@ mod tests {
     fn record_formats_are_per_stream_with_a_default() {
         let c = PipelineConfig::from_lookup(lookup(&[("LOGLAKE_RECORD_FORMATS", " app=agent_json, legacy=text ")]))
             .unwrap();
-        let formats = &c.record_formats;
-        assert_eq!(formats.for_stream("app"), DataFormat::AgentJson);
-        assert_eq!(formats.for_stream("legacy"), DataFormat::Text);
-        assert_eq!(formats.for_stream("other"), DataFormat::Auto);
-        let formats = RecordFormats::parse("text,cwl=cloudwatch_logs").unwrap();
+        let formats = &c.record_data;
+        assert_eq!(formats.for_stream("app"), RecordDataChoice::AgentJson);
+        assert_eq!(formats.for_stream("legacy"), RecordDataChoice::Text);
+        assert_eq!(formats.for_stream("other"), RecordDataChoice::Auto);
+        let formats = RecordDataByStream::parse("text,cwl=cloudwatch_logs").unwrap();
         assert_eq!(
             (formats.for_stream("x"), formats.for_stream("cwl")),
-            (DataFormat::Text, DataFormat::CloudWatchLogs)
+            (RecordDataChoice::Text, RecordDataChoice::CloudWatchLogs)
         );
         for bad in ["app=yaml", "=text", "csv"] {
             let err = PipelineConfig::from_lookup(lookup(&[("LOGLAKE_RECORD_FORMATS", bad)])).unwrap_err();
             assert!(err.to_string().contains("LOGLAKE_RECORD_FORMATS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn line_formats_are_chosen_per_log_group() {
+        let formats = LineFormatsByGroup::parse(
+            "/vpc/custom-*=vpc_flow:version srcaddr dstaddr action log-status; /app/raw=text; /elb/*=alb",
+        )
+        .unwrap();
+        let fields = FlowFields::parse("version srcaddr dstaddr action log-status").unwrap();
+        assert_eq!(formats.for_log_group("/vpc/custom-prod"), &LineFormatChoice::VpcFlow(fields));
+        assert_eq!(formats.for_log_group("/app/raw"), &LineFormatChoice::Only(LineFormat::Text));
+        assert_eq!(formats.for_log_group("/elb/x"), &LineFormatChoice::Only(LineFormat::Alb));
+        assert_eq!(formats.for_log_group("/other"), &LineFormatChoice::Auto);
+        for bad in ["/x=yaml", "=text", "/x", "/v=vpc_flow:version nonsense"] {
+            assert!(LineFormatsByGroup::parse(bad).is_err(), "{bad}");
         }
     }
 

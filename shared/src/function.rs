@@ -1,9 +1,38 @@
-//! What every ingest function needs besides its handler: settings read once at cold start and
-//! the lake they write to. The Lambda runtime stays out of this crate; each function maps its
-//! errors to a Lambda `Diagnostic` itself.
+//! What every function needs besides its handler: settings read once at cold start, the lake
+//! they write to, and how an error that fails an invocation names itself ([`FunctionError`]).
+//! The Lambda runtime stays out of this crate: the function binaries start it through the
+//! `loglake-lambda` crate, which turns a [`FunctionError`] into Lambda's error report.
 
+use crate::compact::state::CompactError;
 use crate::config::{self, ConfigError, PipelineConfig, vars};
-use crate::storage::{ObjectStore, S3Store, load_aws_config};
+use crate::ingest::write::IngestError;
+use crate::lake::storage::{ObjectStore, S3Store, load_aws_config};
+
+/// An error that fails an invocation. Its type names it in Lambda's error report, metrics and
+/// on-failure destinations (`Loglake.StorageError` …), so that what a retry can fix is told
+/// from what it cannot.
+pub trait FunctionError: std::error::Error {
+    fn error_type(&self) -> &'static str;
+}
+
+impl FunctionError for IngestError {
+    fn error_type(&self) -> &'static str {
+        IngestError::error_type(self)
+    }
+}
+
+impl FunctionError for CompactError {
+    fn error_type(&self) -> &'static str {
+        "Loglake.CompactionError"
+    }
+}
+
+/// A handler that cannot fail (it reports failures in its response instead).
+impl FunctionError for std::convert::Infallible {
+    fn error_type(&self) -> &'static str {
+        match *self {}
+    }
+}
 
 /// Settings of a function, read once at cold start.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,10 +98,7 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    }
+    use crate::testing::lookup;
 
     #[test]
     fn config_reads_bucket_path_style_and_pipeline_settings() {

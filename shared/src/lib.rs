@@ -1,39 +1,34 @@
-//! loglake: the pipeline every ingest function shares.
+//! loglake: everything the functions and the `loglake` command have in common, laid out by the
+//! stages of the data's way through the lake.
 //!
-//! decode ([`cloudwatch`]) → normalize ([`normalize`]) → group by partition ([`partition`]) →
-//! encode Parquet ([`parquet_encode`]) → write ([`storage`]), orchestrated by [`pipeline`].
-//! Everything here is pure over bytes and records except [`storage`]; nothing reads the
-//! environment (configuration comes in through [`config::PipelineConfig`]).
+//! | stage | what it owns | may use |
+//! |---|---|---|
+//! | [`lake`] | the `logs` table and where it lives: a row, the schema and DDL, every prefix and key, Parquet encoding, storage (S3 or a directory) | |
+//! | [`decode`] | what arrives, before any line is read: CloudWatch Logs payloads, KPL aggregates, what a stream record's data holds | |
+//! | [`parse`] | one line into one record: every line format, agent envelopes, multi-line events, times in lines | `lake` |
+//! | [`config`] | settings read once, and the per-group / per-stream rules that choose how input is read | `lake`, `decode`, `parse` |
+//! | [`ingest`] | the ingest paths (CloudWatch, Kinesis, Firehose, backfill): decode → parse → partition → encode → write | `lake`, `decode`, `parse`, `config` |
+//! | [`compact`] | staging into curated files, invisible to readers: the run, the external merge, the state, the reader view | `lake` |
+//! | [`rollup`] | query files, windows, the record and cost of every run | `lake` |
+//! | [`function`] | what every function reads at cold start, and how its errors name themselves | `lake`, `config`, `ingest`, `compact` |
+//! | [`testing`] | helpers of the tests of every crate (feature `testing`; any stage's tests may use it) | `lake` |
+//!
+//! A stage uses only the stages its row names, and files import each other by the path of the
+//! file that defines an item, never through a re-export; `python3 scripts/check_modules.py`
+//! checks both, and that no two files import each other (directly or around a cycle).
+//!
+//! Everything here is pure over bytes and records except [`lake::storage`]; nothing reads the
+//! environment (configuration comes in through a lookup function, [`config::PipelineConfig`]).
+//! The Lambda runtime is not here either: the function binaries start it through
+//! `loglake-lambda` (shared-lambda/).
 
-pub mod agent;
-pub mod cloudwatch;
 pub mod compact;
 pub mod config;
-pub mod firehose;
-pub mod formats;
+pub mod decode;
 pub mod function;
-pub mod keys;
-pub mod kinesis;
-pub mod kpl;
-pub mod merge;
-pub mod multiline;
-pub mod normalize;
-pub mod parquet_encode;
-pub mod partition;
-pub mod pipeline;
-pub mod query_runs;
-pub mod reader_view;
-pub mod record;
-pub mod record_data;
+pub mod ingest;
+pub mod lake;
+pub mod parse;
 pub mod rollup;
-pub mod schema;
-pub mod storage;
-pub mod stream_record;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod timestamp;
-
-pub use config::PipelineConfig;
-pub use pipeline::{IngestError, IngestReport};
-pub use record::{Level, Record};
-pub use storage::{LocalStore, ObjectStore, S3Store, StorageError};

@@ -1,12 +1,37 @@
-//! Helpers for the integration tests of the functions (feature `testing`, never in a Lambda
-//! binary): the local moto server the tests run against, and reading a bucket back with an
-//! independent Parquet reader (pyarrow, through scripts/read_lake.py).
+//! Helpers of the tests of every crate (feature `testing`, never in a Lambda binary): settings
+//! from a list ([`lookup`]), a seeded generator ([`Rng`]), the local moto server the integration
+//! tests run against, and reading a bucket back with an independent Parquet reader (pyarrow,
+//! through scripts/read_lake.py).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::storage::{ObjectStore, S3Store};
+use crate::lake::storage::{ObjectStore, S3Store};
+
+/// Settings as a function reads them, from `(name, value)` pairs instead of the environment.
+pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let settings: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    move |name| settings.get(name).cloned()
+}
+
+/// xorshift64*: deterministic pseudo-random input, so that a failure reproduces.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
 
 /// The Python with pyarrow that reads the lake back, when `AWS_ENDPOINT_URL` points at a local
 /// server. Without both the test says it was skipped, and fails instead when

@@ -10,12 +10,14 @@ use std::sync::Mutex;
 use arrow_array::cast::AsArray;
 use async_trait::async_trait;
 use common::cloudwatch_payload;
-use loglake::PipelineConfig;
-use loglake::compact::{CompactOptions, CompactionState, Readers, compact, load_state, local_readers};
-use loglake::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
-use loglake::merge::MergeOptions;
-use loglake::reader_view::{ViewPublisher, view_sql, visible_rows};
-use loglake::storage::{FailAfter, LocalStore, ObjectStore};
+use loglake::compact::merge::MergeOptions;
+use loglake::compact::run::{CompactOptions, compact};
+use loglake::compact::state::{CompactionState, load_state};
+use loglake::compact::view::{Readers, local_readers};
+use loglake::compact::view::{ViewPublisher, view_sql, visible_rows};
+use loglake::config::PipelineConfig;
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
+use loglake::lake::storage::{FailAfter, LocalStore, ObjectStore};
 use serde_json::json;
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 mod common;
 
 use common::corpus;
-use loglake::PipelineConfig;
-use loglake::cloudwatch::{SubscriptionEvent, decompress_base64, encode_data, parse_payload};
-use loglake::pipeline::{ingest_cloudwatch_data, normalize_payload};
-use loglake::record::Format;
-use loglake::storage::LocalStore;
+use loglake::config::PipelineConfig;
+use loglake::decode::subscription::{SubscriptionEvent, decompress_base64, encode_data, parse_payload};
+use loglake::ingest::cloudwatch::ingest_cloudwatch_data;
+use loglake::ingest::payload::normalize_payload;
+use loglake::lake::record::LineFormat;
+use loglake::lake::storage::LocalStore;
 
 /// Well after every corpus timestamp, so CloudWatch timestamps are plausible.
 const NOW: i64 = 1_900_000_000_000;
@@ -84,19 +85,25 @@ async fn real_decoded_payloads_land_whole_and_lambda_lines_are_parsed() {
         let decompressed = decompress_base64(&data, 1 << 24).unwrap();
         let (_, payload) = parse_payload(&decompressed).unwrap();
         let config = PipelineConfig::default();
-        for record in normalize_payload(&payload, loglake::pipeline::SOURCE_CLOUDWATCH, &config, NOW).records {
+        for record in normalize_payload(&payload, loglake::ingest::cloudwatch::SOURCE_CLOUDWATCH, &config, NOW).records
+        {
             let attr = |k: &str| record.attributes.iter().find(|(key, _)| key == k).map(|(_, v)| v.to_string());
             if record.message.starts_with("REPORT RequestId: ") {
                 reports += 1;
-                assert_eq!(record.format, Format::Lambda);
+                assert_eq!(record.format, LineFormat::Lambda);
                 assert!(record.request_id.is_some() && attr("duration_ms").is_some(), "{}", record.message);
                 if record.message.contains("Status: timeout") {
-                    assert_eq!(record.level, Some(loglake::Level::Error));
+                    assert_eq!(record.level, Some(loglake::lake::record::Level::Error));
                 }
             }
             if record.message.starts_with("START RequestId: ") {
                 starts += 1;
-                assert_eq!((record.format, record.request_id.is_some()), (Format::Lambda, true), "{}", record.message);
+                assert_eq!(
+                    (record.format, record.request_id.is_some()),
+                    (LineFormat::Lambda, true),
+                    "{}",
+                    record.message
+                );
             }
         }
     }

@@ -10,30 +10,30 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use common::corpus;
-use loglake::config::LogFormat;
-use loglake::formats::vpc_flow::FlowFormat;
-use loglake::normalize::{LineContext, normalize_line};
-use loglake::record::Format;
+use loglake::lake::record::LineFormat;
+use loglake::parse::formats::vpc_flow::FlowFields;
+use loglake::parse::line::LineFormatChoice;
+use loglake::parse::line::{LineContext, normalize_line};
 
 /// Formats a directory's files hold.
-const DIRECTORIES: &[(&str, &[Format])] = &[
-    ("logs/aws/vpcflow", &[Format::VpcFlow]),
-    ("logs/aws/elb", &[Format::Alb, Format::Nlb, Format::ElbClassic, Format::AlbConnection]),
-    ("logs/aws/cloudtrail", &[Format::CloudTrail]),
-    ("logs/aws/cloudfront", &[Format::CloudFront]),
-    ("logs/aws/apigateway", &[Format::ApiGateway, Format::AccessLog]),
-    ("logs/apache_access", &[Format::AccessLog]),
+const DIRECTORIES: &[(&str, &[LineFormat])] = &[
+    ("logs/aws/vpcflow", &[LineFormat::VpcFlow]),
+    ("logs/aws/elb", &[LineFormat::Alb, LineFormat::Nlb, LineFormat::ElbClassic, LineFormat::AlbConnection]),
+    ("logs/aws/cloudtrail", &[LineFormat::CloudTrail]),
+    ("logs/aws/cloudfront", &[LineFormat::CloudFront]),
+    ("logs/aws/apigateway", &[LineFormat::ApiGateway, LineFormat::AccessLog]),
+    ("logs/apache_access", &[LineFormat::AccessLog]),
 ];
 
 /// Other real logs of the formats loglake reads (not AWS services): the share is printed, and
 /// must reach the given minimum.
-const OTHER_FILES: &[(&str, Format, f64)] = &[
-    ("logs/lnav/logfile_access_log.0", Format::AccessLog, 0.99),
-    ("logs/lnav/logfile_shop_access_log.0", Format::AccessLog, 0.99),
-    ("logs/lnav/logfile_syslog.0", Format::Syslog, 0.99),
-    ("logs/lnav/logfile_logfmt.0", Format::Logfmt, 0.99),
-    ("logs/loghub/Linux_2k.log", Format::Syslog, 0.99),
-    ("logs/loghub/OpenSSH_2k.log", Format::Syslog, 0.99),
+const OTHER_FILES: &[(&str, LineFormat, f64)] = &[
+    ("logs/lnav/logfile_access_log.0", LineFormat::AccessLog, 0.99),
+    ("logs/lnav/logfile_shop_access_log.0", LineFormat::AccessLog, 0.99),
+    ("logs/lnav/logfile_syslog.0", LineFormat::Syslog, 0.99),
+    ("logs/lnav/logfile_logfmt.0", LineFormat::Logfmt, 0.99),
+    ("logs/loghub/Linux_2k.log", LineFormat::Syslog, 0.99),
+    ("logs/loghub/OpenSSH_2k.log", LineFormat::Syslog, 0.99),
 ];
 
 /// Files whose records are not one per line (pretty-printed documents, the `Records` array
@@ -57,7 +57,7 @@ fn aws_service_logs_in_the_corpus_are_recognised_and_parsed() {
             if name.ends_with(".json") && directory.ends_with("cloudtrail") {
                 // A CloudTrail document (`Records` form, pretty-printed): one message.
                 let records = whole_file_records(&path);
-                let parsed = records.iter().filter(|f| **f == Format::CloudTrail).count();
+                let parsed = records.iter().filter(|f| **f == LineFormat::CloudTrail).count();
                 println!("{name}: {parsed}/{} records of the document parsed", records.len());
                 if records.is_empty() || parsed < records.len() {
                     failures.push(format!("{name}: {parsed}/{}", records.len()));
@@ -73,13 +73,13 @@ fn aws_service_logs_in_the_corpus_are_recognised_and_parsed() {
             let text = std::fs::read_to_string(&path).unwrap();
             // A `.format` file beside a flow log names its fields, as the log group's setting would.
             let mut format = match std::fs::read_to_string(path.with_extension("format")) {
-                Ok(fields) => LogFormat::VpcFlow(FlowFormat::parse(&fields).unwrap()),
-                Err(_) => LogFormat::Auto,
+                Ok(fields) => LineFormatChoice::VpcFlow(FlowFields::parse(&fields).unwrap()),
+                Err(_) => LineFormatChoice::Auto,
             };
             let (mut lines, mut parsed) = (0, 0);
             for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                if let Some(header) = FlowFormat::from_header(line) {
-                    format = LogFormat::VpcFlow(header);
+                if let Some(header) = FlowFields::from_header(line) {
+                    format = LineFormatChoice::VpcFlow(header);
                     continue;
                 }
                 lines += 1;
@@ -100,7 +100,7 @@ fn aws_service_logs_in_the_corpus_are_recognised_and_parsed() {
     for (file, format, minimum) in OTHER_FILES {
         let text = String::from_utf8_lossy(&std::fs::read(root.join(file)).unwrap()).into_owned();
         let (lines, parsed) = text.lines().filter(|l| !l.trim().is_empty()).fold((0, 0), |(lines, parsed), line| {
-            let record = normalize_line(&context(&LogFormat::Auto), "id".into(), None, line);
+            let record = normalize_line(&context(&LineFormatChoice::Auto), "id".into(), None, line);
             (lines + 1, parsed + usize::from(record.format == *format))
         });
         let share = parsed as f64 / lines.max(1) as f64;
@@ -114,27 +114,27 @@ fn aws_service_logs_in_the_corpus_are_recognised_and_parsed() {
 }
 
 /// The formats of the records a whole file makes as one log event.
-fn whole_file_records(path: &Path) -> Vec<Format> {
+fn whole_file_records(path: &Path) -> Vec<LineFormat> {
     let text = std::fs::read_to_string(path).unwrap();
-    let payload = loglake::cloudwatch::LogsPayload {
+    let payload = loglake::decode::subscription::LogsPayload {
         message_type: "DATA_MESSAGE".into(),
         owner: "".into(),
         log_group: "corpus".into(),
         log_stream: "".into(),
         subscription_filters: Vec::new(),
         policy_level: None,
-        log_events: vec![loglake::cloudwatch::LogEvent {
+        log_events: vec![loglake::decode::subscription::LogEvent {
             id: "id".into(),
             timestamp: serde_json::Number::from(1_900_000_000_000_i64),
             message: Cow::Borrowed(text.as_str()),
         }],
     };
-    let config = loglake::PipelineConfig::default();
-    let normalized = loglake::pipeline::normalize_payload(&payload, "corpus", &config, 1_900_000_000_000);
+    let config = loglake::config::PipelineConfig::default();
+    let normalized = loglake::ingest::payload::normalize_payload(&payload, "corpus", &config, 1_900_000_000_000);
     normalized.records.iter().map(|r| r.format).collect()
 }
 
-fn context(log_format: &LogFormat) -> LineContext<'_> {
+fn context(line_format: &LineFormatChoice) -> LineContext<'_> {
     LineContext {
         source: "corpus",
         account_id: "".into(),
@@ -144,7 +144,7 @@ fn context(log_format: &LogFormat) -> LineContext<'_> {
         ingest_time_ms: 1_900_000_000_000,
         max_event_time_skew_secs: 3600,
         envelope: vec![],
-        log_format,
+        line_format,
     }
 }
 

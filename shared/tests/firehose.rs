@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use common::{cloudwatch_payload, control_payload, lake_rows};
-use loglake::PipelineConfig;
-use loglake::cloudwatch::gzip;
-use loglake::firehose::{FirehoseEvent, FirehoseResponse, ResultStatus, TransformOptions, transform_batch};
-use loglake::partition::Partition;
-use loglake::storage::{FailAfter, LocalStore, ObjectStore};
+use loglake::config::PipelineConfig;
+use loglake::decode::subscription::gzip;
+use loglake::ingest::firehose::{FirehoseEvent, FirehoseResponse, ResultStatus, TransformOptions, transform_batch};
+use loglake::lake::layout::Partition;
+use loglake::lake::storage::{FailAfter, LocalStore, ObjectStore};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
@@ -129,7 +129,7 @@ async fn every_record_gets_one_result_and_every_line_is_delivered_once() {
     assert_eq!((letter["origin"]["record_id"].as_str(), letter["source"].as_str()), (Some("r5"), Some("firehose")));
 
     // Ok rows have exactly the columns of the logs table, and the partition keys of their time.
-    let columns: Vec<String> = loglake::schema::hive_columns().into_iter().map(|(name, _)| name).collect();
+    let columns: Vec<String> = loglake::lake::schema::hive_columns().into_iter().map(|(name, _)| name).collect();
     let rows = delivered_rows(&response);
     for (row, keys) in &rows {
         let mut names: Vec<&String> = row.as_object().unwrap().keys().collect();

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use common::{cloudwatch_payload, control_payload, lake_rows};
-use loglake::PipelineConfig;
-use loglake::cloudwatch::gzip;
-use loglake::config::RecordFormats;
-use loglake::kinesis::{BatchOptions, KinesisEvent, KinesisReport, ingest_kinesis_batch};
-use loglake::storage::{FailAfter, LocalStore, ObjectStore};
+use loglake::config::PipelineConfig;
+use loglake::config::RecordDataByStream;
+use loglake::decode::subscription::gzip;
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, KinesisReport, ingest_kinesis_batch};
+use loglake::lake::storage::{FailAfter, LocalStore, ObjectStore};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
@@ -277,8 +277,10 @@ async fn a_stream_configured_as_text_keeps_agent_lines_whole() {
     let store = LocalStore::new(dir.path());
     let line = r#"{"log":"GET / 200\n","stream":"stdout"}"#;
     let event = batch(vec![record(1, b64(line.as_bytes()), "k")]);
-    let config =
-        PipelineConfig { record_formats: RecordFormats::parse("other=agent_json,app-logs=text").unwrap(), ..config() };
+    let config = PipelineConfig {
+        record_data: RecordDataByStream::parse("other=agent_json,app-logs=text").unwrap(),
+        ..config()
+    };
     let report = ingest_kinesis_batch(&event, &config, NOW, &store, &BatchOptions::default()).await;
     assert_eq!(report.ingest.records, 1);
     let rows = lake_rows(&store).await;
@@ -287,7 +289,7 @@ async fn a_stream_configured_as_text_keeps_agent_lines_whole() {
     assert_eq!(rows[0].attributes.get("stream").map(String::as_str), Some("stdout"));
 
     // And configured as cloudwatch_logs, text is bad input.
-    let config = PipelineConfig { record_formats: RecordFormats::parse("cloudwatch_logs").unwrap(), ..config };
+    let config = PipelineConfig { record_data: RecordDataByStream::parse("cloudwatch_logs").unwrap(), ..config };
     let report = ingest_kinesis_batch(&event, &config, NOW, &store, &BatchOptions::default()).await;
     assert_eq!(report.ingest.dead_letters.iter().map(|d| d.kind).collect::<Vec<_>>(), ["not_gzip"]);
 }

@@ -2,7 +2,7 @@
 //! Python package (scripts/make_kpl_fixtures.py wrote tests/fixtures/kpl.json).
 
 use base64::Engine as _;
-use loglake::kpl::{KplError, deaggregate, is_aggregated};
+use loglake::decode::kpl::{KplError, deaggregate, is_aggregated};
 use serde_json::Value;
 
 fn b64(text: &Value) -> Vec<u8> {

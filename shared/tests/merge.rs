@@ -8,10 +8,10 @@ use std::borrow::Cow;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
-use common::Rng;
-use loglake::merge::{MergeOptions, RunWriter};
-use loglake::normalize::{LineContext, normalize_line};
-use loglake::parquet_encode::encode_parquet;
+use loglake::compact::merge::{MergeOptions, RunWriter};
+use loglake::lake::encode::encode_parquet;
+use loglake::parse::line::{LineContext, normalize_line};
+use loglake::testing::Rng;
 
 const NOW: i64 = 1_795_168_900_000;
 
@@ -28,15 +28,15 @@ fn staging_files(files: usize, per_file: usize) -> (Vec<Vec<u8>>, Vec<Key>) {
         let mut rows = Vec::new();
         for i in 0..per_file {
             let row = if i % 7 == 3 && !unique.is_empty() {
-                unique[(rng.next() % unique.len() as u64) as usize].clone()
+                unique[(rng.next_u64() % unique.len() as u64) as usize].clone()
             } else {
-                let time = 1_795_168_800_000 + (rng.next() % 3_600_000) as i64;
-                let group = format!("/aws/lambda/fn-{}", rng.next() % 4);
+                let time = 1_795_168_800_000 + (rng.next_u64() % 3_600_000) as i64;
+                let group = format!("/aws/lambda/fn-{}", rng.next_u64() % 4);
                 let row = (
                     time,
                     group,
                     format!("id-{f:04}-{i:05}"),
-                    format!("message {f} {i} {}", "x".repeat((rng.next() % 200) as usize)),
+                    format!("message {f} {i} {}", "x".repeat((rng.next_u64() % 200) as usize)),
                 );
                 unique.push(row.clone());
                 row
@@ -54,7 +54,7 @@ fn staging_files(files: usize, per_file: usize) -> (Vec<Vec<u8>>, Vec<Key>) {
                 ingest_time_ms: NOW,
                 max_event_time_skew_secs: 3600,
                 envelope: vec![],
-                log_format: &loglake::config::LogFormat::Auto,
+                line_format: &loglake::parse::line::LineFormatChoice::Auto,
             })
             .collect();
         let records: Vec<_> = rows
@@ -126,7 +126,7 @@ fn the_same_id_in_two_log_groups_is_two_records() {
             ingest_time_ms: NOW,
             max_event_time_skew_secs: 3600,
             envelope: vec![],
-            log_format: &loglake::config::LogFormat::Auto,
+            line_format: &loglake::parse::line::LineFormatChoice::Auto,
         })
         .collect();
     let records: Vec<_> =

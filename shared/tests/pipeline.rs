@@ -6,10 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::lake_rows;
-use loglake::cloudwatch::encode_data;
-use loglake::pipeline::ingest_cloudwatch_data;
-use loglake::storage::{FailAfter, LocalStore, ObjectStore};
-use loglake::{IngestError, PipelineConfig};
+use loglake::config::PipelineConfig;
+use loglake::decode::subscription::encode_data;
+use loglake::ingest::cloudwatch::ingest_cloudwatch_data;
+use loglake::ingest::write::IngestError;
+use loglake::lake::storage::{FailAfter, LocalStore, ObjectStore};
 use serde_json::json;
 
 const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
@@ -120,7 +121,7 @@ async fn a_control_message_writes_nothing_and_is_no_error() {
 async fn undecodable_input_is_dead_lettered_with_reason_and_raw_input() {
     use base64::Engine as _;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let good = loglake::cloudwatch::gzip(br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"x"}]}"#);
+    let good = loglake::decode::subscription::gzip(br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"x"}]}"#);
     let cases = [
         ("invalid_base64", "this is not base64!".to_owned()),
         ("not_gzip", b64(b"{\"messageType\":\"DATA_MESSAGE\"}")),
@@ -187,7 +188,8 @@ async fn a_dead_letter_that_cannot_be_written_fails_the_call() {
 /// must make the same rows, so that deduplicating by `event_id` keeps exactly one of each.
 #[tokio::test]
 async fn backfilled_events_make_the_same_rows_as_delivered_ones() {
-    use loglake::pipeline::{IngestReport, StoredLogEvent, ingest_log_events};
+    use loglake::ingest::cloudwatch::{StoredLogEvent, ingest_log_events};
+    use loglake::ingest::report::IngestReport;
     let events = [
         ("3733", 1_795_168_800_000, "{\"level\":\"warn\",\"message\":\"disk 91%\",\"requestId\":\"r-1\"}"),
         (

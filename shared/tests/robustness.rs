@@ -7,14 +7,14 @@ mod common;
 use std::borrow::Cow;
 
 use base64::Engine as _;
-use common::Rng;
-use loglake::PipelineConfig;
-use loglake::cloudwatch::{encode_data, gzip};
-use loglake::firehose::{FirehoseEvent, ResultStatus, TransformOptions, transform_batch};
-use loglake::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
-use loglake::normalize::{LineContext, normalize_line};
-use loglake::pipeline::ingest_cloudwatch_data;
-use loglake::storage::LocalStore;
+use loglake::config::PipelineConfig;
+use loglake::decode::subscription::{encode_data, gzip};
+use loglake::ingest::cloudwatch::ingest_cloudwatch_data;
+use loglake::ingest::firehose::{FirehoseEvent, ResultStatus, TransformOptions, transform_batch};
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
+use loglake::lake::storage::LocalStore;
+use loglake::parse::line::{LineContext, normalize_line};
+use loglake::testing::Rng;
 
 const NOW: i64 = 1_795_168_900_000;
 
@@ -46,7 +46,7 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
         }
         let at = rng.below(bytes.len());
         match rng.below(4) {
-            0 => bytes[at] = rng.next() as u8,
+            0 => bytes[at] = rng.next_u64() as u8,
             1 => bytes.truncate(at),
             2 => {
                 let specials = b"{}[]\",:\\\x00\xff\t";
@@ -174,7 +174,7 @@ fn random_lines_never_panic_and_keep_the_message() {
         ingest_time_ms: NOW,
         max_event_time_skew_secs: 3600,
         envelope: vec![],
-        log_format: &loglake::config::LogFormat::Auto,
+        line_format: &loglake::parse::line::LineFormatChoice::Auto,
     };
     let alphabet: Vec<char> = "{}[]\":,\\\t\n -.0123456789eEaZTtrufnl INFOERRORWARN=Root;é🦀".chars().collect();
     let prefixes = [
@@ -200,6 +200,6 @@ fn random_lines_never_panic_and_keep_the_message() {
         }
         let record = normalize_line(&ctx, Cow::Borrowed("id"), Some(NOW - 1000), &line);
         assert_eq!(record.message, line.as_str());
-        assert!(record.attributes.len() <= loglake::normalize::MAX_ATTRIBUTES);
+        assert!(record.attributes.len() <= loglake::parse::fields::MAX_ATTRIBUTES);
     }
 }

@@ -1,17 +1,17 @@
 //! compactor: an EventBridge schedule runs one compaction of the lake's staging files into the
 //! curated `logs` table (see docs/compaction-design.md). The run is the shared crate's
-//! [`loglake::compact`]; this crate reads its settings, publishes the reader view `logs_all` to
-//! Glue for Athena ([`GlueView`]) and maps its errors.
+//! [`loglake::compact::run`]; this crate reads its settings, publishes the reader view `logs_all` to
+//! Glue for Athena ([`GlueView`]); a failed run is a `Loglake.CompactionError`.
 
 use aws_sdk_glue::error::DisplayErrorContext;
-use lambda_runtime::Diagnostic;
-use loglake::compact::{CompactError, CompactOptions, Readers, RunRecord, compact, default_workers};
+use loglake::compact::merge::MergeOptions;
+use loglake::compact::run::{CompactOptions, compact, default_workers};
+use loglake::compact::state::{CompactError, RunRecord};
+use loglake::compact::view::{Readers, VIEW_NAME, ViewPublisher, glue_view_original_text};
 use loglake::config::ConfigError;
 use loglake::function::{FunctionConfig, now_ms};
-use loglake::merge::MergeOptions;
-use loglake::reader_view::{VIEW_NAME, ViewPublisher, glue_view_original_text};
-use loglake::schema::hive_columns;
-use loglake::storage::ObjectStore;
+use loglake::lake::schema::hive_columns;
+use loglake::lake::storage::ObjectStore;
 
 pub mod vars {
     pub const MEMORY_MB: &str = "LOGLAKE_COMPACT_MEMORY_MB";
@@ -78,16 +78,6 @@ impl Config {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InvocationError(#[from] pub CompactError);
-
-impl From<InvocationError> for Diagnostic {
-    fn from(error: InvocationError) -> Diagnostic {
-        Diagnostic { error_type: "Loglake.CompactionError".to_owned(), error_message: error.0.to_string() }
-    }
-}
-
 /// The Athena view `logs_all` in Glue, replaced at each switch.
 pub struct GlueView {
     pub client: aws_sdk_glue::Client,
@@ -151,7 +141,7 @@ pub async fn handle(
     store: &dyn ObjectStore,
     readers: &Readers<'_>,
     spill_dir: &std::path::Path,
-) -> Result<RunRecord, InvocationError> {
+) -> Result<RunRecord, CompactError> {
     let result = compact(store, readers, &config.options(now_ms()), spill_dir).await;
     match &result {
         Ok(record) => tracing::info!(
@@ -168,16 +158,13 @@ pub async fn handle(
         Err(error) => tracing::error!(error = %error, "compaction failed; the next run completes it"),
     }
     let _ = std::fs::remove_dir_all(spill_dir);
-    Ok(result?)
+    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    }
+    use loglake::testing::lookup;
 
     #[test]
     fn settings_have_defaults_and_bad_ones_are_named() {
@@ -202,10 +189,11 @@ mod tests {
     #[tokio::test]
     async fn a_run_on_an_empty_local_lake_does_nothing() {
         let lake = std::env::temp_dir().join(format!("loglake-compactor-test-{}", std::process::id()));
-        let store = loglake::storage::LocalStore::new(&lake);
+        let store = loglake::lake::storage::LocalStore::new(&lake);
         let config =
             Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("LOGLAKE_GLUE_DATABASE", "db")])).unwrap();
-        let record = handle(&config, &store, &loglake::compact::local_readers(), &lake.join("spill")).await.unwrap();
+        let record =
+            handle(&config, &store, &loglake::compact::view::local_readers(), &lake.join("spill")).await.unwrap();
         assert_eq!((record.files_out, record.staging_in), (0, 0));
         assert!(store.list("").await.unwrap().is_empty(), "an empty lake stays empty");
         let _ = std::fs::remove_dir_all(&lake);

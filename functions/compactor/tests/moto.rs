@@ -4,10 +4,11 @@
 
 use base64::Engine as _;
 use compactor::{Config, GlueView, handle};
-use loglake::compact::{CompactionState, Readers, load_state};
-use loglake::pipeline::{StoredLogEvent, ingest_log_events};
-use loglake::reader_view::{VIEW_NAME, view_sql};
-use loglake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::compact::state::{CompactionState, load_state};
+use loglake::compact::view::Readers;
+use loglake::compact::view::{VIEW_NAME, view_sql};
+use loglake::ingest::cloudwatch::{StoredLogEvent, ingest_log_events};
+use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
 use loglake::testing::{integration_python, read_bucket_table_with_pyarrow, unique_bucket};
 
 /// The `originalSql` of the Presto view document in the view's Glue text.
@@ -55,7 +56,7 @@ async fn lake(tag: &str, view: bool) -> (Config, S3Store, aws_sdk_glue::Client, 
             })
             .collect();
         ids.extend(events.iter().map(|e| e.id.clone()));
-        let mut report = loglake::IngestReport::default();
+        let mut report = loglake::ingest::report::IngestReport::default();
         ingest_log_events("123456789012", "/app/web", &events, &config.lake.pipeline, start, &s3, &mut report)
             .await
             .unwrap();

@@ -3,28 +3,14 @@
 //! the `logs` table and the `dt` / `hour` partition keys, `Dropped` (control messages, and
 //! records delivered straight to staging), or `ProcessingFailed` (undecodable, dead-lettered).
 
-use lambda_runtime::Diagnostic;
-use loglake::IngestError;
-use loglake::firehose::{FirehoseEvent, FirehoseReport, FirehoseResponse, TransformOptions, transform_batch};
 use loglake::function::now_ms;
 pub use loglake::function::{FunctionConfig as Config, State};
+use loglake::ingest::firehose::{FirehoseEvent, FirehoseReport, FirehoseResponse, TransformOptions, transform_batch};
+use loglake::ingest::write::IngestError;
 
-/// A failed invocation: a direct staging write failed, and Firehose retries the batch.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InvocationError(#[from] pub IngestError);
-
-impl From<InvocationError> for Diagnostic {
-    fn from(error: InvocationError) -> Diagnostic {
-        Diagnostic { error_type: error.0.error_type().to_owned(), error_message: error.0.to_string() }
-    }
-}
-
-/// Transforms one batch.
-pub async fn handle(
-    state: &State,
-    event: &FirehoseEvent,
-) -> Result<(FirehoseResponse, FirehoseReport), InvocationError> {
+/// Transforms one batch. A failed direct staging write fails the invocation, and Firehose
+/// retries the batch.
+pub async fn handle(state: &State, event: &FirehoseEvent) -> Result<(FirehoseResponse, FirehoseReport), IngestError> {
     handle_at(state, event, now_ms(), &TransformOptions::default()).await
 }
 
@@ -34,7 +20,7 @@ pub async fn handle_at(
     event: &FirehoseEvent,
     ingest_time_ms: i64,
     options: &TransformOptions,
-) -> Result<(FirehoseResponse, FirehoseReport), InvocationError> {
+) -> Result<(FirehoseResponse, FirehoseReport), IngestError> {
     let result = transform_batch(event, &state.pipeline, ingest_time_ms, state.store.as_ref(), options).await;
     match &result {
         Ok((_, report)) => tracing::info!(
@@ -53,5 +39,5 @@ pub async fn handle_at(
             tracing::error!(error_type = error.error_type(), error = %error, "transform failed; Firehose retries the batch")
         }
     }
-    Ok(result?)
+    result
 }

@@ -7,9 +7,9 @@
 
 use base64::Engine as _;
 use firehose_transform::{Config, State, handle_at};
-use loglake::cloudwatch::gzip;
-use loglake::firehose::{FirehoseEvent, ResultStatus, TransformOptions};
-use loglake::storage::{S3Store, load_aws_config};
+use loglake::decode::subscription::gzip;
+use loglake::ingest::firehose::{FirehoseEvent, ResultStatus, TransformOptions};
+use loglake::lake::storage::{S3Store, load_aws_config};
 use loglake::testing::{integration_python, read_bucket_with_pyarrow, unique_bucket};
 use serde_json::{Value, json};
 

@@ -4,26 +4,15 @@
 //! The handler is an ordinary async function over the parsed event and its dependencies, so
 //! tests and the `loglake` CLI call it directly, without the Lambda runtime.
 
-use lambda_runtime::Diagnostic;
-use loglake::cloudwatch::SubscriptionEvent;
+use loglake::decode::subscription::SubscriptionEvent;
 use loglake::function::now_ms;
 pub use loglake::function::{FunctionConfig as Config, State};
-use loglake::{IngestError, IngestReport};
-
-/// A failed invocation. Its Lambda error type says whether a retry can help.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InvocationError(#[from] pub IngestError);
-
-impl From<InvocationError> for Diagnostic {
-    fn from(error: InvocationError) -> Diagnostic {
-        Diagnostic { error_type: error.0.error_type().to_owned(), error_message: error.0.to_string() }
-    }
-}
+use loglake::ingest::report::IngestReport;
+use loglake::ingest::write::IngestError;
 
 /// Handles one subscription event. Undecodable input is dead-lettered and the invocation
 /// succeeds (a retry cannot fix it); a storage failure fails it (a retry can).
-pub async fn handle(state: &State, event: &SubscriptionEvent) -> Result<IngestReport, InvocationError> {
+pub async fn handle(state: &State, event: &SubscriptionEvent) -> Result<IngestReport, IngestError> {
     handle_at(state, event, now_ms()).await
 }
 
@@ -32,8 +21,8 @@ pub async fn handle_at(
     state: &State,
     event: &SubscriptionEvent,
     ingest_time_ms: i64,
-) -> Result<IngestReport, InvocationError> {
-    let result = loglake::pipeline::ingest_cloudwatch_data(
+) -> Result<IngestReport, IngestError> {
+    let result = loglake::ingest::cloudwatch::ingest_cloudwatch_data(
         &event.awslogs.data,
         &state.pipeline,
         ingest_time_ms,
@@ -56,5 +45,5 @@ pub async fn handle_at(
             tracing::error!(error_type = error.error_type(), retryable = error.is_retryable(), error = %error, "ingest failed")
         }
     }
-    Ok(result?)
+    result
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ingest_cloudwatch::{Config, State, handle_at};
-use loglake::cloudwatch::SubscriptionEvent;
-use loglake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::decode::subscription::SubscriptionEvent;
+use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
 use loglake::testing::{integration_python, read_bucket_with_pyarrow, unique_bucket};
 use serde_json::Value;
 
@@ -61,9 +61,11 @@ async fn handler_writes_parquet_to_s3_that_pyarrow_reads_back_record_by_record()
         let group = payload["logGroup"].as_str().unwrap();
         let messages: Vec<&str> = events.iter().map(|e| e["message"].as_str().unwrap()).collect();
         let groups = if loglake::config::Multiline::default().for_log_group(group) {
-            loglake::multiline::groups(messages.iter().copied())
+            loglake::parse::multiline::groups(messages.iter().copied())
         } else {
-            (0..messages.len()).map(|first| loglake::multiline::Group { first, lines: 1, orphan: false }).collect()
+            (0..messages.len())
+                .map(|first| loglake::parse::multiline::Group { first, lines: 1, orphan: false })
+                .collect()
         };
         assert_eq!(groups.len(), report.records, "{name}");
         for g in groups {
@@ -112,7 +114,7 @@ async fn handler_writes_parquet_to_s3_that_pyarrow_reads_back_record_by_record()
         assert_eq!(row["account_id"], "123456789012");
         // The partition columns come from the event time.
         let event_time = row["event_time"].as_i64().unwrap();
-        let partition = loglake::partition::Partition::of(event_time, chrono_tz::Tz::UTC);
+        let partition = loglake::lake::layout::Partition::of(event_time, chrono_tz::Tz::UTC);
         assert_eq!(
             (row["dt"].as_str().unwrap(), row["hour"].as_str().unwrap()),
             (partition.dt().as_str(), partition.hour().as_str())
@@ -130,8 +132,8 @@ async fn a_missing_bucket_fails_the_invocation_as_a_retryable_storage_error() {
     let Some(_) = integration_python() else { return };
     let state = state_for(&unique_bucket("missing")).await;
     let error = handle_at(&state, &read_event("json-batch.json"), NOW).await.unwrap_err();
-    assert!(error.0.is_retryable());
-    let diagnostic: lambda_runtime::Diagnostic = error.into();
+    assert!(error.is_retryable());
+    let diagnostic = loglake_lambda::diagnostic(&error);
     assert_eq!(diagnostic.error_type, "Loglake.StorageError");
     assert!(diagnostic.error_message.contains("NoSuchBucket"), "{}", diagnostic.error_message);
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use loglake::function::now_ms;
 pub use loglake::function::{FunctionConfig as Config, State};
-use loglake::kinesis::{BatchOptions, KinesisEvent, KinesisReport, ingest_kinesis_batch};
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, KinesisReport, ingest_kinesis_batch};
 
 /// Writing stops this long before the invocation's deadline (at most a fifth of the time the
 /// invocation has), so the batch ends with a clean cut reported for retry rather than a timeout

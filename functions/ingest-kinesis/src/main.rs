@@ -1,7 +1,9 @@
+use std::convert::Infallible;
+
 use ingest_kinesis::{Config, State, handle, stop_writing_at};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use loglake::function::now_ms;
-use loglake::kinesis::{BatchResponse, KinesisEvent};
+use loglake::ingest::kinesis::KinesisEvent;
+use loglake_lambda::{Error, LambdaEvent};
 
 // The system allocator, not mimalloc: a batch is processed in windows, and glibc hands each
 // window's memory back, which keeps a 6 MB batch near 47 MB; mimalloc keeps what it freed for
@@ -9,12 +11,12 @@ use loglake::kinesis::{BatchResponse, KinesisEvent};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let config = loglake_lambda::start(Config::from_lookup)?;
     let state = &State::from_config(config).await;
-    run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
+    // Never a failed invocation: failures are reported per record (batchItemFailures).
+    loglake_lambda::serve(move |event: LambdaEvent<KinesisEvent>| async move {
         let deadline = stop_writing_at(event.context.deadline, now_ms());
-        Ok::<BatchResponse, Error>(handle(state, &event.payload, deadline).await.response())
-    }))
+        Ok::<_, Infallible>(handle(state, &event.payload, deadline).await.response())
+    })
     .await
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use ingest_kinesis::{Config, State, handle_at};
 use loglake::function::now_ms;
-use loglake::kinesis::{BatchOptions, KinesisEvent};
-use loglake::storage::{FailAfter, ObjectStore, S3Store, load_aws_config};
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent};
+use loglake::lake::storage::{FailAfter, ObjectStore, S3Store, load_aws_config};
 use loglake::testing::{integration_python, read_bucket_with_pyarrow, repo_root, unique_bucket};
 use serde_json::Value;
 
@@ -171,8 +171,8 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
     let (state, s3) = state_and_bucket(&bucket).await;
     handle_at(&state, &batch.event, now_ms(), &BatchOptions::default()).await;
     let spill = tempfile::tempdir().unwrap();
-    let options = loglake::compact::CompactOptions {
-        merge: loglake::merge::MergeOptions::default(),
+    let options = loglake::compact::run::CompactOptions {
+        merge: loglake::compact::merge::MergeOptions::default(),
         workers: 2,
         file_bytes: 256 << 20,
         zstd_level: 3,
@@ -180,8 +180,9 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
         grace_ms: 0,
         now_ms: now_ms() + 1_000,
     };
-    let record =
-        loglake::compact::compact(&s3, &loglake::compact::local_readers(), &options, spill.path()).await.unwrap();
+    let record = loglake::compact::run::compact(&s3, &loglake::compact::view::local_readers(), &options, spill.path())
+        .await
+        .unwrap();
     assert_eq!(record.rows_out, batch.cloudwatch_messages.len() + batch.lines.len());
     assert!(s3.list("staging/").await.unwrap().is_empty(), "consumed objects deleted");
     assert!(s3.list("_loglake/compaction/runs/").await.unwrap().len() == 1);

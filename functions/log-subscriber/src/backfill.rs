@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use loglake::PipelineConfig;
+use loglake::config::PipelineConfig;
 use loglake::function::now_ms;
-use loglake::pipeline::{IngestError, IngestReport, ingest_log_events};
-use loglake::storage::ObjectStore;
+use loglake::ingest::cloudwatch::ingest_log_events;
+use loglake::ingest::report::IngestReport;
+use loglake::ingest::write::IngestError;
+use loglake::lake::storage::ObjectStore;
 
 use crate::{ApiError, LogsApi};
 

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use loglake::config::ConfigError;
-use loglake::pipeline::StoredLogEvent;
+use loglake::ingest::cloudwatch::StoredLogEvent;
 
 pub mod backfill;
 

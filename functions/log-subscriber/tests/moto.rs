@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use log_subscriber::backfill::{BackfillOptions, backfill};
 use log_subscriber::{Action, ApiError, Config, Filter, LogGroup, LogsApi, Report, Scope, SdkLogs, reconcile};
-use loglake::PipelineConfig;
-use loglake::pipeline::StoredLogEvent;
-use loglake::storage::{LocalStore, load_aws_config};
+use loglake::config::PipelineConfig;
+use loglake::ingest::cloudwatch::StoredLogEvent;
+use loglake::lake::storage::{LocalStore, load_aws_config};
 use loglake::testing::{integration_python, read_lake_with_pyarrow, unique_bucket};
 
 /// The real client, with its write calls counted.

@@ -16,9 +16,11 @@ use aws_sdk_athena::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use loglake::function::FunctionConfig;
-use loglake::rollup::{Window, WindowBounds, summary_key};
-use loglake::storage::{LocalStore, ObjectStore};
-use query_runner::{Config, Outcome, RunError, RunEvent, Runner};
+use loglake::function::FunctionError;
+use loglake::lake::layout::summary_key;
+use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::rollup::query_file::{Window, WindowBounds};
+use query_runner::{Athena, Config, Outcome, RunError, RunEvent, Runner};
 
 const QUERY: &str = "errors_by_group_hourly";
 const FIRED: &str = "2026-11-20T10:20:00Z"; // the window 2026-11-20T09
@@ -116,9 +118,9 @@ async fn a_throttled_start_fails_the_invocation_and_leaves_nothing_started() {
     });
     let runner = Runner {
         config: &config,
-        athena: client(&[&throttled]),
+        athena: Athena::new(client(&[&throttled]), &config),
         store: &store,
-        queries: loglake::rollup::shipped().unwrap(),
+        queries: loglake::rollup::query_file::shipped().unwrap(),
     };
     let error = runner.handle(&scheduled(FIRED), soon()).await.unwrap_err();
     assert!(matches!(error, RunError::Throttled { operation: "StartQueryExecution", .. }), "{error}");
@@ -132,12 +134,12 @@ async fn a_throttled_start_fails_the_invocation_and_leaves_nothing_started() {
         execution_rule("exec-1", QueryExecutionState::Succeeded),
         results_rule(3),
     );
-    let runner = Runner { athena: client(&[&start, &done, &results]), ..runner };
+    let runner = Runner { athena: Athena::new(client(&[&start, &done, &results]), &config), ..runner };
     let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].outcome, Outcome::Stored { rows: 3, reused: false });
     assert_eq!(out[0].window, "2026-11-20T09");
-    assert_eq!(keys(&store, &summary_key(QUERY, &hour("2026-11-20T09"))).await.len(), 1);
+    assert_eq!(keys(&store, &summary_key(QUERY, &hour("2026-11-20T09").partition())).await.len(), 1);
 }
 
 #[tokio::test]
@@ -168,9 +170,9 @@ async fn failed_and_cancelled_queries_are_recorded_with_their_reasons() {
         });
         let runner = Runner {
             config: &config,
-            athena: client(&[&start, &ended]),
+            athena: Athena::new(client(&[&start, &ended]), &config),
             store: &store,
-            queries: loglake::rollup::shipped().unwrap(),
+            queries: loglake::rollup::query_file::shipped().unwrap(),
         };
         let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
         let reason = match &out[0].outcome {
@@ -218,14 +220,18 @@ async fn a_query_outliving_the_deadline_is_picked_up_by_the_next_invocation_and_
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let config = config(1000);
-    let queries = loglake::rollup::shipped().unwrap();
+    let queries = loglake::rollup::query_file::shipped().unwrap();
     let tokens = Arc::new(Mutex::new(Vec::new()));
 
     // First invocation: the query is still running when polling must stop.
     let (start, running) =
         (start_rule("exec-1", tokens.clone()), execution_rule("exec-1", QueryExecutionState::Running));
-    let runner =
-        Runner { config: &config, athena: client(&[&start, &running]), store: &store, queries: queries.clone() };
+    let runner = Runner {
+        config: &config,
+        athena: Athena::new(client(&[&start, &running]), &config),
+        store: &store,
+        queries: queries.clone(),
+    };
     let started = Instant::now();
     let out = runner.handle(&scheduled(FIRED), Instant::now() + Duration::from_millis(700)).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(3), "polling stops at the deadline");
@@ -245,7 +251,7 @@ async fn a_query_outliving_the_deadline_is_picked_up_by_the_next_invocation_and_
         execution_rule("exec-2", QueryExecutionState::Succeeded),
         results_rule(2),
     );
-    let runner = Runner { athena: client(&[&start, &done_1, &done_2, &results]), ..runner };
+    let runner = Runner { athena: Athena::new(client(&[&start, &done_1, &done_2, &results]), &config), ..runner };
     let out = runner.handle(&scheduled("2026-11-20T11:20:00Z"), soon()).await.unwrap();
     let summary: Vec<(&str, Option<&str>, &Outcome)> =
         out.iter().map(|r| (r.window.as_str(), r.execution_id.as_deref(), &r.outcome)).collect();
@@ -259,7 +265,7 @@ async fn a_query_outliving_the_deadline_is_picked_up_by_the_next_invocation_and_
     assert_eq!(start.num_calls(), 1, "only the new window was started");
     assert!(keys(&store, "_loglake/query-runner/running/").await.is_empty());
     for window in ["2026-11-20T09", "2026-11-20T10"] {
-        assert_eq!(keys(&store, &summary_key(QUERY, &hour(window))).await.len(), 1);
+        assert_eq!(keys(&store, &summary_key(QUERY, &hour(window).partition())).await.len(), 1);
     }
 
     // A retried schedule of a stored window does nothing; a named window runs again, with a new
@@ -287,9 +293,9 @@ async fn a_result_too_large_for_a_summary_is_recorded_not_stored() {
         (start_rule("exec-big", tokens), execution_rule("exec-big", QueryExecutionState::Succeeded), results_rule(5));
     let runner = Runner {
         config: &config,
-        athena: client(&[&start, &done, &results]),
+        athena: Athena::new(client(&[&start, &done, &results]), &config),
         store: &store,
-        queries: loglake::rollup::shipped().unwrap(),
+        queries: loglake::rollup::query_file::shipped().unwrap(),
     };
     let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
     match &out[0].outcome {
@@ -306,8 +312,12 @@ async fn an_unknown_query_or_a_bad_window_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     let config = config(10);
-    let runner =
-        Runner { config: &config, athena: client(&[]), store: &store, queries: loglake::rollup::shipped().unwrap() };
+    let runner = Runner {
+        config: &config,
+        athena: Athena::new(client(&[]), &config),
+        store: &store,
+        queries: loglake::rollup::query_file::shipped().unwrap(),
+    };
     let unknown = RunEvent { query: "drop_table".into(), window: None, scheduled_time: None };
     assert!(runner.handle(&unknown, soon()).await.unwrap_err().to_string().contains("no query \"drop_table\""));
     let bad = RunEvent { query: QUERY.into(), window: Some("2026-11-20'; --".into()), scheduled_time: None };

@@ -10,10 +10,11 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use aws_sdk_athena::types::{ResultConfiguration, WorkGroupConfiguration};
-use loglake::rollup::{Window, WindowBounds, summary_key};
-use loglake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::lake::layout::summary_key;
+use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::rollup::query_file::{Window, WindowBounds};
 use loglake::testing::{integration_python, read_bucket_table_with_pyarrow, unique_bucket};
-use query_runner::{Config, Outcome, RunEvent, Runner};
+use query_runner::{Athena, Config, Outcome, RunEvent, Runner};
 
 /// Queues one Athena result in moto: a header row and `rows`, typed like the query's columns.
 fn queue_result(rows: &[(&str, i64, i64, i64)]) {
@@ -79,9 +80,9 @@ async fn a_scheduled_rollup_runs_on_athena_and_a_rerun_replaces_its_summary() {
         .send()
         .await
         .unwrap();
-    let queries = loglake::rollup::shipped().unwrap();
+    let queries = loglake::rollup::query_file::shipped().unwrap();
     let query = queries.iter().find(|q| q.name == "errors_by_group_hourly").unwrap().clone();
-    let runner = Runner { config: &config, athena: athena.clone(), store: &s3, queries };
+    let runner = Runner { config: &config, athena: Athena::new(athena.clone(), &config), store: &s3, queries };
     let until = || Instant::now() + Duration::from_secs(20);
     let window = WindowBounds::parse(Window::Hourly, "2026-11-20T09").unwrap();
     let scheduled =
@@ -136,7 +137,7 @@ async fn a_scheduled_rollup_runs_on_athena_and_a_rerun_replaces_its_summary() {
     let rerun = RunEvent { query: query.name.clone(), window: Some("2026-11-20T09".into()), scheduled_time: None };
     let out = runner.handle(&rerun, until()).await.unwrap();
     assert_eq!(out[0].outcome, Outcome::Stored { rows: 1, reused: false });
-    assert_eq!(s3.list("summaries/").await.unwrap(), [summary_key(&query.output, &window)]);
+    assert_eq!(s3.list("summaries/").await.unwrap(), [summary_key(&query.output, &window.partition())]);
     let rows = read_bucket_table_with_pyarrow(&s3, &python, "summaries/errors_by_group_hourly").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["events"].as_i64(), Some(125));

@@ -8,7 +8,7 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use base64::Engine as _;
-use loglake::storage::{LocalStore, ObjectStore};
+use loglake::lake::storage::{LocalStore, ObjectStore};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +91,7 @@ pub fn cloudwatch_payload<S: AsRef<str>>(group: &str, events: &[(S, i64, S)]) ->
         "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group, "logStream": "s",
         "subscriptionFilters": ["loglake"], "logEvents": events
     });
-    base64::engine::general_purpose::STANDARD.encode(loglake::cloudwatch::gzip(body.to_string().as_bytes()))
+    base64::engine::general_purpose::STANDARD.encode(loglake::decode::subscription::gzip(body.to_string().as_bytes()))
 }
 
 /// A CONTROL_MESSAGE as CloudWatch Logs sends it when a destination is created.
@@ -100,23 +100,7 @@ pub fn control_payload(timestamp_ms: i64) -> String {
         "messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
         "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": timestamp_ms, "message": "CWL CONTROL MESSAGE: Checking health of destination."}]
     });
-    base64::engine::general_purpose::STANDARD.encode(loglake::cloudwatch::gzip(body.to_string().as_bytes()))
-}
-
-/// xorshift64*: deterministic pseudo-random input, so that a failure reproduces.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+    base64::engine::general_purpose::STANDARD.encode(loglake::decode::subscription::gzip(body.to_string().as_bytes()))
 }
 
 /// The corpus of real samples beside the checkout (`LOGLAKE_CORPUS`); without it a check says

@@ -1,0 +1,328 @@
+//! The window state machine: which window an event means, whether it is already stored, the
+//! executions an earlier invocation left running, and what a finished execution leaves behind
+//! (the summary, the `query_runs` row, the window's next generation). Athena itself is behind
+//! [`Athena`]; the state lives in the lake (`_loglake/query-runner/…`).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use loglake::lake::encode::encode_batches;
+use loglake::lake::layout::{query_running_key, query_running_prefix, query_window_key, summary_key};
+use loglake::lake::storage::ObjectStore;
+use loglake::rollup::query_file::{QueryFile, WindowBounds};
+use loglake::rollup::runs::{QueryRun, RunState, RunStateKind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::athena::{Athena, Execution, FinishedExecution, QueryEnd, ResultPages};
+use crate::config::Config;
+use crate::error::RunError;
+use crate::results::to_record_batch;
+
+/// What the schedule sends: the query, and either the time the schedule fired (the window is
+/// the last one closed by then, so a retried invocation runs the same window) or a window by
+/// name (a backfill or a deliberate re-run, which replaces the stored summary).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct RunEvent {
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_time: Option<String>,
+}
+
+/// How one window's run ended in this invocation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// The summary holds the result.
+    Stored { rows: u64, reused: bool },
+    /// Athena's FAILED, with its error.
+    Failed { reason: String },
+    /// Athena's CANCELLED (by someone, or by the workgroup's bytes-scanned cutoff).
+    Cancelled { reason: String },
+    /// The query succeeded but its result is no summary (too many rows, a type not stored).
+    NotStored { reason: String },
+    /// Still queued or running at the deadline: the next invocation picks it up.
+    StillRunning,
+    /// A scheduled window whose summary is already stored (a retried invocation).
+    AlreadyStored,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowResult {
+    pub query: String,
+    pub window: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// A window's history: which generation the next start uses (its request token), and how the
+/// last run ended.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct WindowState {
+    generation: u32,
+    last_state: Option<RunStateKind>,
+}
+
+/// An execution started and not yet finished.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Running {
+    window: String,
+    execution_id: String,
+    generation: u32,
+    started_ms: i64,
+}
+
+/// What became of a succeeded query's result.
+enum Summary {
+    Stored {
+        rows: u64,
+    },
+    /// Not storable as a summary: too many rows, or a type a summary does not hold.
+    NotStorable {
+        reason: String,
+    },
+}
+
+/// The idempotency token of one start: the same query, window and generation give the same
+/// execution.
+pub(crate) fn request_token(query: &QueryFile, window: &WindowBounds, generation: u32, sql: &str) -> String {
+    let mut hash = Sha256::new();
+    for part in [query.name.as_str(), &window.name(), &generation.to_string(), sql] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct Runner<'a> {
+    pub config: &'a Config,
+    pub athena: Athena,
+    pub store: &'a dyn ObjectStore,
+    pub queries: Vec<QueryFile>,
+}
+
+impl Runner<'_> {
+    /// One invocation: first every run of this query an earlier invocation left running, then
+    /// the event's window. Polling stops at `poll_until` (the deadline, less the time needed to
+    /// store a result).
+    pub async fn handle(&self, event: &RunEvent, poll_until: Instant) -> Result<Vec<WindowResult>, RunError> {
+        let query = self.queries.iter().find(|q| q.name == event.query).ok_or_else(|| {
+            let names: Vec<&str> = self.queries.iter().map(|q| q.name.as_str()).collect();
+            RunError::BadEvent(format!("no query {:?} (shipped: {})", event.query, names.join(", ")))
+        })?;
+        let (window, forced) = match (&event.window, &event.scheduled_time) {
+            (Some(name), _) => (WindowBounds::parse(query.window, name).map_err(RunError::BadEvent)?, true),
+            (None, Some(time)) => {
+                let time = DateTime::parse_from_rfc3339(time)
+                    .map_err(|e| RunError::BadEvent(format!("scheduled_time {time:?}: {e}")))?;
+                (WindowBounds::last_closed(query.window, time.with_timezone(&Utc)), false)
+            }
+            (None, None) => (WindowBounds::last_closed(query.window, Utc::now()), false),
+        };
+        let mut results = Vec::new();
+        for key in self.store.list(&query_running_prefix(&query.name)).await? {
+            let running: Running = self
+                .read_json(&key)
+                .await?
+                .ok_or_else(|| RunError::State { key: key.clone(), message: "listed but missing".into() })?;
+            let earlier = WindowBounds::parse(query.window, &running.window)
+                .map_err(|message| RunError::State { key: key.clone(), message })?;
+            if earlier != window {
+                results.push(self.poll_and_finish(query, &earlier, running, poll_until).await?);
+            }
+        }
+        results.push(self.run_window(query, &window, forced, poll_until).await?);
+        Ok(results)
+    }
+
+    async fn read_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, RunError> {
+        match self.store.get(key).await {
+            Ok(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| RunError::State { key: key.to_owned(), message: e.to_string() }),
+            // Missing (local: NotFound; S3: NoSuchKey), or unreadable.
+            Err(_) if self.store.list(key).await?.is_empty() => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn write_json(&self, key: &str, value: &impl Serialize) -> Result<(), RunError> {
+        let body =
+            serde_json::to_vec(value).map_err(|e| RunError::State { key: key.to_owned(), message: e.to_string() })?;
+        Ok(self.store.put(key, body).await?)
+    }
+
+    async fn run_window(
+        &self,
+        query: &QueryFile,
+        window: &WindowBounds,
+        forced: bool,
+        poll_until: Instant,
+    ) -> Result<WindowResult, RunError> {
+        let running_key = query_running_key(&query.name, &window.name());
+        if let Some(running) = self.read_json::<Running>(&running_key).await? {
+            return self.poll_and_finish(query, window, running, poll_until).await;
+        }
+        let state: WindowState =
+            self.read_json(&query_window_key(&query.name, &window.name())).await?.unwrap_or_default();
+        if !forced && state.last_state == Some(RunStateKind::Succeeded) {
+            return Ok(WindowResult {
+                query: query.name.clone(),
+                window: window.name(),
+                execution_id: None,
+                outcome: Outcome::AlreadyStored,
+            });
+        }
+        let sql = query.render(window).map_err(|e| RunError::BadEvent(format!("{}: {e}", query.name)))?;
+        let token = request_token(query, window, state.generation, &sql);
+        let execution_id = self.athena.start(&sql, &token).await?;
+        let running = Running {
+            window: window.name(),
+            execution_id,
+            generation: state.generation,
+            started_ms: Utc::now().timestamp_millis(),
+        };
+        self.write_json(&running_key, &running).await?;
+        self.poll_and_finish(query, window, running, poll_until).await
+    }
+
+    /// Polls with backoff until the execution ends or `poll_until`; then stores and records.
+    async fn poll_and_finish(
+        &self,
+        query: &QueryFile,
+        window: &WindowBounds,
+        running: Running,
+        poll_until: Instant,
+    ) -> Result<WindowResult, RunError> {
+        let mut wait = Duration::from_millis(250);
+        let finished = loop {
+            match self.athena.status(&running.execution_id).await? {
+                Execution::Finished(finished) => break finished,
+                Execution::Running => {
+                    let now = Instant::now();
+                    if now >= poll_until {
+                        tracing::info!(query = %query.name, window = %window.name(), execution_id = %running.execution_id, "still running at the deadline; the next invocation picks it up");
+                        return Ok(WindowResult {
+                            query: query.name.clone(),
+                            window: window.name(),
+                            execution_id: Some(running.execution_id),
+                            outcome: Outcome::StillRunning,
+                        });
+                    }
+                    tokio::time::sleep(wait.min(poll_until - now)).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        self.finish(query, window, running, finished).await
+    }
+
+    /// Stores a succeeded result, records the run, and moves the window to its next generation.
+    async fn finish(
+        &self,
+        query: &QueryFile,
+        window: &WindowBounds,
+        running: Running,
+        finished: FinishedExecution,
+    ) -> Result<WindowResult, RunError> {
+        let (state, outcome) = match finished.end {
+            QueryEnd::Succeeded => match self.store_summary(query, window, &running.execution_id).await? {
+                Summary::Stored { rows } => (RunState::Succeeded, Outcome::Stored { rows, reused: finished.reused }),
+                Summary::NotStorable { reason } => (RunState::NotStored(reason.clone()), Outcome::NotStored { reason }),
+            },
+            QueryEnd::Cancelled { reason } => (RunState::Cancelled(reason.clone()), Outcome::Cancelled { reason }),
+            QueryEnd::Failed { reason } => (RunState::Failed(reason.clone()), Outcome::Failed { reason }),
+        };
+        let rows = match &outcome {
+            Outcome::Stored { rows, .. } => Some(*rows),
+            _ => None,
+        };
+        let run = QueryRun {
+            query: query.name.clone(),
+            window: *window,
+            engine: "athena",
+            execution_id: running.execution_id.clone(),
+            state,
+            bytes_scanned: finished.bytes_scanned,
+            engine_ms: finished.engine_ms,
+            reused: finished.reused,
+            rows,
+            started: DateTime::from_timestamp_millis(running.started_ms).unwrap_or_else(Utc::now),
+            finished: finished.completed.unwrap_or_else(Utc::now),
+        };
+        let parquet = run.to_parquet().map_err(|e| RunError::State { key: run.key(), message: e.to_string() })?;
+        self.store.put(&run.key(), parquet).await?;
+        // The metrics, in embedded metric format: CloudWatch reads them from the log.
+        println!("{}", run.emf_line());
+        // The next start of this window gets a new token; then the execution is no longer running.
+        let state = WindowState { generation: running.generation + 1, last_state: Some(run.state.kind()) };
+        self.write_json(&query_window_key(&query.name, &window.name()), &state).await?;
+        self.store.delete(&query_running_key(&query.name, &window.name())).await?;
+        Ok(WindowResult {
+            query: query.name.clone(),
+            window: window.name(),
+            execution_id: Some(running.execution_id),
+            outcome,
+        })
+    }
+
+    /// Reads the result and replaces the window's summary with it, if it is one.
+    async fn store_summary(
+        &self,
+        query: &QueryFile,
+        window: &WindowBounds,
+        execution_id: &str,
+    ) -> Result<Summary, RunError> {
+        let pages = match self.athena.result_pages(execution_id, self.config.summary_max_rows).await? {
+            ResultPages::Pages(pages) => pages,
+            ResultPages::MoreRowsThan(limit) => {
+                return Ok(Summary::NotStorable { reason: format!("more than {limit} rows: not a summary") });
+            }
+        };
+        let (schema, batch) = match to_record_batch(&pages) {
+            Ok(converted) => converted,
+            Err(error) => return Ok(Summary::NotStorable { reason: error.to_string() }),
+        };
+        let key = summary_key(&query.output, &window.partition());
+        let rows = batch.num_rows() as u64;
+        let parquet = encode_batches(schema, &[batch])
+            .map_err(|e| RunError::State { key: key.clone(), message: e.to_string() })?;
+        self.store.put(&key, parquet).await?;
+        Ok(Summary::Stored { rows })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_names_one_query_window_and_generation() {
+        let query = loglake::rollup::query_file::shipped().unwrap().remove(0);
+        let window = WindowBounds::last_closed(query.window, Utc::now());
+        let sql = query.render(&window).unwrap();
+        let token = request_token(&query, &window, 0, &sql);
+        assert_eq!(token.len(), 64, "Athena accepts 32 to 128 characters");
+        assert_eq!(token, request_token(&query, &window, 0, &sql));
+        assert_ne!(token, request_token(&query, &window, 1, &sql));
+        let other = WindowBounds { start: window.start - chrono::Duration::hours(1), ..window };
+        assert_ne!(token, request_token(&query, &other, 0, &query.render(&other).unwrap()));
+    }
+
+    #[test]
+    fn a_window_state_reads_the_state_names_stored_before_it_was_typed() {
+        let stored: WindowState = serde_json::from_str(r#"{"generation":3,"last_state":"SUCCEEDED"}"#).unwrap();
+        assert_eq!(stored, WindowState { generation: 3, last_state: Some(RunStateKind::Succeeded) });
+        let written = serde_json::to_string(&WindowState { generation: 1, last_state: Some(RunStateKind::NotStored) });
+        assert_eq!(written.unwrap(), r#"{"generation":1,"last_state":"NOT_STORED"}"#);
+        for name in ["FAILED", "CANCELLED", "NOT_STORED"] {
+            let text = format!(r#"{{"generation":0,"last_state":"{name}"}}"#);
+            let state: WindowState = serde_json::from_str(&text).unwrap();
+            assert_eq!(state.last_state.map(RunStateKind::as_str), Some(name));
+        }
+    }
+}

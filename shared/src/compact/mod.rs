@@ -1,0 +1,11 @@
+//! Compaction: staging files merged into sorted, deduplicated curated files, invisible to readers
+//! (docs/compaction-design.md). The run and its steps ([`run`]), the external merge in bounded
+//! memory ([`merge`]), the state a run switches ([`state`]), and the reader view `logs_all`
+//! that is a function of that state ([`view`]).
+//!
+//! Uses [`crate::lake`] only.
+
+pub mod merge;
+pub mod run;
+pub mod state;
+pub mod view;

@@ -1,0 +1,318 @@
+//! Compaction: staging files into sorted, deduplicated curated files, invisible to readers.
+//!
+//! Readers see the view of [`crate::compact::view`], a function of the state
+//! ([`crate::compact::state`]; see docs/compaction-design.md). Run `N` (the state's `next_run`):
+//!
+//! 1. publishes the view of the state it finds (a crash may have stopped the last run between
+//!    its switch and the publication), then deletes what the last run left: its replaced curated
+//!    files (hidden) and files of an unfinished run `N` (never visible: the view hides
+//!    `r<next_run>-…`);
+//! 2. takes the staging objects older than the grace period, grouped by hour, and records the
+//!    hours it is about to write (bookkeeping for step 1 of the next run, not visibility);
+//! 3. for each hour merges the hour's visible curated files with its staging files (external
+//!    merge, duplicates by `event_id` dropped) into new files `r<N>-<part>.parquet`, hours in
+//!    parallel on worker threads;
+//! 4. **switches**: one write of the state (`next_run = N + 1`, the hour's old curated files
+//!    replaced, the hours deduplicated against staging for the retry horizon), then publishes
+//!    the view;
+//! 5. deletes the replaced curated files and the consumed staging objects;
+//! 6. writes the state without the deleted files, publishes, and records the run.
+//!
+//! Every state is consistent for readers: before the switch they see exactly what they saw
+//! before the run; after it the new files, and staging rows only where no visible curated row
+//! has the same id. That last rule also hides a staging key that an upstream retry wrote again
+//! after it was consumed; the next run folds such a copy in and deletes it.
+
+use std::collections::BTreeMap;
+
+use crate::compact::merge::{MergeOptions, MergeStats, RunWriter};
+use crate::compact::state::{CompactError, RunRecord, load_state, save_state};
+use crate::compact::view::Readers;
+use crate::lake::encode::curated_writer_properties;
+use crate::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, curated_key, partition_of};
+use crate::lake::storage::ObjectStore;
+
+#[derive(Debug, Clone)]
+pub struct CompactOptions {
+    /// The memory budget of the whole run, shared by its workers.
+    pub merge: MergeOptions,
+    /// Hours merged at once, each on its own thread with its share of the budget.
+    pub workers: usize,
+    /// Size a curated file is closed at (the last file of an hour holds the rest).
+    pub file_bytes: usize,
+    pub zstd_level: i32,
+    /// How long a compacted hour's staging rows are deduplicated against the curated rows in
+    /// the view: longer than any upstream retry can rewrite a staging key.
+    pub retry_horizon_ms: i64,
+    /// Staging objects younger than this wait for a later run, so that runs take complete,
+    /// larger batches (correctness does not depend on it).
+    pub grace_ms: i64,
+    pub now_ms: i64,
+}
+
+/// Workers for this machine: one per core, at most four.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// Runs one compaction over everything in staging.
+pub async fn compact(
+    store: &dyn ObjectStore,
+    readers: &Readers<'_>,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+) -> Result<RunRecord, CompactError> {
+    compact_with_progress(store, readers, options, spill_dir, |_, _, _| {}).await
+}
+
+/// [`compact`], calling `progress(hours done, hours, hour)` as each hour is merged.
+pub async fn compact_with_progress(
+    store: &dyn ObjectStore,
+    readers: &Readers<'_>,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+    mut progress: impl FnMut(usize, usize, &str),
+) -> Result<RunRecord, CompactError> {
+    use futures_util::StreamExt;
+
+    let started = std::time::Instant::now();
+    let mut state = load_state(store).await?;
+    let run = state.next_run;
+    let mut record = RunRecord { run, ..RunRecord::default() };
+
+    // 1. Readers follow the state; then what the last run left goes.
+    readers.publish(&state).await?;
+    let before = state.clone();
+    for hour in std::mem::take(&mut state.writing) {
+        for key in store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await? {
+            store.delete(&key).await?;
+            record.deleted += 1;
+        }
+    }
+    for key in std::mem::take(&mut state.replaced) {
+        store.delete(&key).await?;
+        record.deleted += 1;
+    }
+    state.deduplicated.retain(|_, until| *until > options.now_ms);
+
+    // 2. The staging objects old enough, by hour.
+    let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, modified_ms) in store.list_modified(STAGING_PREFIX).await? {
+        if modified_ms > options.now_ms - options.grace_ms {
+            continue;
+        }
+        if let Some(partition) = partition_of(&key, STAGING_PREFIX) {
+            hours.entry(partition).or_default().push(key);
+        }
+    }
+    if hours.is_empty() {
+        if state != before {
+            save_state(store, &state).await?;
+            readers.publish(&state).await?;
+        }
+        return Ok(record);
+    }
+    state.writing = hours.keys().cloned().collect();
+    save_state(store, &state).await?;
+
+    // 3. Merge the hours, a few at once.
+    let workers = options.workers.max(1);
+    let hour_options = CompactOptions {
+        merge: MergeOptions {
+            memory_budget_bytes: options.merge.memory_budget_bytes / workers,
+            ..options.merge.clone()
+        },
+        ..options.clone()
+    };
+    let mut merged = futures_util::stream::iter(hours.iter())
+        .map(|(hour, staging)| {
+            let state = &state;
+            let hour_options = &hour_options;
+            async move {
+                let curated: Vec<String> = store
+                    .list(&format!("{CURATED_PREFIX}{hour}/"))
+                    .await?
+                    .into_iter()
+                    .filter(|k| state.curated_visible(k))
+                    .collect();
+                let out = merge_hour(store, hour, run, &curated, staging, hour_options, spill_dir).await?;
+                Ok::<_, CompactError>((hour, curated, staging, out))
+            }
+        })
+        .buffer_unordered(workers);
+    let mut replaced: Vec<String> = Vec::new();
+    let mut consumed: Vec<String> = Vec::new();
+    // On a failure the other hours still run to their end (each removes its spill directory):
+    // dropping them would leave their blocking workers writing into directories a retry in the
+    // same process reuses.
+    let mut failure = None;
+    while let Some(result) = merged.next().await {
+        let (hour, curated, staging, out) = match result {
+            Ok(merged_hour) if failure.is_none() => merged_hour,
+            Ok(_) => continue,
+            Err(error) => {
+                failure.get_or_insert(error);
+                continue;
+            }
+        };
+        record.rows_in += out.stats.rows_in;
+        record.rows_out += out.stats.rows_out;
+        record.duplicates += out.stats.duplicates;
+        record.bytes_in += out.bytes_in;
+        record.bytes_out += out.bytes_out;
+        record.files_out += out.files;
+        record.curated_in += curated.len();
+        record.staging_in += staging.len();
+        record.hours.push(hour.clone());
+        replaced.extend(curated);
+        consumed.extend(staging.iter().cloned());
+        progress(record.hours.len(), hours.len(), hour);
+    }
+    drop(merged);
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    record.hours.sort();
+
+    // 4. The switch.
+    state.next_run = run + 1;
+    state.writing.clear();
+    state.replaced = replaced.iter().cloned().collect();
+    for hour in hours.keys() {
+        state.deduplicated.insert(hour.clone(), options.now_ms + options.retry_horizon_ms);
+    }
+    save_state(store, &state).await?;
+    readers.publish(&state).await?;
+
+    // 5. Delete what the new files replace.
+    for key in replaced.iter().chain(&consumed) {
+        store.delete(key).await?;
+        record.deleted += 1;
+    }
+
+    // 6. Forget the deleted files; keep a record of the run.
+    state.replaced.clear();
+    save_state(store, &state).await?;
+    readers.publish(&state).await?;
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
+    store.put(&compaction_run_key(run), body).await?;
+    Ok(record)
+}
+
+/// What merging one hour produced.
+struct HourOutput {
+    stats: MergeStats,
+    files: usize,
+    bytes_in: usize,
+    bytes_out: usize,
+}
+
+/// A message to an hour's merge worker.
+enum Input {
+    File(Vec<u8>),
+    /// Every input was sent: without it the worker writes nothing (a failed read must not
+    /// produce a file of part of the hour).
+    End,
+}
+
+/// Merges one hour's files into `r<run>-<part>.parquet` files. The async side moves bytes (reads
+/// inputs, writes outputs); a blocking thread sorts, merges and encodes, so hours run in parallel.
+async fn merge_hour(
+    store: &dyn ObjectStore,
+    hour: &str,
+    run: u64,
+    curated: &[String],
+    staging: &[String],
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+) -> Result<HourOutput, CompactError> {
+    let dir = tempfile_dir(spill_dir, run, hour)?;
+    let (input_tx, mut input_rx) = tokio::sync::mpsc::channel::<Input>(1);
+    // Finished files go to local disk and are uploaded from there: a curated file (hundreds of
+    // MB) is never held in memory.
+    let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<std::path::PathBuf>(1);
+    let worker = {
+        let (dir, options) = (dir.clone(), options.clone());
+        tokio::task::spawn_blocking(move || -> Result<MergeStats, CompactError> {
+            let mut runs = RunWriter::new(&dir, options.merge.clone());
+            loop {
+                match input_rx.blocking_recv() {
+                    Some(Input::File(body)) => runs.add_file(body)?,
+                    Some(Input::End) => break,
+                    None => return Err(CompactError::Worker("inputs ended early".into())),
+                }
+            }
+            let mut merger = runs.finish()?;
+            let mut writer: Option<(std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)> = None;
+            let mut files = 0;
+            let send = |(path, writer): (std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)| {
+                writer.close()?;
+                output_tx.blocking_send(path).map_err(|_| CompactError::Worker("writer stopped".into()))
+            };
+            while let Some(batch) = merger.next_batch()? {
+                let (_, current) = match &mut writer {
+                    Some(writer) => writer,
+                    None => {
+                        files += 1;
+                        let path = dir.join(format!("out-{files:04}.parquet"));
+                        let file = std::fs::File::create(&path).map_err(CompactError::Spill)?;
+                        let properties = curated_writer_properties(options.zstd_level);
+                        writer.insert((
+                            path,
+                            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))?,
+                        ))
+                    }
+                };
+                current.write(&batch)?;
+                // A row group is held in memory until it is flushed: keep it within half the budget.
+                if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
+                    current.flush()?;
+                }
+                if current.bytes_written() + current.in_progress_size() >= options.file_bytes
+                    && let Some(full) = writer.take()
+                {
+                    send(full)?;
+                }
+            }
+            if let Some(last) = writer.take() {
+                send(last)?;
+            }
+            Ok(merger.stats().clone())
+        })
+    };
+    // Each side owns its end of a channel, so that finishing (or failing) closes it.
+    let feed = async move {
+        let mut bytes_in = 0;
+        for key in curated.iter().chain(staging) {
+            let body = store.get(key).await?;
+            bytes_in += body.len();
+            if input_tx.send(Input::File(body)).await.is_err() {
+                return Ok(bytes_in); // the worker stopped: its error is the one to report
+            }
+        }
+        let _ = input_tx.send(Input::End).await;
+        Ok::<_, CompactError>(bytes_in)
+    };
+    let write = async move {
+        let (mut files, mut bytes_out) = (0, 0);
+        while let Some(path) = output_rx.recv().await {
+            bytes_out += std::fs::metadata(&path).map_err(CompactError::Spill)?.len() as usize;
+            store.put_file(&curated_key(hour, run, files), &path).await?;
+            let _ = std::fs::remove_file(&path);
+            files += 1;
+        }
+        Ok::<_, CompactError>((files, bytes_out))
+    };
+    let (fed, written) = futures_util::join!(feed, write);
+    let stats = worker.await.map_err(|e| CompactError::Worker(e.to_string()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (bytes_in, (files, bytes_out)) = (fed?, written?);
+    Ok(HourOutput { stats: stats?, files, bytes_in, bytes_out })
+}
+
+fn tempfile_dir(spill_dir: &std::path::Path, run: u64, hour: &str) -> Result<std::path::PathBuf, CompactError> {
+    let dir = spill_dir.join(format!("run-{run}-{}", hour.replace(['/', '='], "_")));
+    std::fs::create_dir_all(&dir).map_err(CompactError::Spill)?;
+    Ok(dir)
+}

@@ -1,0 +1,203 @@
+//! The reader view `logs_all`: the curated table and not-yet-compacted staging, each record once
+//! at every moment (docs/compaction-design.md).
+//!
+//! The view is a pure function of the compaction state ([`view_sql`]; [`crate::compact::state`]). Athena reads it as a Glue
+//! view that the compactor replaces at each switch ([`ViewPublisher`]); one query resolves the
+//! view once, so it sees one state. On a local lake the state file is the view, and
+//! [`visible_rows`] applies the same rules in Rust.
+//!
+//! The rules:
+//! - a curated file is visible unless it belongs to the run in progress (`r<next_run>-…`,
+//!   written but not switched in, or left by a crash) or was replaced and not yet deleted;
+//! - a staging row is visible unless its hour was compacted recently (within the retry horizon)
+//!   and a visible curated row of that hour has the same `log_group` and `event_id`: it is a
+//!   consumed row not yet deleted, or a retry that rewrote a consumed staging key.
+
+use std::collections::HashSet;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{BooleanArray, RecordBatch};
+use async_trait::async_trait;
+use base64::Engine;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::compact::merge::MergeError;
+use crate::compact::state::{CompactError, CompactionState, load_state};
+use crate::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, partition_of};
+use crate::lake::schema::{Table, logs_schema, presto_type};
+use crate::lake::storage::ObjectStore;
+
+/// The Glue / Athena name of the view.
+pub const VIEW_NAME: &str = "logs_all";
+
+/// Where a view's text goes when a run switches (Glue for Athena; nowhere on a local lake).
+#[async_trait]
+pub trait ViewPublisher: Send + Sync {
+    /// Replaces the view's text with `sql` (a `SELECT` over `logs` and `logs_staging`).
+    async fn publish(&self, sql: &str) -> Result<(), String>;
+}
+
+/// A local lake: readers apply the state file directly ([`visible_rows`]).
+pub struct StateIsTheView;
+
+#[async_trait]
+impl ViewPublisher for StateIsTheView {
+    async fn publish(&self, _sql: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Where readers are told: the view publisher and the prefix that turns a key into `"$path"`.
+pub struct Readers<'a> {
+    pub view: &'a dyn ViewPublisher,
+    pub path_prefix: String,
+}
+
+impl Readers<'_> {
+    pub async fn publish(&self, state: &CompactionState) -> Result<(), CompactError> {
+        self.view.publish(&view_sql(state, &self.path_prefix)).await.map_err(CompactError::View)
+    }
+}
+
+/// A local lake: the state file is the view.
+pub fn local_readers() -> Readers<'static> {
+    Readers { view: &StateIsTheView, path_prefix: String::new() }
+}
+
+/// A SQL string literal. The texts quoted here are object keys and partition values loglake
+/// wrote itself, never log content; quotes are doubled all the same.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `"$path"` of a curated file, as the engine reports it: `path_prefix` + key
+/// (Athena: `s3://bucket/`). None: the engine's `logs` holds visible files only.
+fn curated_visible_sql(state: &CompactionState, alias: &str, path_prefix: Option<&str>) -> Option<String> {
+    let path_prefix = path_prefix?;
+    let mut sql = format!("{alias}\"$path\" NOT LIKE {}", literal(&format!("%/{}%", state.pending_run_marker())));
+    if !state.replaced.is_empty() {
+        let keys: Vec<String> = state.replaced.iter().map(|key| literal(&format!("{path_prefix}{key}"))).collect();
+        sql.push_str(&format!(" AND {alias}\"$path\" NOT IN ({})", keys.join(", ")));
+    }
+    Some(sql)
+}
+
+/// The view's `SELECT`: Trino (Athena engine 3) SQL, and also valid DuckDB, which the tests run
+/// it on. `path_prefix` turns a key into the engine's `"$path"`.
+pub fn view_sql(state: &CompactionState, path_prefix: &str) -> String {
+    view(state, Some(path_prefix))
+}
+
+/// The view for an engine whose `logs` table holds only the curated files visible in `state`
+/// (the local DataFusion engine registers them so): the same rules without `"$path"`.
+pub fn view_sql_over_visible_files(state: &CompactionState) -> String {
+    view(state, None)
+}
+
+fn view(state: &CompactionState, path_prefix: Option<&str>) -> String {
+    let columns: Vec<String> = logs_schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .chain(["dt", "hour"])
+        .map(|name| format!("\"{name}\""))
+        .collect();
+    let columns = columns.join(", ");
+    let (logs, staging) = (Table::Logs.name(), Table::Staging.name());
+    let mut sql = format!("SELECT {columns} FROM \"{logs}\"");
+    if let Some(visible) = curated_visible_sql(state, "", path_prefix) {
+        sql.push_str(&format!(" WHERE {visible}"));
+    }
+    sql.push_str(&format!("\nUNION ALL\nSELECT {columns} FROM \"{staging}\" s"));
+    let days = state.deduplicated_days();
+    if !days.is_empty() {
+        let hours: Vec<String> = days
+            .iter()
+            .map(|(dt, hours)| {
+                let hours: Vec<String> = hours.iter().map(|h| literal(h)).collect();
+                format!("(c.\"dt\" = {} AND c.\"hour\" IN ({}))", literal(dt), hours.join(", "))
+            })
+            .collect();
+        let visible = curated_visible_sql(state, "c.", path_prefix).map(|v| format!(" AND {v}")).unwrap_or_default();
+        sql.push_str(&format!(
+            " WHERE NOT EXISTS (SELECT 1 FROM \"{logs}\" c WHERE c.\"dt\" = s.\"dt\" AND c.\"hour\" = s.\"hour\" \
+AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({}){visible})",
+            hours.join(" OR "),
+        ));
+    }
+    sql
+}
+
+/// Glue's `ViewOriginalText` for an Athena view: the Presto view document, base64-encoded.
+pub fn glue_view_original_text(sql: &str, database: &str) -> String {
+    let columns: Vec<serde_json::Value> = logs_schema()
+        .fields()
+        .iter()
+        .map(|f| serde_json::json!({"name": f.name(), "type": presto_type(f.data_type())}))
+        .chain(["dt", "hour"].map(|name| serde_json::json!({"name": name, "type": "varchar"})))
+        .collect();
+    let document = serde_json::json!({
+        "originalSql": sql,
+        "catalog": "awsdatacatalog",
+        "schema": database,
+        "columns": columns,
+    });
+    format!("/* Presto View: {} */", base64::engine::general_purpose::STANDARD.encode(document.to_string()))
+}
+
+/// The rows a reader of a local lake sees now: [`view_sql`]'s rules applied to the files.
+pub async fn visible_rows(store: &dyn ObjectStore) -> Result<Vec<RecordBatch>, CompactError> {
+    let state = load_state(store).await?;
+    let deduplicated = state.deduplicated_hours();
+    let mut batches = Vec::new();
+    let mut curated_ids: HashSet<(String, String, String)> = HashSet::new();
+    for key in store.list(CURATED_PREFIX).await? {
+        if !state.curated_visible(&key) {
+            continue;
+        }
+        let hour = partition_of(&key, CURATED_PREFIX);
+        for batch in read_batches(store.get(&key).await?)? {
+            if let Some(hour) = hour.as_ref().filter(|h| deduplicated.contains(h.as_str())) {
+                let (groups, ids) = group_and_id(&batch)?;
+                for row in 0..batch.num_rows() {
+                    curated_ids.insert((hour.clone(), groups.value(row).to_owned(), ids.value(row).to_owned()));
+                }
+            }
+            batches.push(batch);
+        }
+    }
+    for key in store.list(STAGING_PREFIX).await? {
+        let Some(hour) = partition_of(&key, STAGING_PREFIX) else { continue };
+        for batch in read_batches(store.get(&key).await?)? {
+            if !deduplicated.contains(hour.as_str()) {
+                batches.push(batch);
+                continue;
+            }
+            let (groups, ids) = group_and_id(&batch)?;
+            let keep: BooleanArray = (0..batch.num_rows())
+                .map(|row| {
+                    Some(!curated_ids.contains(&(
+                        hour.clone(),
+                        groups.value(row).to_owned(),
+                        ids.value(row).to_owned(),
+                    )))
+                })
+                .collect();
+            batches.push(arrow_select::filter::filter_record_batch(&batch, &keep).map_err(MergeError::from)?);
+        }
+    }
+    Ok(batches)
+}
+
+fn read_batches(body: Vec<u8>) -> Result<Vec<RecordBatch>, CompactError> {
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body)).map_err(MergeError::from)?.build()?;
+    Ok(reader.collect::<Result<Vec<_>, _>>().map_err(MergeError::from)?)
+}
+
+fn group_and_id(batch: &RecordBatch) -> Result<(&arrow_array::StringArray, &arrow_array::StringArray), MergeError> {
+    let column = |name: &'static str| {
+        batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>()).ok_or(MergeError::MissingColumn(name))
+    };
+    Ok((column("log_group")?, column("event_id")?))
+}

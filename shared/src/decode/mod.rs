@@ -1,0 +1,10 @@
+//! Decoding what arrives, before any line is read: CloudWatch Logs subscription payloads
+//! (base64 → gzip, size-capped → JSON: [`subscription`]), KPL aggregated records ([`kpl`]), and
+//! what the data of one Kinesis or Firehose record holds ([`stream_data`]).
+//!
+//! Pure functions over bytes; each refusal is a typed error with a stable kind for dead letters.
+//! Uses no other stage.
+
+pub mod kpl;
+pub mod stream_data;
+pub mod subscription;

@@ -1,0 +1,45 @@
+//! What a parser found in a line ([`LineFields`]), and the rules every parser names attributes by.
+
+use std::borrow::Cow;
+
+use crate::lake::record::Level;
+
+/// At most this many attributes per record (a record with thousands of keys is kept whole in
+/// `message`; the map would only bloat the file).
+pub const MAX_ATTRIBUTES: usize = 256;
+
+/// What a parser found in a line, borrowed from it where possible.
+#[derive(Debug, Default)]
+pub struct LineFields<'a> {
+    pub level: Option<Level>,
+    pub time_ms: Option<i64>,
+    pub request_id: Option<Cow<'a, str>>,
+    pub trace_id: Option<Cow<'a, str>>,
+    pub attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> LineFields<'a> {
+    pub fn attr(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
+        self.attributes.push((Cow::Borrowed(key), value.into()));
+    }
+}
+
+/// `billedDurationMs`, `Billed Duration`, `user-agent` → `billed_duration_ms`, `billed_duration`,
+/// `user_agent`: attribute names from the keys of a format.
+pub fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && previous_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+            previous_lower = false;
+        }
+    }
+    out.trim_end_matches('_').to_owned()
+}
