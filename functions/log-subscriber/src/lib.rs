@@ -541,6 +541,7 @@ impl LogsApi for SdkLogs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use loglake::testing::lookup;
 
     #[test]
     fn globs_match_like_shell_stars() {
@@ -552,10 +553,6 @@ mod tests {
         assert!(!glob_match("/aws/lambda/*", "/aws/ecs/x"));
         assert!(!glob_match("a*b*c", "acb"));
         assert!(!glob_match("ab*ba", "aba"), "prefix and suffix may not overlap");
-    }
-
-    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     #[test]
