@@ -23,6 +23,9 @@ pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> 
         grace_ms: grace_minutes * 60_000,
         // A moment ahead, so that what was written this millisecond counts as old enough.
         now_ms: now_ms() + 1_000,
+        holder: format!("cli-{}", std::process::id()),
+        // Renewed as the run goes: a long local run keeps it.
+        lease_ms: 20 * 60_000,
     }
 }
 
@@ -50,7 +53,12 @@ pub async fn run(lake: &Path, memory_mb: usize, file_mb: usize, grace_minutes: i
     if terminal {
         eprintln!();
     }
-    let _ = std::fs::remove_dir_all(&spill);
+    if let Some(reason) = &record.skipped {
+        // The spill directory is the running process's: leave it.
+        eprintln!("nothing done: {reason}");
+    } else {
+        let _ = std::fs::remove_dir_all(&spill);
+    }
     println!("{}", serde_json::to_string(&record)?);
     Ok(())
 }

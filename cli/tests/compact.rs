@@ -32,4 +32,17 @@ fn compact_turns_staging_into_curated_files_and_reports_the_run() {
     // Nothing new: nothing to do.
     let (again, _) = compact(lake.path());
     assert_eq!(again["files_out"], 0);
+
+    // Another process at work (its lease held, its spill files in use): this one does nothing
+    // and leaves them alone.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let lease = serde_json::json!({"holder": "cli-other", "expires_ms": now_ms + 600_000});
+    std::fs::write(lake.path().join("_loglake/compaction/lease.json"), lease.to_string()).unwrap();
+    let spill = lake.path().join("_loglake/spill/run-in-progress");
+    std::fs::create_dir_all(spill.parent().unwrap()).unwrap();
+    std::fs::write(&spill, b"sorted run").unwrap();
+    let (skipped, said) = compact(lake.path());
+    assert!(skipped["skipped"].as_str().unwrap().contains("cli-other"), "{skipped}");
+    assert!(said.contains("nothing done"), "{said}");
+    assert!(spill.exists(), "the other process's spill files are left alone");
 }

@@ -240,6 +240,14 @@ fn the_compactor_may_touch_staging_curated_and_state_but_never_errors() {
     let budget: u64 =
         properties["Environment"]["Variables"]["LOGLAKE_COMPACT_MEMORY_MB"].as_str().unwrap().parse().unwrap();
     assert!(properties["MemorySize"].as_u64().unwrap() >= 5 * budget);
+    // A live run never loses its lease: it lasts longer than the function may run (with the
+    // margin a run keeps before its last step), and a failed run is left to the next schedule.
+    let lease_minutes: u64 =
+        properties["Environment"]["Variables"]["LOGLAKE_COMPACT_LEASE_MINUTES"].as_str().unwrap().parse().unwrap();
+    assert!(lease_minutes * 60 >= properties["Timeout"].as_u64().unwrap() + 60, "lease {lease_minutes} min");
+    assert_eq!(properties["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
+    assert_eq!(properties["Events"]["Every15Minutes"]["Properties"]["Schedule"], "rate(15 minutes)");
+    assert!(properties["Timeout"].as_u64().unwrap() < 15 * 60, "a scheduled run ends before the next starts");
 }
 
 /// The view text the template deploys is the one the compactor makes for a lake never compacted,

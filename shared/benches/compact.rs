@@ -106,6 +106,8 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         retry_horizon_ms: 3_600_000,
         grace_ms: 0,
         now_ms: loglake::function::now_ms(),
+        holder: "bench".into(),
+        lease_ms: 60 * 60_000,
     };
     let start = Instant::now();
     let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();

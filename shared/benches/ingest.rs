@@ -76,27 +76,34 @@ fn main() {
     );
 
     // The same without the local write: what the store costs.
+    use loglake::lake::storage::{Expected, ObjectStore, StorageError, Version};
     struct Discard;
     #[async_trait::async_trait]
-    impl loglake::lake::storage::ObjectStore for Discard {
-        async fn put(&self, _: &str, body: Vec<u8>) -> Result<(), loglake::lake::storage::StorageError> {
+    impl ObjectStore for Discard {
+        async fn put(&self, _: &str, body: Vec<u8>) -> Result<(), StorageError> {
             std::hint::black_box(body);
             Ok(())
         }
-        async fn put_file(&self, _: &str, _: &std::path::Path) -> Result<(), loglake::lake::storage::StorageError> {
+        async fn put_file(&self, _: &str, _: &std::path::Path) -> Result<(), StorageError> {
             Ok(())
         }
-        async fn get(&self, _: &str) -> Result<Vec<u8>, loglake::lake::storage::StorageError> {
+        async fn get(&self, _: &str) -> Result<Vec<u8>, StorageError> {
             Ok(Vec::new())
         }
-        async fn list(&self, _: &str) -> Result<Vec<String>, loglake::lake::storage::StorageError> {
+        async fn list(&self, _: &str) -> Result<Vec<String>, StorageError> {
             Ok(Vec::new())
         }
-        async fn list_modified(&self, _: &str) -> Result<Vec<(String, i64)>, loglake::lake::storage::StorageError> {
+        async fn list_modified(&self, _: &str) -> Result<Vec<(String, i64)>, StorageError> {
             Ok(Vec::new())
         }
-        async fn delete(&self, _: &str) -> Result<(), loglake::lake::storage::StorageError> {
+        async fn delete(&self, _: &str) -> Result<(), StorageError> {
             Ok(())
+        }
+        async fn get_versioned(&self, _: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+            Ok(None)
+        }
+        async fn put_if(&self, _: &str, _: Vec<u8>, _: Expected<'_>) -> Result<Version, StorageError> {
+            Ok(Version(String::new()))
         }
     }
     let start = Instant::now();

@@ -23,7 +23,11 @@ impl FunctionError for IngestError {
 
 impl FunctionError for CompactError {
     fn error_type(&self) -> &'static str {
-        "Loglake.CompactionError"
+        match self {
+            // No retry or later run mends these: a person must restore the state.
+            CompactError::StateMissing { .. } | CompactError::StateBehind { .. } => "Loglake.CompactionStateInvalid",
+            _ => "Loglake.CompactionError",
+        }
     }
 }
 

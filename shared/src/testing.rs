@@ -1,14 +1,15 @@
 //! Helpers of the tests of every crate (feature `testing`, never in a Lambda binary): settings
 //! from a list ([`lookup`]), a seeded generator ([`Rng`]), the local moto server the integration
-//! tests run against, and reading a bucket back with an independent Parquet reader (pyarrow,
-//! through scripts/read_lake.py).
+//! tests run against, reading a bucket back with an independent Parquet reader (pyarrow,
+//! through scripts/read_lake.py), and a store that pauses a run at a chosen step
+//! ([`PausingStore`]).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::lake::storage::{ObjectStore, S3Store};
+use crate::lake::storage::{Expected, ObjectStore, S3Store, StorageError, Version};
 
 /// Settings as a function reads them, from `(name, value)` pairs instead of the environment.
 pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -101,4 +102,85 @@ pub fn read_lake_table_with_pyarrow(lake: &Path, python: &str, table: &str) -> V
         .expect("run python");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("UTF-8").lines().map(|l| serde_json::from_str(l).expect("JSON row")).collect()
+}
+
+/// A store that stops before its `pause_at`-th operation (reads and lists included) until
+/// [`PausingStore::resume`]: a run frozen at that point of its work, as a slow or suspended
+/// invocation is, while the test lets another run go.
+pub struct PausingStore<S> {
+    inner: S,
+    pause_at: usize,
+    operations: std::sync::atomic::AtomicUsize,
+    paused: tokio::sync::Notify,
+    resumed: tokio::sync::Notify,
+}
+
+impl<S: ObjectStore> PausingStore<S> {
+    /// `pause_at: usize::MAX` never pauses (to count a run's operations).
+    pub fn new(inner: S, pause_at: usize) -> PausingStore<S> {
+        PausingStore {
+            inner,
+            pause_at,
+            operations: std::sync::atomic::AtomicUsize::new(0),
+            paused: tokio::sync::Notify::new(),
+            resumed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The operations made so far (the paused one included).
+    pub fn operations(&self) -> usize {
+        self.operations.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Returns once the run is paused.
+    pub async fn paused(&self) {
+        self.paused.notified().await;
+    }
+
+    pub fn resume(&self) {
+        self.resumed.notify_one();
+    }
+
+    async fn step(&self) {
+        if self.operations.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == self.pause_at {
+            self.paused.notify_one();
+            self.resumed.notified().await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: ObjectStore> ObjectStore for PausingStore<S> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
+        self.step().await;
+        self.inner.put(key, body).await
+    }
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        self.step().await;
+        self.inner.put_file(key, path).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        self.step().await;
+        self.inner.get(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        self.step().await;
+        self.inner.list(prefix).await
+    }
+    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+        self.step().await;
+        self.inner.list_modified(prefix).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.step().await;
+        self.inner.delete(key).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+        self.step().await;
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
+        self.step().await;
+        self.inner.put_if(key, body, expected).await
+    }
 }

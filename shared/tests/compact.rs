@@ -4,180 +4,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
-use arrow_array::cast::AsArray;
-use async_trait::async_trait;
-use common::cloudwatch_payload;
+use common::compaction::{
+    PATH_PREFIX, RecordedView, assert_exactly, fill, fresh, lapse_the_lease, options, python, readers,
+    run_views_on_duckdb, snapshot, view,
+};
 use loglake::compact::merge::MergeOptions;
 use loglake::compact::run::{CompactOptions, compact};
-use loglake::compact::state::{CompactionState, load_state};
-use loglake::compact::view::{Readers, local_readers};
-use loglake::compact::view::{ViewPublisher, view_sql, visible_rows};
-use loglake::config::PipelineConfig;
-use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
+use loglake::compact::state::{CompactError, CompactionState, load_state};
+use loglake::compact::view::{local_readers, view_sql, visible_rows};
+use loglake::lake::layout::COMPACTION_LEASE_KEY;
 use loglake::lake::storage::{FailAfter, LocalStore, ObjectStore};
-use serde_json::json;
-
-const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
-/// What "$path" starts with in these tests (Athena: `s3://bucket/`); scripts/run_reader_view.py
-/// gives DuckDB's tables the same.
-const PATH_PREFIX: &str = "lake://";
-
-fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
-    let options = CompactOptions {
-        merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500 },
-        workers: 2,
-        file_bytes: 16 * 1024,
-        zstd_level: 1,
-        retry_horizon_ms: 48 * 3_600_000,
-        grace_ms: 0,
-        // The objects' modification times are real: so is the run's clock.
-        now_ms: loglake::function::now_ms() + 1_000,
-    };
-    (options, spill.to_path_buf())
-}
-
-/// The options with the clock set to now: the objects' modification times are real.
-fn fresh(options: &CompactOptions) -> CompactOptions {
-    CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..options.clone() }
-}
-
-/// Stands in for Glue: keeps the view text Athena would read, and can fail a publication.
-struct RecordedView {
-    /// What the view says now: the template's text until a run publishes.
-    current: Mutex<String>,
-    published: Mutex<usize>,
-    fail_at: Option<usize>,
-}
-
-impl RecordedView {
-    fn new(fail_at: Option<usize>) -> RecordedView {
-        let initial = view_sql(&CompactionState::default(), PATH_PREFIX);
-        RecordedView { current: Mutex::new(initial), published: Mutex::new(0), fail_at }
-    }
-
-    fn text(&self) -> String {
-        self.current.lock().unwrap().clone()
-    }
-
-    fn count(&self) -> usize {
-        *self.published.lock().unwrap()
-    }
-}
-
-#[async_trait]
-impl ViewPublisher for RecordedView {
-    async fn publish(&self, sql: &str) -> Result<(), String> {
-        let mut published = self.published.lock().unwrap();
-        if Some(*published) == self.fail_at {
-            return Err("injected: Glue unavailable".into());
-        }
-        *published += 1;
-        *self.current.lock().unwrap() = sql.to_owned();
-        Ok(())
-    }
-}
-
-fn readers(view: &RecordedView) -> Readers<'_> {
-    Readers { view, path_prefix: PATH_PREFIX.to_owned() }
-}
-
-/// Ingests `batches` Kinesis batches of CloudWatch payloads across two hours; returns all ids.
-async fn fill(store: &LocalStore, first: usize, batches: usize) -> Vec<String> {
-    let mut ids = Vec::new();
-    for b in first..first + batches {
-        let events: Vec<(String, i64, String)> = (0..300)
-            .map(|i| {
-                let ts = 1_795_168_800_000 - 1_800_000 + (b as i64 * 300 + i) * 20_000 % 3_600_000;
-                (format!("b{b:03}-{i:04}"), ts, format!("{{\"level\":\"info\",\"msg\":\"batch {b} line {i}\"}}"))
-            })
-            .collect();
-        ids.extend(events.iter().map(|e| e.0.clone()));
-        let seq = format!("{b:056}");
-        let event: KinesisEvent = serde_json::from_value(json!({"Records": [{
-            "kinesis": {"partitionKey": "k", "sequenceNumber": seq, "data": cloudwatch_payload("/aws/ecs/web", &events)},
-            "eventID": format!("shardId-000000000000:{seq}"),
-            "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "awsRegion": "us-east-1"
-        }]}))
-        .unwrap();
-        let config = PipelineConfig { region: "us-east-1".into(), ..PipelineConfig::default() };
-        let report = ingest_kinesis_batch(&event, &config, NOW, store, &BatchOptions::default()).await;
-        assert_eq!(report.retry_from, None);
-    }
-    ids.sort();
-    ids
-}
-
-/// Fails with a short account (counts, a few ids) when a reader's view is not exactly `expected`.
-fn assert_exactly(view: &[String], expected: &[String], context: &str) {
-    if view == expected {
-        return;
-    }
-    let twice: Vec<&String> = view.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).take(5).collect();
-    let missing: Vec<&String> = expected.iter().filter(|id| view.binary_search(id).is_err()).take(5).collect();
-    panic!(
-        "{context}: {} rows seen for {} records; seen twice e.g. {twice:?}; missing e.g. {missing:?}",
-        view.len(),
-        expected.len()
-    );
-}
-
-/// The event ids a reader of the local lake sees (the state's rules), sorted, duplicates kept.
-async fn view(store: &LocalStore) -> Vec<String> {
-    let mut ids = Vec::new();
-    for batch in visible_rows(store).await.unwrap() {
-        let column = batch.column_by_name("event_id").unwrap().as_string::<i32>();
-        ids.extend(column.iter().map(|id| id.unwrap().to_owned()));
-    }
-    ids.sort();
-    ids
-}
-
-/// A copy of the lake's tables and the view text Athena would read at this moment.
-fn snapshot(lake: &Path, view_text: &str, into: &Path) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
-    for table in ["logs", "staging"] {
-        if lake.join(table).exists() {
-            copy(&lake.join(table), &into.join(table));
-        }
-    }
-    std::fs::create_dir_all(into).unwrap();
-    std::fs::write(into.join("view.sql"), view_text).unwrap();
-}
-
-/// The Python with DuckDB (scripts/test.sh sets it); the check is skipped, and says so, without.
-fn python() -> Option<String> {
-    match std::env::var("LOGLAKE_TEST_PYTHON") {
-        Ok(python) => Some(python),
-        Err(_) if std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() == Ok("1") => {
-            panic!("LOGLAKE_REQUIRE_INTEGRATION=1 but LOGLAKE_TEST_PYTHON is not set")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: the view text on DuckDB needs LOGLAKE_TEST_PYTHON; run scripts/test.sh");
-            None
-        }
-    }
-}
-
-/// Runs each snapshot's view text on DuckDB: the event ids it returns, by snapshot.
-fn run_views_on_duckdb(python: &str, snapshots: &[PathBuf]) -> serde_json::Map<String, serde_json::Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run_reader_view.py");
-    let output = std::process::Command::new(python).arg(script).args(snapshots).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap().as_object().unwrap().clone()
-}
 
 /// Crashes a run after each of its steps (each write and delete of the store, each publication
 /// of the view). After each crash, both readers — the local lake's state rules and the Athena
@@ -205,7 +43,10 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
     snapshot(dir.path(), &glue.text(), &path);
     cases.push((path, "after a whole run".into()));
 
-    let crashes = (0..store_steps).map(|n| (Some(n), None)).chain((0..publications).map(|n| (None, Some(n))));
+    // The last step releases the lease: a run that cannot release it has finished its work, and
+    // the lease expires by itself (the lease tests cover that), so crashes stop before it.
+    assert_eq!(counting.written().last().map(String::as_str), Some(COMPACTION_LEASE_KEY), "the last step");
+    let crashes = (0..store_steps - 1).map(|n| (Some(n), None)).chain((0..publications).map(|n| (None, Some(n))));
     for (store_crash, view_crash) in crashes {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
@@ -227,15 +68,18 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
         *glue.current.lock().unwrap() =
             cases.last().map(|(p, _)| std::fs::read_to_string(p.join("view.sql")).unwrap()).unwrap();
 
-        // The next run stops again after its first write or delete: what it cleans up first (a
-        // crash's leftovers, replaced files) must already be hidden from the view Athena holds.
-        let stopped = FailAfter::new(LocalStore::new(dir.path()), 1);
+        // The next run stops again after its first write or delete (after taking the lease): what
+        // it cleans up first (a crash's leftovers, replaced files) must already be hidden from the
+        // view Athena holds.
+        lapse_the_lease(&store).await;
+        let stopped = FailAfter::new(LocalStore::new(dir.path()), 2);
         let _ = compact(&stopped, &readers(&glue), &fresh(&options), &spill_dir).await;
         let path = snapshots.path().join(format!("case-{}", cases.len()));
         snapshot(dir.path(), &glue.text(), &path);
         cases.push((path, format!("recovery stopped after its first step ({context})")));
 
         // The next run converges: staging empty, nothing hidden, every record once.
+        lapse_the_lease(&store).await;
         compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
         assert_exactly(&view(&store).await, &input, &format!("after the recovery run ({context})"));
         assert!(store.list("staging/").await.unwrap().is_empty());
@@ -428,10 +272,11 @@ async fn a_run_republishes_the_view_before_it_deletes_what_the_last_switch_repla
     assert!(compact(&store, &readers(&failing), &fresh(&options), &spill_dir).await.is_err());
     assert!(!load_state(&store).await.unwrap().replaced.is_empty(), "replaced files are waiting to be deleted");
 
-    // The next run stops after one write or delete; Glue still holds the old view.
+    // The next run stops after one write or delete (after taking the lease); Glue still holds
+    // the old view.
     let glue = RecordedView::new(None);
     *glue.current.lock().unwrap() = failing.text();
-    let stopped = FailAfter::new(LocalStore::new(dir.path()), 1);
+    let stopped = FailAfter::new(LocalStore::new(dir.path()), 2);
     let _ = compact(&stopped, &readers(&glue), &fresh(&options), &spill_dir).await;
     assert!(stopped.written().iter().any(|w| w.starts_with("delete logs/")), "{:?}", stopped.written());
     assert_exactly(&view(&store).await, &input, "local reader");
@@ -443,4 +288,91 @@ async fn a_run_republishes_the_view_before_it_deletes_what_the_last_switch_repla
     let ids: Vec<String> =
         seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
     assert_exactly(&ids, &input, "Athena's view on DuckDB after the first delete");
+}
+
+/// A lake whose state object is gone (a restore or copy that skipped `_loglake/`, a delete) is
+/// refused by runs and readers alike: without the state, which curated files are visible is
+/// unknown, and a run starting again at run 0 would write `r000000-*` over files readers see.
+/// Putting the state back lets the next run go on with nothing lost. (Old code: the run started
+/// from the default state and overwrote the curated files.)
+#[tokio::test]
+async fn a_lake_whose_state_is_missing_is_refused_and_left_as_it_is() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let mut input = fill(&store, 0, 2).await;
+    let glue = RecordedView::new(None);
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    let state = store.get("_loglake/compaction/state.json").await.unwrap();
+    let curated = lake_files(dir.path(), "logs");
+    assert!(!curated.is_empty());
+
+    store.delete("_loglake/compaction/state.json").await.unwrap();
+    input.extend(fill(&store, 2, 2).await);
+    input.sort();
+    let refused = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap_err();
+    assert!(
+        matches!(refused, CompactError::StateMissing { curated_files } if curated_files == curated.len()),
+        "{refused}"
+    );
+    assert_eq!(lake_files(dir.path(), "logs"), curated, "curated files untouched");
+    assert!(matches!(load_state(&store).await, Err(CompactError::StateMissing { .. })), "readers refuse too");
+    assert!(visible_rows(&store).await.is_err());
+
+    store.put("_loglake/compaction/state.json", state).await.unwrap();
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_exactly(&view(&store).await, &input, "after the state was restored");
+}
+
+/// A state object older than the lake (restored from a backup, copied from another bucket)
+/// would reuse run numbers: the run is refused, nothing is written or deleted. (Old code: the run
+/// wrote its files over those of the run that came after the old state.)
+#[tokio::test]
+async fn a_state_older_than_the_curated_files_is_refused() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let mut input = fill(&store, 0, 2).await;
+    let glue = RecordedView::new(None);
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    let old_state = store.get("_loglake/compaction/state.json").await.unwrap();
+    input.extend(fill(&store, 2, 2).await);
+    input.sort();
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    let latest_state = store.get("_loglake/compaction/state.json").await.unwrap();
+
+    store.put("_loglake/compaction/state.json", old_state).await.unwrap();
+    input.extend(fill(&store, 4, 1).await);
+    input.sort();
+    let before = (lake_files(dir.path(), "logs"), lake_files(dir.path(), "staging"));
+    let refused = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap_err();
+    assert!(matches!(refused, CompactError::StateBehind { .. }), "{refused}");
+    assert_eq!((lake_files(dir.path(), "logs"), lake_files(dir.path(), "staging")), before, "nothing changed");
+
+    store.put("_loglake/compaction/state.json", latest_state).await.unwrap();
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_exactly(&view(&store).await, &input, "after the latest state was restored");
+}
+
+/// Every file under `lake/table`, with its bytes' length and modification time: a fingerprint
+/// that changes if any is written, rewritten or deleted.
+fn lake_files(lake: &std::path::Path, table: &str) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![lake.join(table)];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                files.push((entry.path().display().to_string(), meta.len(), meta.modified().unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
 }

@@ -21,8 +21,9 @@ pub mod vars {
     pub const RETRY_HORIZON_HOURS: &str = "LOGLAKE_COMPACT_RETRY_HORIZON_HOURS";
     pub const GRACE_MINUTES: &str = "LOGLAKE_COMPACT_GRACE_MINUTES";
     pub const GLUE_DATABASE: &str = "LOGLAKE_GLUE_DATABASE";
+    pub const LEASE_MINUTES: &str = "LOGLAKE_COMPACT_LEASE_MINUTES";
     pub const ALL: &[&str] =
-        &[MEMORY_MB, FILE_MB, ZSTD_LEVEL, WORKERS, RETRY_HORIZON_HOURS, GRACE_MINUTES, GLUE_DATABASE];
+        &[MEMORY_MB, FILE_MB, ZSTD_LEVEL, WORKERS, RETRY_HORIZON_HOURS, GRACE_MINUTES, GLUE_DATABASE, LEASE_MINUTES];
 }
 
 /// Settings, read once at cold start.
@@ -35,6 +36,9 @@ pub struct Config {
     pub workers: usize,
     pub retry_horizon_hours: i64,
     pub grace_minutes: i64,
+    /// How long a run's lease lasts: longer than the function's timeout, so that only a crashed
+    /// run's lease ever lapses (and the run after it takes over).
+    pub lease_minutes: i64,
     /// The Glue database of the `logs_all` view.
     pub glue_database: String,
 }
@@ -55,6 +59,8 @@ impl Config {
         let retry_horizon_hours = number(vars::RETRY_HORIZON_HOURS, 48, 1..=8760);
         // Longer than every ingest path's delay between taking records and writing them.
         let grace_minutes = number(vars::GRACE_MINUTES, 30, 0..=1440);
+        // Lambda's longest timeout is 15 minutes.
+        let lease_minutes = number(vars::LEASE_MINUTES, 20, 16..=1440);
         let glue_database = lookup(vars::GLUE_DATABASE).unwrap_or_default();
         if glue_database.is_empty() {
             problems.push(format!("{} is not set: the Glue database of the logs_all view", vars::GLUE_DATABASE));
@@ -62,10 +68,21 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        Ok(Config { lake, memory_mb, file_mb, zstd_level, workers, retry_horizon_hours, grace_minutes, glue_database })
+        Ok(Config {
+            lake,
+            memory_mb,
+            file_mb,
+            zstd_level,
+            workers,
+            retry_horizon_hours,
+            grace_minutes,
+            lease_minutes,
+            glue_database,
+        })
     }
 
-    pub fn options(&self, now_ms: i64) -> CompactOptions {
+    /// The options of one run; `holder` names it in the lease (the invocation's request id).
+    pub fn options(&self, now_ms: i64, holder: &str) -> CompactOptions {
         CompactOptions {
             merge: MergeOptions { memory_budget_bytes: self.memory_mb << 20, batch_rows: 8192 },
             workers: self.workers,
@@ -74,6 +91,8 @@ impl Config {
             retry_horizon_ms: self.retry_horizon_hours * 3_600_000,
             grace_ms: self.grace_minutes * 60_000,
             now_ms,
+            holder: holder.to_owned(),
+            lease_ms: self.lease_minutes * 60_000,
         }
     }
 }
@@ -141,9 +160,11 @@ pub async fn handle(
     store: &dyn ObjectStore,
     readers: &Readers<'_>,
     spill_dir: &std::path::Path,
+    request_id: &str,
 ) -> Result<RunRecord, CompactError> {
-    let result = compact(store, readers, &config.options(now_ms()), spill_dir).await;
+    let result = compact(store, readers, &config.options(now_ms(), request_id), spill_dir).await;
     match &result {
+        Ok(RunRecord { skipped: Some(reason), .. }) => tracing::info!(reason, "another run is at work: nothing to do"),
         Ok(record) => tracing::info!(
             run = record.run,
             hours = record.hours.len(),
@@ -174,7 +195,8 @@ mod tests {
             (config.memory_mb, config.file_mb, config.zstd_level, config.retry_horizon_hours),
             (256, 256, 3, 48)
         );
-        assert_eq!(config.options(0).merge.memory_budget_bytes, 256 << 20);
+        let options = config.options(0, "request");
+        assert_eq!((options.merge.memory_budget_bytes, options.lease_ms), (256 << 20, 20 * 60_000));
         let error =
             Config::from_lookup(lookup(&[("LOGLAKE_COMPACT_MEMORY_MB", "4"), ("LOGLAKE_COMPACT_ZSTD_LEVEL", "x")]))
                 .unwrap_err()
@@ -192,10 +214,13 @@ mod tests {
         let store = loglake::lake::storage::LocalStore::new(&lake);
         let config =
             Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("LOGLAKE_GLUE_DATABASE", "db")])).unwrap();
-        let record =
-            handle(&config, &store, &loglake::compact::view::local_readers(), &lake.join("spill")).await.unwrap();
+        let record = handle(&config, &store, &loglake::compact::view::local_readers(), &lake.join("spill"), "request")
+            .await
+            .unwrap();
         assert_eq!((record.files_out, record.staging_in), (0, 0));
-        assert!(store.list("").await.unwrap().is_empty(), "an empty lake stays empty");
+        // Nothing but the released lease: no state, no files.
+        let lease = loglake::lake::layout::COMPACTION_LEASE_KEY;
+        assert_eq!(store.list("").await.unwrap(), [lease], "an empty lake stays empty");
         let _ = std::fs::remove_dir_all(&lake);
     }
 }

@@ -13,8 +13,8 @@ async fn main() -> Result<(), Error> {
     let readers = &Readers { view, path_prefix: format!("s3://{}/", config.lake.bucket) };
     // Lambda's only writable disk; sorted runs spill here.
     let spill = &std::env::temp_dir().join("loglake-compaction");
-    loglake_lambda::serve(move |_: LambdaEvent<serde_json::Value>| async move {
-        handle(config, store, readers, spill).await
+    loglake_lambda::serve(move |event: LambdaEvent<serde_json::Value>| async move {
+        handle(config, store, readers, spill, &event.context.request_id).await
     })
     .await
 }

@@ -179,6 +179,8 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
         retry_horizon_ms: 3_600_000,
         grace_ms: 0,
         now_ms: now_ms() + 1_000,
+        holder: "test".into(),
+        lease_ms: 20 * 60_000,
     };
     let record = loglake::compact::run::compact(&s3, &loglake::compact::view::local_readers(), &options, spill.path())
         .await

@@ -25,8 +25,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::compact::lease::{self, Lease, Taken};
 use crate::compact::merge::{MergeOptions, MergeStats, RunWriter};
-use crate::compact::state::{CompactError, RunRecord, load_state, save_state};
+use crate::compact::state::{CompactError, RunRecord, StoredState, read_state};
 use crate::compact::view::Readers;
 use crate::lake::encode::curated_writer_properties;
 use crate::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, curated_key, partition_of};
@@ -48,6 +49,11 @@ pub struct CompactOptions {
     /// larger batches (correctness does not depend on it).
     pub grace_ms: i64,
     pub now_ms: i64,
+    /// Who runs (an invocation's request id, `cli-<pid>`): written into the lease for people.
+    pub holder: String,
+    /// How long the lease a run holds lasts: longer than a run can take between renewals (the
+    /// function's timeout), so that only a crashed run's lease ever expires.
+    pub lease_ms: i64,
 }
 
 /// Workers for this machine: one per core, at most four.
@@ -66,30 +72,67 @@ pub async fn compact(
 }
 
 /// [`compact`], calling `progress(hours done, hours, hour)` as each hour is merged.
+///
+/// A run holds the compaction lease while it works ([`crate::compact::lease`]); a run that finds
+/// it held by another run does nothing and says so in its record (`skipped`).
 pub async fn compact_with_progress(
     store: &dyn ObjectStore,
     readers: &Readers<'_>,
     options: &CompactOptions,
     spill_dir: &std::path::Path,
+    progress: impl FnMut(usize, usize, &str),
+) -> Result<RunRecord, CompactError> {
+    let mut lease = match lease::take(store, &options.holder, options.lease_ms).await? {
+        Taken::Held(lease) => lease,
+        Taken::Busy { holder, expires_ms } => {
+            let reason =
+                format!("another run ({holder}) holds the compaction lease until {expires_ms} (ms since the epoch)");
+            tracing::info!(reason, "compaction skipped");
+            return Ok(RunRecord { skipped: Some(reason), ..RunRecord::default() });
+        }
+    };
+    let result = run_holding(store, readers, options, spill_dir, &mut lease, progress).await;
+    // Whether the run finished or not, the next run need not wait for the lease to expire: it
+    // continues from the state. A lease that cannot be released expires by itself.
+    if let Err(error) = lease.release(store).await {
+        tracing::warn!(error = %error, "the compaction lease was not released; it expires by itself");
+    }
+    result
+}
+
+/// One run, holding the lease: every write and delete happens while it is held, and every
+/// state write expects the state this run read.
+async fn run_holding(
+    store: &dyn ObjectStore,
+    readers: &Readers<'_>,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+    lease: &mut Lease,
     mut progress: impl FnMut(usize, usize, &str),
 ) -> Result<RunRecord, CompactError> {
     use futures_util::StreamExt;
 
     let started = std::time::Instant::now();
-    let mut state = load_state(store).await?;
-    let run = state.next_run;
+    let mut stored = read_state(store).await?;
+    let run = stored.state.next_run;
     let mut record = RunRecord { run, ..RunRecord::default() };
+    refuse_reused_run_numbers(store, &stored).await?;
+    let state = &mut stored.state;
 
     // 1. Readers follow the state; then what the last run left goes.
-    readers.publish(&state).await?;
+    readers.publish(state).await?;
     let before = state.clone();
+    // Every delete checks the lease first: a run whose lease ran out (a suspended CLI) deletes
+    // nothing more.
     for hour in std::mem::take(&mut state.writing) {
         for key in store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await? {
+            lease.ensure_held()?;
             store.delete(&key).await?;
             record.deleted += 1;
         }
     }
     for key in std::mem::take(&mut state.replaced) {
+        lease.ensure_held()?;
         store.delete(&key).await?;
         record.deleted += 1;
     }
@@ -106,14 +149,15 @@ pub async fn compact_with_progress(
         }
     }
     if hours.is_empty() {
-        if state != before {
-            save_state(store, &state).await?;
-            readers.publish(&state).await?;
+        if *state != before {
+            stored.save(store).await?;
+            readers.publish(&stored.state).await?;
         }
         return Ok(record);
     }
     state.writing = hours.keys().cloned().collect();
-    save_state(store, &state).await?;
+    stored.save(store).await?;
+    let state = &mut stored.state;
 
     // 3. Merge the hours, a few at once.
     let workers = options.workers.max(1);
@@ -126,7 +170,7 @@ pub async fn compact_with_progress(
     };
     let mut merged = futures_util::stream::iter(hours.iter())
         .map(|(hour, staging)| {
-            let state = &state;
+            let state = &*state;
             let hour_options = &hour_options;
             async move {
                 let curated: Vec<String> = store
@@ -167,6 +211,12 @@ pub async fn compact_with_progress(
         replaced.extend(curated);
         consumed.extend(staging.iter().cloned());
         progress(record.hours.len(), hours.len(), hour);
+        // A long run keeps its lease (renewed once half of it has passed).
+        if failure.is_none()
+            && let Err(error) = lease.renew_after_half(store, options.lease_ms).await
+        {
+            failure = Some(error);
+        }
     }
     drop(merged);
     if let Some(error) = failure {
@@ -181,23 +231,47 @@ pub async fn compact_with_progress(
     for hour in hours.keys() {
         state.deduplicated.insert(hour.clone(), options.now_ms + options.retry_horizon_ms);
     }
-    save_state(store, &state).await?;
-    readers.publish(&state).await?;
+    lease.ensure_held()?;
+    stored.save(store).await?;
+    readers.publish(&stored.state).await?;
 
     // 5. Delete what the new files replace.
     for key in replaced.iter().chain(&consumed) {
+        lease.ensure_held()?;
         store.delete(key).await?;
         record.deleted += 1;
     }
 
     // 6. Forget the deleted files; keep a record of the run.
-    state.replaced.clear();
-    save_state(store, &state).await?;
-    readers.publish(&state).await?;
+    stored.state.replaced.clear();
+    stored.save(store).await?;
+    readers.publish(&stored.state).await?;
     record.duration_ms = started.elapsed().as_millis() as u64;
     let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
     store.put(&compaction_run_key(run), body).await?;
     Ok(record)
+}
+
+/// Refuses a state older than the lake's curated files (a restored or copied state object): its
+/// next run would write keys that exist, or hide files readers see. Run `N` may find only its
+/// own leftovers (files `r<N>-…` in the hours the state says it was writing).
+async fn refuse_reused_run_numbers(store: &dyn ObjectStore, stored: &StoredState) -> Result<(), CompactError> {
+    let state = &stored.state;
+    for key in store.list(CURATED_PREFIX).await? {
+        let Some(run) = key.rsplit('/').next().and_then(run_of_file_name) else { continue };
+        let leftover = run == state.next_run
+            && partition_of(&key, CURATED_PREFIX).is_some_and(|hour| state.writing.contains(&hour));
+        if run > state.next_run || (run == state.next_run && !leftover) {
+            return Err(CompactError::StateBehind { key, next_run: state.next_run });
+        }
+    }
+    Ok(())
+}
+
+/// `r000042-0001.parquet` → 42.
+fn run_of_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix('r')?.split('-').next()?;
+    (digits.len() == 6).then(|| digits.parse().ok()).flatten()
 }
 
 /// What merging one hour produced.

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::compact::merge::MergeError;
-use crate::lake::layout::{COMPACTION_STATE_KEY, curated_run_marker};
-use crate::lake::storage::{ObjectStore, StorageError};
+use crate::lake::layout::{COMPACTION_STATE_KEY, CURATED_PREFIX, curated_run_marker};
+use crate::lake::storage::{Expected, ObjectStore, StorageError, Version};
 
 /// What readers must not see, and how far runs have got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -71,12 +71,33 @@ pub enum CompactError {
     View(String),
     #[error("a merge worker stopped: {0}")]
     Worker(String),
+    #[error(
+        "the lake has {curated_files} curated files under logs/ but no compaction state ({COMPACTION_STATE_KEY}): \
+which of them readers may see is unknown, so nothing is compacted, published or read. Restore the \
+state object (with bucket versioning: its latest version)"
+    )]
+    StateMissing { curated_files: usize },
+    #[error(
+        "the compaction state is older than the lake: {key} exists, but the state's next run is {next_run} \
+(a restored or copied state?); a run would hide or overwrite curated files. Restore the latest state"
+    )]
+    StateBehind { key: String, next_run: u64 },
+    #[error(
+        "another compaction run changed {COMPACTION_STATE_KEY} since this run read it: this run stops, the \
+next one continues from the new state"
+    )]
+    Overtaken,
+    #[error("the compaction lease of {holder} lapsed before the run ended: it stops before writing anything more")]
+    LeaseLost { holder: String },
 }
 
 /// A record of one run, kept under `_loglake/compaction/runs/`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunRecord {
     pub run: u64,
+    /// Why the run did nothing: another run held the lease.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub hours: Vec<String>,
     pub staging_in: usize,
     pub curated_in: usize,
@@ -90,16 +111,55 @@ pub struct RunRecord {
     pub duration_ms: u64,
 }
 
+/// The state readers follow. A lake that was never compacted has none (the default state); a
+/// lake with curated files and no state is refused ([`CompactError::StateMissing`]), never guessed.
 pub async fn load_state(store: &dyn ObjectStore) -> Result<CompactionState, CompactError> {
-    match store.get(COMPACTION_STATE_KEY).await {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(CompactError::State),
-        // A lake that was never compacted has no state (local: NotFound; S3: NoSuchKey).
-        Err(_) if store.list(COMPACTION_STATE_KEY).await?.is_empty() => Ok(CompactionState::default()),
-        Err(error) => Err(error.into()),
+    Ok(read_state(store).await?.state)
+}
+
+/// The state as a run read it, with the version its next write must find.
+#[derive(Debug)]
+pub struct StoredState {
+    pub state: CompactionState,
+    /// `None`: there was no state object (a new lake).
+    version: Option<Version>,
+}
+
+/// [`load_state`] with the state's version, for a run that will write it.
+pub async fn read_state(store: &dyn ObjectStore) -> Result<StoredState, CompactError> {
+    match store.get_versioned(COMPACTION_STATE_KEY).await? {
+        Some((bytes, version)) => {
+            let state = serde_json::from_slice(&bytes).map_err(CompactError::State)?;
+            Ok(StoredState { state, version: Some(version) })
+        }
+        None => {
+            // Which curated files are visible is what the state says: without it, nobody knows.
+            let curated_files = store.list(CURATED_PREFIX).await?.len();
+            if curated_files > 0 {
+                return Err(CompactError::StateMissing { curated_files });
+            }
+            Ok(StoredState { state: CompactionState::default(), version: None })
+        }
     }
 }
 
-pub async fn save_state(store: &dyn ObjectStore, state: &CompactionState) -> Result<(), CompactError> {
-    let bytes = serde_json::to_vec_pretty(state).map_err(CompactError::State)?;
-    Ok(store.put(COMPACTION_STATE_KEY, bytes).await?)
+impl StoredState {
+    /// Writes the state, only over the version this run read (or only where there was none):
+    /// a run another run has overtaken stops ([`CompactError::Overtaken`]) instead of writing an
+    /// older state over a newer one.
+    pub async fn save(&mut self, store: &dyn ObjectStore) -> Result<(), CompactError> {
+        let bytes = serde_json::to_vec_pretty(&self.state).map_err(CompactError::State)?;
+        let expected = match &self.version {
+            Some(version) => Expected::Version(version),
+            None => Expected::Absent,
+        };
+        match store.put_if(COMPACTION_STATE_KEY, bytes, expected).await {
+            Ok(version) => {
+                self.version = Some(version);
+                Ok(())
+            }
+            Err(StorageError::Conflict { .. }) => Err(CompactError::Overtaken),
+            Err(error) => Err(error.into()),
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! staging/logs/dt=YYYY-MM-DD/hour=HH/firehose-<slug>-<hash>.parquet              firehose-transform, directly
 //! logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                               compactor: curated, sorted
 //! _loglake/compaction/state.json                                                 compaction state: what readers must not see
+//! _loglake/compaction/lease.json                                                 the lease of the one compaction run at work
 //! _loglake/compaction/runs/<run>.json                                            a record of every compaction run
 //! summaries/<query output>/dt=YYYY-MM-DD/[hour=HH/]part-00000.parquet            rollup results: one object per window
 //! _loglake/query_runs/dt=YYYY-MM-DD/<query>-<window>-<execution>.parquet         one row per rollup run
@@ -38,10 +39,10 @@ pub const SUMMARIES_PREFIX: &str = "summaries/";
 pub const ERRORS_PREFIX: &str = "errors/";
 /// Where Firehose writes the records it could not deliver (its error output prefix).
 pub const FIREHOSE_DELIVERY_ERRORS_PREFIX: &str = "errors/firehose-delivery/";
-/// loglake's own state.
-pub const STATE_PREFIX: &str = "_loglake/";
 /// The compaction state: what readers must not see, and the next run's number.
 pub const COMPACTION_STATE_KEY: &str = "_loglake/compaction/state.json";
+/// The lease a compaction run holds while it works: one run at a time.
+pub const COMPACTION_LEASE_KEY: &str = "_loglake/compaction/lease.json";
 /// A record of every compaction run.
 pub const COMPACTION_RUNS_PREFIX: &str = "_loglake/compaction/runs/";
 /// The table `query_runs`: one row per rollup run.
@@ -61,6 +62,7 @@ pub const ALL_PREFIXES: &[&str] = &[
     ERRORS_PREFIX,
     FIREHOSE_DELIVERY_ERRORS_PREFIX,
     COMPACTION_STATE_KEY,
+    COMPACTION_LEASE_KEY,
     COMPACTION_RUNS_PREFIX,
     QUERY_RUNS_PREFIX,
     QUERY_RUNNER_PREFIX,

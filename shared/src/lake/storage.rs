@@ -19,6 +19,23 @@ pub enum StorageError {
     },
     #[error("refusing object key {key:?}: {reason}")]
     InvalidKey { key: String, reason: &'static str },
+    /// A conditional write found the object other than expected: another writer got there first.
+    #[error("{key} changed since it was read: another writer got there first")]
+    Conflict { key: String },
+}
+
+/// The version of an object as the store tells it (S3: its ETag; a local lake: a hash of its
+/// bytes): what a conditional write compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(pub String);
+
+/// What a conditional write expects to find.
+#[derive(Debug, Clone, Copy)]
+pub enum Expected<'a> {
+    /// No object has the key (S3: `If-None-Match: *`).
+    Absent,
+    /// The object is still this version (S3: `If-Match`).
+    Version(&'a Version),
 }
 
 /// The operations the pipeline needs from a bucket.
@@ -35,6 +52,11 @@ pub trait ObjectStore: Send + Sync {
     async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError>;
     /// Removes the object; removing one that does not exist succeeds (as on S3).
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
+    /// The object and its version, or `None` when no object has the key.
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError>;
+    /// Writes the object only if it is as `expected` says, in one atomic step against every
+    /// other writer; returns the new version, or [`StorageError::Conflict`].
+    async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError>;
 }
 
 /// Keys are relative, `/`-separated, without empty, `.` or `..` segments: the same rules make
@@ -169,6 +191,60 @@ impl ObjectStore for LocalStore {
             _ => Ok(()),
         }
     }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+        let path = self.path(key)?;
+        match std::fs::read(&path) {
+            Ok(body) => {
+                let version = local_version(&body);
+                Ok(Some((body, version)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(local_err("read", &path)(e)),
+        }
+    }
+
+    async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(local_err("create directory", parent))?;
+        }
+        // Compare and replace under an exclusive lock on a file beside the object, which every
+        // process writing this lake takes (the CLI and tests alike).
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let lock_path = path.with_file_name(format!("{file_name}{TEMP_MARKER}lock"));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(local_err("open lock", &lock_path))?;
+        lock.lock().map_err(local_err("lock", &lock_path))?;
+        let current = match std::fs::read(&path) {
+            Ok(bytes) => Some(local_version(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(local_err("read", &path)(e)),
+        };
+        let as_expected = match expected {
+            Expected::Absent => current.is_none(),
+            Expected::Version(version) => current.as_ref() == Some(version),
+        };
+        if !as_expected {
+            return Err(StorageError::Conflict { key: key.to_owned() });
+        }
+        let version = local_version(&body);
+        self.put(key, body).await?;
+        Ok(version)
+    }
+}
+
+/// A local object's version: a hash of its bytes. (Equal bytes are the same version; the objects
+/// written conditionally never return to earlier bytes: the lease carries its holder and expiry,
+/// the state its run number.)
+fn local_version(body: &[u8]) -> Version {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    Version(digest.iter().take(16).map(|b| format!("{b:02x}")).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,6 +357,39 @@ impl ObjectStore for S3Store {
         Ok(keys)
     }
 
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+        check_key(key)?;
+        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => output,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(error) => return Err(self.err("GetObject", key, error)),
+        };
+        let version = Version(output.e_tag().unwrap_or_default().to_owned());
+        let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
+        Ok(Some((bytes.into_bytes().to_vec(), version)))
+    }
+
+    async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        check_key(key)?;
+        let request = self.client.put_object().bucket(&self.bucket).key(key).body(body.into());
+        let request = match expected {
+            Expected::Absent => request.if_none_match("*"),
+            Expected::Version(version) => request.if_match(&version.0),
+        };
+        match request.send().await {
+            Ok(output) => Ok(Version(output.e_tag().unwrap_or_default().to_owned())),
+            // 412: the condition failed; 409: a concurrent conditional write won; NoSuchKey: the
+            // version expected is gone.
+            Err(error)
+                if matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")) =>
+            {
+                Err(StorageError::Conflict { key: key.to_owned() })
+            }
+            Err(error) => Err(self.err("PutObject", key, error)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         check_key(key)?;
         self.client
@@ -355,6 +464,13 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
         self.allow(&format!("delete {key}"))?;
         self.inner.delete(key).await
     }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
+        self.allow(key)?;
+        self.inner.put_if(key, body, expected).await
+    }
 }
 
 fn injected(key: &str) -> StorageError {
@@ -364,6 +480,39 @@ fn injected(key: &str) -> StorageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Of several processes creating the same object at once (each its own store, as the CLI and
+    /// a test would be), exactly one succeeds; each later replace of the version read wins once.
+    #[test]
+    fn a_local_conditional_write_has_one_winner_among_concurrent_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "_loglake/compaction/lease.json";
+        let attempt = |expected: Option<Version>, body: String| {
+            let lake = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let store = LocalStore::new(&lake);
+                let expected = match &expected {
+                    Some(version) => Expected::Version(version),
+                    None => Expected::Absent,
+                };
+                runtime.block_on(store.put_if(key, body.into_bytes(), expected))
+            })
+        };
+        let created: Vec<_> = (0..8).map(|i| attempt(None, format!("writer {i}"))).collect();
+        let created: Vec<_> = created.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(created.iter().filter(|r| r.is_ok()).count(), 1, "{created:?}");
+        assert!(created.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, StorageError::Conflict { .. })));
+
+        let read = created.into_iter().find_map(Result::ok).unwrap();
+        let replaced: Vec<_> = (0..8).map(|i| attempt(Some(read.clone()), format!("replacer {i}"))).collect();
+        let replaced: Vec<_> = replaced.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(replaced.iter().filter(|r| r.is_ok()).count(), 1, "{replaced:?}");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (body, version) = runtime.block_on(LocalStore::new(dir.path()).get_versioned(key)).unwrap().unwrap();
+        assert!(String::from_utf8(body).unwrap().starts_with("replacer "));
+        assert_eq!(Some(&version), replaced.iter().find_map(|r| r.as_ref().ok()));
+    }
 
     #[tokio::test]
     async fn local_store_round_trips_and_lists_by_prefix() {

@@ -2,6 +2,8 @@
 //! payloads as a subscription sends them to a Kinesis or Firehose destination.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod compaction;
+
 use std::collections::BTreeMap;
 
 use arrow_array::Array;

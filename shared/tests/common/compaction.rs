@@ -1,0 +1,186 @@
+//! What the compaction tests share: a lake filled through the Kinesis path, the Glue view as
+//! Athena would hold it, and the two readers (the local state rules, and the view text on DuckDB).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arrow_array::cast::AsArray;
+use async_trait::async_trait;
+use loglake::compact::merge::MergeOptions;
+use loglake::compact::run::CompactOptions;
+use loglake::compact::state::CompactionState;
+use loglake::compact::view::{Readers, ViewPublisher, view_sql, visible_rows};
+use loglake::config::PipelineConfig;
+use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
+use loglake::lake::storage::LocalStore;
+use serde_json::json;
+
+use super::cloudwatch_payload;
+
+pub const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
+/// What "$path" starts with in these tests (Athena: `s3://bucket/`); scripts/run_reader_view.py
+/// gives DuckDB's tables the same.
+pub const PATH_PREFIX: &str = "lake://";
+
+pub fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
+    let options = CompactOptions {
+        merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500 },
+        workers: 2,
+        file_bytes: 16 * 1024,
+        zstd_level: 1,
+        retry_horizon_ms: 48 * 3_600_000,
+        grace_ms: 0,
+        // The objects' modification times are real: so is the run's clock.
+        now_ms: loglake::function::now_ms() + 1_000,
+        holder: "test".into(),
+        lease_ms: 20 * 60_000,
+    };
+    (options, spill.to_path_buf())
+}
+
+/// The options with the clock set to now: the objects' modification times are real.
+pub fn fresh(options: &CompactOptions) -> CompactOptions {
+    CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..options.clone() }
+}
+
+/// Stands in for Glue: keeps the view text Athena would read, and can fail a publication.
+pub struct RecordedView {
+    /// What the view says now: the template's text until a run publishes.
+    pub current: Mutex<String>,
+    published: Mutex<usize>,
+    fail_at: Option<usize>,
+}
+
+impl RecordedView {
+    pub fn new(fail_at: Option<usize>) -> RecordedView {
+        let initial = view_sql(&CompactionState::default(), PATH_PREFIX);
+        RecordedView { current: Mutex::new(initial), published: Mutex::new(0), fail_at }
+    }
+
+    pub fn text(&self) -> String {
+        self.current.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        *self.published.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl ViewPublisher for RecordedView {
+    async fn publish(&self, sql: &str) -> Result<(), String> {
+        let mut published = self.published.lock().unwrap();
+        if Some(*published) == self.fail_at {
+            return Err("injected: Glue unavailable".into());
+        }
+        *published += 1;
+        *self.current.lock().unwrap() = sql.to_owned();
+        Ok(())
+    }
+}
+
+pub fn readers(view: &RecordedView) -> Readers<'_> {
+    Readers { view, path_prefix: PATH_PREFIX.to_owned() }
+}
+
+/// Ingests `batches` Kinesis batches of CloudWatch payloads across two hours; returns all ids.
+pub async fn fill(store: &LocalStore, first: usize, batches: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for b in first..first + batches {
+        let events: Vec<(String, i64, String)> = (0..300)
+            .map(|i| {
+                let ts = 1_795_168_800_000 - 1_800_000 + (b as i64 * 300 + i) * 20_000 % 3_600_000;
+                (format!("b{b:03}-{i:04}"), ts, format!("{{\"level\":\"info\",\"msg\":\"batch {b} line {i}\"}}"))
+            })
+            .collect();
+        ids.extend(events.iter().map(|e| e.0.clone()));
+        let seq = format!("{b:056}");
+        let event: KinesisEvent = serde_json::from_value(json!({"Records": [{
+            "kinesis": {"partitionKey": "k", "sequenceNumber": seq, "data": cloudwatch_payload("/aws/ecs/web", &events)},
+            "eventID": format!("shardId-000000000000:{seq}"),
+            "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "awsRegion": "us-east-1"
+        }]}))
+        .unwrap();
+        let config = PipelineConfig { region: "us-east-1".into(), ..PipelineConfig::default() };
+        let report = ingest_kinesis_batch(&event, &config, NOW, store, &BatchOptions::default()).await;
+        assert_eq!(report.retry_from, None);
+    }
+    ids.sort();
+    ids
+}
+
+/// What time does to a crashed run's lease: it lapses, and the next run may take it. (A run that
+/// fails by itself releases its lease; one stopped by a failing store, as in these tests, cannot.)
+pub async fn lapse_the_lease(store: &LocalStore) {
+    use loglake::lake::storage::ObjectStore;
+    store.delete(loglake::lake::layout::COMPACTION_LEASE_KEY).await.unwrap();
+}
+
+/// Fails with a short account (counts, a few ids) when a reader's view is not exactly `expected`.
+pub fn assert_exactly(view: &[String], expected: &[String], context: &str) {
+    if view == expected {
+        return;
+    }
+    let twice: Vec<&String> = view.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).take(5).collect();
+    let missing: Vec<&String> = expected.iter().filter(|id| view.binary_search(id).is_err()).take(5).collect();
+    panic!(
+        "{context}: {} rows seen for {} records; seen twice e.g. {twice:?}; missing e.g. {missing:?}",
+        view.len(),
+        expected.len()
+    );
+}
+
+/// The event ids a reader of the local lake sees (the state's rules), sorted, duplicates kept.
+pub async fn view(store: &LocalStore) -> Vec<String> {
+    let mut ids = Vec::new();
+    for batch in visible_rows(store).await.unwrap() {
+        let column = batch.column_by_name("event_id").unwrap().as_string::<i32>();
+        ids.extend(column.iter().map(|id| id.unwrap().to_owned()));
+    }
+    ids.sort();
+    ids
+}
+
+/// A copy of the lake's tables and the view text Athena would read at this moment.
+pub fn snapshot(lake: &Path, view_text: &str, into: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    for table in ["logs", "staging"] {
+        if lake.join(table).exists() {
+            copy(&lake.join(table), &into.join(table));
+        }
+    }
+    std::fs::create_dir_all(into).unwrap();
+    std::fs::write(into.join("view.sql"), view_text).unwrap();
+}
+
+/// The Python with DuckDB (scripts/test.sh sets it); the check is skipped, and says so, without.
+pub fn python() -> Option<String> {
+    match std::env::var("LOGLAKE_TEST_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) if std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() == Ok("1") => {
+            panic!("LOGLAKE_REQUIRE_INTEGRATION=1 but LOGLAKE_TEST_PYTHON is not set")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: the view text on DuckDB needs LOGLAKE_TEST_PYTHON; run scripts/test.sh");
+            None
+        }
+    }
+}
+
+/// Runs each snapshot's view text on DuckDB: the event ids it returns, by snapshot.
+pub fn run_views_on_duckdb(python: &str, snapshots: &[PathBuf]) -> serde_json::Map<String, serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run_reader_view.py");
+    let output = std::process::Command::new(python).arg(script).args(snapshots).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap().as_object().unwrap().clone()
+}
