@@ -26,6 +26,8 @@ pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> 
         holder: format!("cli-{}", std::process::id()),
         // Renewed as the run goes: a long local run keeps it.
         lease_ms: 20 * 60_000,
+        // A local lake has no query planned under an older view that could outlast the run.
+        delete_delay_ms: 0,
     }
 }
 

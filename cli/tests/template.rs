@@ -246,6 +246,13 @@ fn the_compactor_may_touch_staging_curated_and_state_but_never_errors() {
         properties["Environment"]["Variables"]["LOGLAKE_COMPACT_LEASE_MINUTES"].as_str().unwrap().parse().unwrap();
     assert!(lease_minutes * 60 >= properties["Timeout"].as_u64().unwrap() + 60, "lease {lease_minutes} min");
     assert_eq!(properties["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
+    // Files a switch replaces outlive any query planned before it (Athena's DML timeout: 30 min).
+    let delay: u64 = properties["Environment"]["Variables"]["LOGLAKE_COMPACT_DELETE_DELAY_MINUTES"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(delay >= 30, "{delay} min");
     assert_eq!(properties["Events"]["Every15Minutes"]["Properties"]["Schedule"], "rate(15 minutes)");
     assert!(properties["Timeout"].as_u64().unwrap() < 15 * 60, "a scheduled run ends before the next starts");
 }

@@ -108,6 +108,7 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         now_ms: loglake::function::now_ms(),
         holder: "bench".into(),
         lease_ms: 60 * 60_000,
+        delete_delay_ms: 0,
     };
     let start = Instant::now();
     let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();

@@ -22,8 +22,18 @@ pub mod vars {
     pub const GRACE_MINUTES: &str = "LOGLAKE_COMPACT_GRACE_MINUTES";
     pub const GLUE_DATABASE: &str = "LOGLAKE_GLUE_DATABASE";
     pub const LEASE_MINUTES: &str = "LOGLAKE_COMPACT_LEASE_MINUTES";
-    pub const ALL: &[&str] =
-        &[MEMORY_MB, FILE_MB, ZSTD_LEVEL, WORKERS, RETRY_HORIZON_HOURS, GRACE_MINUTES, GLUE_DATABASE, LEASE_MINUTES];
+    pub const DELETE_DELAY_MINUTES: &str = "LOGLAKE_COMPACT_DELETE_DELAY_MINUTES";
+    pub const ALL: &[&str] = &[
+        MEMORY_MB,
+        FILE_MB,
+        ZSTD_LEVEL,
+        WORKERS,
+        RETRY_HORIZON_HOURS,
+        GRACE_MINUTES,
+        GLUE_DATABASE,
+        LEASE_MINUTES,
+        DELETE_DELAY_MINUTES,
+    ];
 }
 
 /// Settings, read once at cold start.
@@ -39,6 +49,8 @@ pub struct Config {
     /// How long a run's lease lasts: longer than the function's timeout, so that only a crashed
     /// run's lease ever lapses (and the run after it takes over).
     pub lease_minutes: i64,
+    /// How long replaced and consumed files stay readable after a switch.
+    pub delete_delay_minutes: i64,
     /// The Glue database of the `logs_all` view.
     pub glue_database: String,
 }
@@ -61,6 +73,17 @@ impl Config {
         let grace_minutes = number(vars::GRACE_MINUTES, 30, 0..=1440);
         // Lambda's longest timeout is 15 minutes.
         let lease_minutes = number(vars::LEASE_MINUTES, 20, 16..=1440);
+        // Athena's DML query timeout is 30 minutes unless raised (at most 240), and a query may
+        // queue before it runs: files a switch replaced stay an hour.
+        let delete_delay_minutes = number(vars::DELETE_DELAY_MINUTES, 60, 0..=1440);
+        if delete_delay_minutes > retry_horizon_hours * 60 {
+            problems.push(format!(
+                "{} ({delete_delay_minutes}) is longer than {} ({retry_horizon_hours} h): consumed staging rows \
+would show again before they are deleted",
+                vars::DELETE_DELAY_MINUTES,
+                vars::RETRY_HORIZON_HOURS
+            ));
+        }
         let glue_database = lookup(vars::GLUE_DATABASE).unwrap_or_default();
         if glue_database.is_empty() {
             problems.push(format!("{} is not set: the Glue database of the logs_all view", vars::GLUE_DATABASE));
@@ -77,6 +100,7 @@ impl Config {
             retry_horizon_hours,
             grace_minutes,
             lease_minutes,
+            delete_delay_minutes,
             glue_database,
         })
     }
@@ -93,6 +117,7 @@ impl Config {
             now_ms,
             holder: holder.to_owned(),
             lease_ms: self.lease_minutes * 60_000,
+            delete_delay_ms: self.delete_delay_minutes * 60_000,
         }
     }
 }

@@ -181,6 +181,7 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
         now_ms: now_ms() + 1_000,
         holder: "test".into(),
         lease_ms: 20 * 60_000,
+        delete_delay_ms: 0,
     };
     let record = loglake::compact::run::compact(&s3, &loglake::compact::view::local_readers(), &options, spill.path())
         .await

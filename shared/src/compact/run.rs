@@ -4,19 +4,21 @@
 //! ([`crate::compact::state`]; see docs/compaction-design.md). Run `N` (the state's `next_run`):
 //!
 //! 1. publishes the view of the state it finds (a crash may have stopped the last run between
-//!    its switch and the publication), then deletes what the last run left: its replaced curated
-//!    files (hidden) and files of an unfinished run `N` (never visible: the view hides
-//!    `r<next_run>-…`);
-//! 2. takes the staging objects older than the grace period, grouped by hour, and records the
-//!    hours it is about to write (bookkeeping for step 1 of the next run, not visibility);
+//!    its switch and the publication), then deletes what earlier runs left: files of an
+//!    unfinished run `N` (never visible: the view shows only runs before `next_run`), and the
+//!    curated files switches replaced and the staging objects they consumed once the delete
+//!    delay has passed (hidden meanwhile, but readable by queries planned before the switch);
+//! 2. takes the staging objects older than the grace period and not consumed already, grouped
+//!    by hour, and records the hours it is about to write (bookkeeping for step 1 of the next
+//!    run, not visibility);
 //! 3. for each hour merges the hour's visible curated files with its staging files (external
 //!    merge, duplicates by `event_id` dropped) into new files `r<N>-<part>.parquet`, hours in
 //!    parallel on worker threads;
 //! 4. **switches**: one write of the state (`next_run = N + 1`, the hour's old curated files
-//!    replaced, the hours deduplicated against staging for the retry horizon), then publishes
-//!    the view;
-//! 5. deletes the replaced curated files and the consumed staging objects;
-//! 6. writes the state without the deleted files, publishes, and records the run.
+//!    replaced and its staging consumed, both until the delete delay has passed, the hours
+//!    deduplicated against staging for the retry horizon), then publishes the view;
+//! 5. without a delete delay (a local lake), deletes them now and writes the state without
+//!    them; then records the run.
 //!
 //! Every state is consistent for readers: before the switch they see exactly what they saw
 //! before the run; after it the new files, and staging rows only where no visible curated row
@@ -27,10 +29,12 @@ use std::collections::BTreeMap;
 
 use crate::compact::lease::{self, Lease, Taken};
 use crate::compact::merge::{MergeOptions, MergeStats, RunWriter};
-use crate::compact::state::{CompactError, RunRecord, StoredState, read_state};
+use crate::compact::state::{CompactError, CompactionState, Consumed, RunRecord, StoredState, read_state};
 use crate::compact::view::Readers;
 use crate::lake::encode::curated_writer_properties;
-use crate::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, curated_key, partition_of};
+use crate::lake::layout::{
+    CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, curated_key, curated_run_of, partition_of,
+};
 use crate::lake::storage::ObjectStore;
 
 #[derive(Debug, Clone)]
@@ -54,6 +58,11 @@ pub struct CompactOptions {
     /// How long the lease a run holds lasts: longer than a run can take between renewals (the
     /// function's timeout), so that only a crashed run's lease ever expires.
     pub lease_ms: i64,
+    /// How long replaced curated files and consumed staging objects stay after a switch (hidden
+    /// from the new view), so that a query planned under the previous view can still read them:
+    /// no shorter than the longest query. At most the retry horizon, which keeps consumed
+    /// staging rows hidden until they are deleted.
+    pub delete_delay_ms: i64,
 }
 
 /// Workers for this machine: one per core, at most four.
@@ -119,11 +128,11 @@ async fn run_holding(
     refuse_reused_run_numbers(store, &stored).await?;
     let state = &mut stored.state;
 
-    // 1. Readers follow the state; then what the last run left goes.
+    // 1. Readers follow the state; then what the last run left goes: an unfinished run's files,
+    // and what earlier switches replaced or consumed once its delay has passed. Every delete
+    // checks the lease first: a run whose lease ran out (a suspended CLI) deletes nothing more.
     readers.publish(state).await?;
     let before = state.clone();
-    // Every delete checks the lease first: a run whose lease ran out (a suspended CLI) deletes
-    // nothing more.
     for hour in std::mem::take(&mut state.writing) {
         for key in store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await? {
             lease.ensure_held()?;
@@ -131,19 +140,19 @@ async fn run_holding(
             record.deleted += 1;
         }
     }
-    for key in std::mem::take(&mut state.replaced) {
-        lease.ensure_held()?;
-        store.delete(&key).await?;
-        record.deleted += 1;
-    }
+    let mut staging: BTreeMap<String, i64> = store.list_modified(STAGING_PREFIX).await?.into_iter().collect();
+    record.deleted += delete_due(store, state, &mut staging, options.now_ms, lease).await?;
     state.deduplicated.retain(|_, until| *until > options.now_ms);
 
-    // 2. The staging objects old enough, by hour.
+    // 2. The staging objects old enough and not merged already, by hour.
     let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, modified_ms) in store.list_modified(STAGING_PREFIX).await? {
-        if modified_ms > options.now_ms - options.grace_ms {
+    for (key, &modified_ms) in &staging {
+        if modified_ms > options.now_ms - options.grace_ms
+            || state.consumed.get(key).is_some_and(|consumed| consumed.modified_ms == modified_ms)
+        {
             continue;
         }
+        let key = key.clone();
         if let Some(partition) = partition_of(&key, STAGING_PREFIX) {
             hours.entry(partition).or_default().push(key);
         }
@@ -227,7 +236,12 @@ async fn run_holding(
     // 4. The switch.
     state.next_run = run + 1;
     state.writing.clear();
-    state.replaced = replaced.iter().cloned().collect();
+    let delete_after_ms = options.now_ms + options.delete_delay_ms;
+    state.replaced.extend(replaced.into_iter().map(|key| (key, delete_after_ms)));
+    for key in consumed {
+        let modified_ms = staging.get(&key).copied().unwrap_or_default();
+        state.consumed.insert(key, Consumed { modified_ms, delete_after_ms });
+    }
     for hour in hours.keys() {
         state.deduplicated.insert(hour.clone(), options.now_ms + options.retry_horizon_ms);
     }
@@ -235,21 +249,57 @@ async fn run_holding(
     stored.save(store).await?;
     readers.publish(&stored.state).await?;
 
-    // 5. Delete what the new files replace.
-    for key in replaced.iter().chain(&consumed) {
-        lease.ensure_held()?;
-        store.delete(key).await?;
-        record.deleted += 1;
+    // 5. Delete what the new files replace, if no delay keeps it (a local lake: none).
+    if options.delete_delay_ms <= 0 {
+        let switched = stored.state.clone();
+        let mut staging: BTreeMap<String, i64> = store.list_modified(STAGING_PREFIX).await?.into_iter().collect();
+        record.deleted += delete_due(store, &mut stored.state, &mut staging, options.now_ms, lease).await?;
+        // 6. Forget the deleted files.
+        if stored.state != switched {
+            stored.save(store).await?;
+            readers.publish(&stored.state).await?;
+        }
     }
 
-    // 6. Forget the deleted files; keep a record of the run.
-    stored.state.replaced.clear();
-    stored.save(store).await?;
-    readers.publish(&stored.state).await?;
+    // Keep a record of the run.
     record.duration_ms = started.elapsed().as_millis() as u64;
     let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
     store.put(&compaction_run_key(run), body).await?;
     Ok(record)
+}
+
+/// Deletes the replaced curated files and consumed staging objects whose delay has passed at
+/// `now_ms`, and forgets them. A consumed key written again since it was merged (its modification
+/// time in `staging`, the listing, differs) is new input: forgotten, not deleted. Returns how many
+/// objects were deleted.
+async fn delete_due(
+    store: &dyn ObjectStore,
+    state: &mut CompactionState,
+    staging: &mut BTreeMap<String, i64>,
+    now_ms: i64,
+    lease: &Lease,
+) -> Result<usize, CompactError> {
+    let mut deleted = 0;
+    let due: Vec<String> =
+        state.replaced.iter().filter(|(_, after)| **after <= now_ms).map(|(k, _)| k.clone()).collect();
+    for key in due {
+        lease.ensure_held()?;
+        store.delete(&key).await?;
+        state.replaced.remove(&key);
+        deleted += 1;
+    }
+    let due: Vec<(String, Consumed)> =
+        state.consumed.iter().filter(|(_, c)| c.delete_after_ms <= now_ms).map(|(k, c)| (k.clone(), *c)).collect();
+    for (key, consumed) in due {
+        if staging.get(&key) == Some(&consumed.modified_ms) {
+            lease.ensure_held()?;
+            store.delete(&key).await?;
+            staging.remove(&key);
+            deleted += 1;
+        }
+        state.consumed.remove(&key);
+    }
+    Ok(deleted)
 }
 
 /// Refuses a state older than the lake's curated files (a restored or copied state object): its
@@ -258,7 +308,7 @@ async fn run_holding(
 async fn refuse_reused_run_numbers(store: &dyn ObjectStore, stored: &StoredState) -> Result<(), CompactError> {
     let state = &stored.state;
     for key in store.list(CURATED_PREFIX).await? {
-        let Some(run) = key.rsplit('/').next().and_then(run_of_file_name) else { continue };
+        let Some(run) = curated_run_of(&key) else { continue };
         let leftover = run == state.next_run
             && partition_of(&key, CURATED_PREFIX).is_some_and(|hour| state.writing.contains(&hour));
         if run > state.next_run || (run == state.next_run && !leftover) {
@@ -266,12 +316,6 @@ async fn refuse_reused_run_numbers(store: &dyn ObjectStore, stored: &StoredState
         }
     }
     Ok(())
-}
-
-/// `r000042-0001.parquet` → 42.
-fn run_of_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix('r')?.split('-').next()?;
-    (digits.len() == 6).then(|| digits.parse().ok()).flatten()
 }
 
 /// What merging one hour produced.

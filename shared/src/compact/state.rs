@@ -7,23 +7,55 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::compact::merge::MergeError;
-use crate::lake::layout::{COMPACTION_STATE_KEY, CURATED_PREFIX, curated_run_marker};
+use crate::lake::layout::{COMPACTION_STATE_KEY, CURATED_PREFIX, curated_run_marker, curated_run_of};
 use crate::lake::storage::{Expected, ObjectStore, StorageError, Version};
 
 /// What readers must not see, and how far runs have got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CompactionState {
-    /// The number the next run takes. Curated files of that run (`r<next_run>-…`) are hidden.
+    /// The number the next run takes. Curated files of that run (`r<next_run>-…`), and of any
+    /// later one, are hidden: a query still reading under an older state never sees the files of
+    /// runs after it (their inputs stay for the delete delay).
     pub next_run: u64,
     /// Hours (`dt=…/hour=…`) the run in progress writes into, so the next run can delete what a
     /// crash left there.
     pub writing: BTreeSet<String>,
-    /// Curated keys replaced at a switch and not yet deleted: hidden.
-    pub replaced: BTreeSet<String>,
+    /// Curated keys replaced at a switch and not yet deleted: hidden, and deleted by the first run
+    /// after the time given (ms since the epoch), so that a query planned before the switch can
+    /// still read them. (States written before the delay existed hold a list: due at once.)
+    #[serde(deserialize_with = "keys_or_deadlines")]
+    pub replaced: BTreeMap<String, i64>,
+    /// Staging objects a switch merged and not yet deleted (hidden by the staging rule of their
+    /// deduplicated hour), kept as long as replaced files; never merged again unless the key was
+    /// written again since (a different modification time).
+    pub consumed: BTreeMap<String, Consumed>,
     /// Hours compacted within the retry horizon, until when (ms since the epoch): their staging
     /// rows are hidden where a visible curated row has the same `log_group` and `event_id`.
     pub deduplicated: BTreeMap<String, i64>,
+}
+
+/// A staging object a switch merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumed {
+    /// Its modification time when it was listed for the merge (ms since the epoch).
+    pub modified_ms: i64,
+    /// When it may be deleted.
+    pub delete_after_ms: i64,
+}
+
+/// `replaced` as a map of deadlines, or as the list older states hold (deadline 0: due now).
+fn keys_or_deadlines<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum KeysOrDeadlines {
+        Deadlines(BTreeMap<String, i64>),
+        Keys(BTreeSet<String>),
+    }
+    Ok(match KeysOrDeadlines::deserialize(deserializer)? {
+        KeysOrDeadlines::Deadlines(deadlines) => deadlines,
+        KeysOrDeadlines::Keys(keys) => keys.into_iter().map(|key| (key, 0)).collect(),
+    })
 }
 
 impl CompactionState {
@@ -33,8 +65,8 @@ impl CompactionState {
     }
 
     pub fn curated_visible(&self, key: &str) -> bool {
-        let in_progress = key.rsplit('/').next().is_some_and(|name| name.starts_with(&self.pending_run_marker()));
-        !in_progress && !self.replaced.contains(key)
+        let switched_in = curated_run_of(key).is_none_or(|run| run < self.next_run);
+        switched_in && !self.replaced.contains_key(key)
     }
 
     pub fn deduplicated_hours(&self) -> BTreeSet<&str> {
@@ -161,5 +193,39 @@ impl StoredState {
             Err(StorageError::Conflict { .. }) => Err(CompactError::Overtaken),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state written before the delete delay existed (`replaced` a list) still reads: those
+    /// files are due at once. What is written now reads back the same.
+    #[test]
+    fn a_state_of_the_previous_format_reads_with_its_replaced_files_due_now() {
+        let old = r#"{"next_run": 7, "writing": [], "replaced": ["logs/dt=2026-11-20/hour=09/r000005-0000.parquet"],
+            "deduplicated": {"dt=2026-11-20/hour=09": 1795300000000}}"#;
+        let state: CompactionState = serde_json::from_str(old).unwrap();
+        assert_eq!(state.next_run, 7);
+        assert_eq!(
+            state.replaced.into_iter().collect::<Vec<_>>(),
+            [("logs/dt=2026-11-20/hour=09/r000005-0000.parquet".to_owned(), 0)]
+        );
+        assert!(state.consumed.is_empty());
+
+        let mut now = CompactionState { next_run: 8, ..CompactionState::default() };
+        now.replaced.insert("logs/dt=2026-11-20/hour=09/r000007-0000.parquet".into(), 1_795_300_000_000);
+        now.consumed.insert(
+            "staging/logs/dt=2026-11-20/hour=09/k-a-1.parquet".into(),
+            Consumed { modified_ms: 1_795_290_000_000, delete_after_ms: 1_795_300_000_000 },
+        );
+        let read: CompactionState = serde_json::from_slice(&serde_json::to_vec(&now).unwrap()).unwrap();
+        assert_eq!(read, now);
+        assert!(!read.curated_visible("logs/dt=2026-11-20/hour=09/r000007-0000.parquet"), "replaced");
+        assert!(!read.curated_visible("logs/dt=2026-11-20/hour=09/r000008-0000.parquet"), "in progress");
+        assert!(!read.curated_visible("logs/dt=2026-11-20/hour=09/r000009-0000.parquet"), "a later run");
+        assert!(read.curated_visible("logs/dt=2026-11-20/hour=09/r000006-0001.parquet"));
+        assert!(read.curated_visible("logs/dt=2026-11-20/hour=09/imported.parquet"), "not named by a run");
     }
 }

@@ -23,7 +23,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::compact::merge::MergeError;
 use crate::compact::state::{CompactError, CompactionState, load_state};
-use crate::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, partition_of};
+use crate::lake::layout::{CURATED_PREFIX, CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
 use crate::lake::schema::{Table, logs_schema, presto_type};
 use crate::lake::storage::ObjectStore;
 
@@ -74,9 +74,12 @@ fn literal(text: &str) -> String {
 /// (Athena: `s3://bucket/`). None: the engine's `logs` holds visible files only.
 fn curated_visible_sql(state: &CompactionState, alias: &str, path_prefix: Option<&str>) -> Option<String> {
     let path_prefix = path_prefix?;
-    let mut sql = format!("{alias}\"$path\" NOT LIKE {}", literal(&format!("%/{}%", state.pending_run_marker())));
+    // Files of this state's runs only: not the run in progress, nor (for a query that planned
+    // under this state and lists files later) the runs after it.
+    let run_of_path = CURATED_RUN_OF_PATH_SQL.replace("\"$path\"", &format!("{alias}\"$path\""));
+    let mut sql = format!("{run_of_path} < {}", state.next_run);
     if !state.replaced.is_empty() {
-        let keys: Vec<String> = state.replaced.iter().map(|key| literal(&format!("{path_prefix}{key}"))).collect();
+        let keys: Vec<String> = state.replaced.keys().map(|key| literal(&format!("{path_prefix}{key}"))).collect();
         sql.push_str(&format!(" AND {alias}\"$path\" NOT IN ({})", keys.join(", ")));
     }
     Some(sql)

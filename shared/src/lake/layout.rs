@@ -123,6 +123,20 @@ pub fn curated_run_marker(run: u64) -> String {
     format!("r{run:06}-")
 }
 
+/// The run that wrote a curated file, from its name: `…/r000042-0001.parquet` → 42. `None` for
+/// a file not named by a run.
+pub fn curated_run_of(key: &str) -> Option<u64> {
+    let name = key.rsplit('/').next()?;
+    let (digits, rest) = name.strip_prefix('r')?.split_once('-')?;
+    let numeric = digits.len() >= 6 && digits.bytes().all(|b| b.is_ascii_digit());
+    (numeric && rest.ends_with(".parquet")).then(|| digits.parse().ok()).flatten()
+}
+
+/// A SQL expression, valid in Trino and DuckDB, for the run number in a curated file's
+/// `"$path"` (as [`curated_run_of`]), or -1 for a file not named by a run.
+pub const CURATED_RUN_OF_PATH_SQL: &str =
+    "COALESCE(TRY_CAST(NULLIF(regexp_extract(\"$path\", '/r([0-9]{6,})-[^/]*\\.parquet$', 1), '') AS BIGINT), -1)";
+
 /// `logs/<hour>/r<run>-<part>.parquet`, `hour` being `dt=…/hour=…`.
 pub fn curated_key(hour: &str, run: u64, part: usize) -> String {
     format!("{CURATED_PREFIX}{hour}/{}{part:04}.parquet", curated_run_marker(run))

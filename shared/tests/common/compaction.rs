@@ -34,6 +34,8 @@ pub fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) 
         now_ms: loglake::function::now_ms() + 1_000,
         holder: "test".into(),
         lease_ms: 20 * 60_000,
+        // Deleted at once unless a test says otherwise: the crash tests count every delete.
+        delete_delay_ms: 0,
     };
     (options, spill.to_path_buf())
 }
