@@ -227,7 +227,7 @@ fn the_log_subscriber_never_subscribes_this_stack_and_may_only_do_what_it_needs(
 }
 
 #[test]
-fn the_compactor_may_touch_staging_curated_and_state_but_never_errors() {
+fn the_compactor_may_touch_staging_curated_and_state_and_only_write_what_it_sets_aside() {
     let template = template();
     let properties = &template["Resources"]["CompactorFunction"]["Properties"];
     assert_eq!(properties["Events"]["Every15Minutes"]["Type"], "Schedule");
@@ -235,7 +235,11 @@ fn the_compactor_may_touch_staging_curated_and_state_but_never_errors() {
     let objects: Vec<String> =
         statements[0]["Resource"].as_sequence().unwrap().iter().map(|r| resolve(&template, r)).collect();
     assert_eq!(objects, ["${LakeBucket.Arn}/staging/*", "${LakeBucket.Arn}/logs/*", "${LakeBucket.Arn}/_loglake/*"]);
-    assert!(!objects.iter().any(|o| o.contains("errors")), "errors/ is never touched");
+    assert!(!objects.iter().any(|o| o.contains("errors")), "errors/ is never read or deleted");
+    // Only what it sets aside is written there.
+    assert_eq!(statements[1]["Action"].as_sequence().unwrap().len(), 1);
+    assert_eq!(statements[1]["Action"][0], "s3:PutObject");
+    assert_eq!(resolve(&template, &statements[1]["Resource"]), "${LakeBucket.Arn}/errors/compaction/*");
     // Its memory covers the measured peak (about four times the sort budget) with room.
     let budget: u64 =
         properties["Environment"]["Variables"]["LOGLAKE_COMPACT_MEMORY_MB"].as_str().unwrap().parse().unwrap();

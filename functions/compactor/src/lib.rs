@@ -198,6 +198,8 @@ pub async fn handle(
             files_out = record.files_out,
             rows_out = record.rows_out,
             duplicates = record.duplicates,
+            set_aside = record.set_aside.len(),
+            failed_hours = record.failed_hours.len(),
             duration_ms = record.duration_ms,
             "compacted"
         ),

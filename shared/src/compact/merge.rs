@@ -20,6 +20,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
+use crate::lake::conform::{conform, is_logs_schema};
 use crate::lake::schema::logs_schema;
 
 /// Rows per row group of a run file, and per batch read back from one: what a run holds in
@@ -57,6 +58,15 @@ pub enum MergeError {
     },
     #[error("input has no column {0}")]
     MissingColumn(&'static str),
+    /// The input file's own fault: it cannot be read, or not as rows of the table.
+    #[error("{0}")]
+    Input(String),
+    #[error("an input file failed after part of it was merged: {0}")]
+    PartlyRead(String),
+}
+
+fn input(error: impl std::fmt::Display) -> MergeError {
+    MergeError::Input(error.to_string())
 }
 
 #[derive(Debug, Clone)]
@@ -114,13 +124,32 @@ impl<'d> RunWriter<'d> {
         }
     }
 
-    /// Reads one Parquet file in the `logs` schema.
+    /// Reads one Parquet file of the `logs` table's rows. A file in another schema (a foreign
+    /// writer, an older version) is cast to it ([`conform`]); such a file is read through once
+    /// first, so that one that cannot be read or cast adds no rows. A file's own fault is
+    /// [`MergeError::Input`]: the caller sets it aside and goes on.
     pub fn add_file(&mut self, parquet: Vec<u8>) -> Result<(), MergeError> {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(parquet))?
-            .with_batch_size(self.options.batch_rows)
-            .build()?;
-        for batch in reader {
-            let batch = batch?;
+        let parquet = bytes::Bytes::from(parquet);
+        let reader = |parquet: bytes::Bytes| -> Result<_, MergeError> {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(parquet).map_err(input)?;
+            let foreign = !is_logs_schema(builder.schema());
+            Ok((foreign, builder.with_batch_size(self.options.batch_rows).build().map_err(input)?))
+        };
+        let (foreign, batches) = reader(parquet.clone())?;
+        if foreign {
+            for batch in batches {
+                conform(&batch.map_err(input)?).map_err(|e| MergeError::Input(e.to_string()))?;
+            }
+        }
+        let mut added = false;
+        for batch in reader(parquet)?.1 {
+            // Once rows of the file are in, a failure can no longer set the file aside alone.
+            let batch = batch.map_err(|e| if added { MergeError::PartlyRead(e.to_string()) } else { input(e) })?;
+            added = true;
+            let batch = match foreign {
+                true => conform(&batch).map_err(|e| MergeError::Input(e.to_string()))?,
+                false => batch,
+            };
             self.rows_in += batch.num_rows();
             self.pending_bytes += batch.get_array_memory_size();
             self.pending.push(batch);

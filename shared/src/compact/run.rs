@@ -28,12 +28,15 @@
 use std::collections::BTreeMap;
 
 use crate::compact::lease::{self, Lease, Taken};
-use crate::compact::merge::{MergeOptions, MergeStats, RunWriter};
-use crate::compact::state::{CompactError, CompactionState, Consumed, RunRecord, StoredState, read_state};
+use crate::compact::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
+use crate::compact::state::{
+    CompactError, CompactionState, Consumed, FailedHour, RunRecord, SetAside, StoredState, read_state,
+};
 use crate::compact::view::Readers;
 use crate::lake::encode::curated_writer_properties;
 use crate::lake::layout::{
-    CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, curated_key, curated_run_of, partition_of,
+    CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, compaction_set_aside_key, curated_key, curated_run_of,
+    partition_of,
 };
 use crate::lake::storage::ObjectStore;
 
@@ -182,32 +185,40 @@ async fn run_holding(
             let state = &*state;
             let hour_options = &hour_options;
             async move {
-                let curated: Vec<String> = store
-                    .list(&format!("{CURATED_PREFIX}{hour}/"))
-                    .await?
-                    .into_iter()
-                    .filter(|k| state.curated_visible(k))
-                    .collect();
-                let out = merge_hour(store, hour, run, &curated, staging, hour_options, spill_dir).await?;
-                Ok::<_, CompactError>((hour, curated, staging, out))
+                let merged = async {
+                    let curated: Vec<String> = store
+                        .list(&format!("{CURATED_PREFIX}{hour}/"))
+                        .await?
+                        .into_iter()
+                        .filter(|k| state.curated_visible(k))
+                        .collect();
+                    let out = merge_hour(store, hour, run, &curated, staging, hour_options, spill_dir).await?;
+                    Ok::<_, CompactError>((curated, out))
+                };
+                (hour, merged.await)
             }
         })
         .buffer_unordered(workers);
     let mut replaced: Vec<String> = Vec::new();
     let mut consumed: Vec<String> = Vec::new();
-    // On a failure the other hours still run to their end (each removes its spill directory):
-    // dropping them would leave their blocking workers writing into directories a retry in the
-    // same process reuses.
+    // A failed hour stops only itself: its inputs wait for the next run. A lost lease stops the
+    // run; the other hours still run to their end (each removes its spill directory): dropping
+    // them would leave their blocking workers writing into directories a retry in the same
+    // process reuses.
     let mut failure = None;
-    while let Some(result) = merged.next().await {
-        let (hour, curated, staging, out) = match result {
+    let mut failed_hours: Vec<(&String, CompactError)> = Vec::new();
+    let mut unusable: Vec<(String, String)> = Vec::new();
+    while let Some((hour, result)) = merged.next().await {
+        let (curated, out) = match result {
             Ok(merged_hour) if failure.is_none() => merged_hour,
             Ok(_) => continue,
             Err(error) => {
-                failure.get_or_insert(error);
+                tracing::error!(hour, error = %error, "compacting an hour failed; the other hours go on");
+                failed_hours.push((hour, error));
                 continue;
             }
         };
+        let staging = &hours[hour];
         record.rows_in += out.stats.rows_in;
         record.rows_out += out.stats.rows_out;
         record.duplicates += out.stats.duplicates;
@@ -217,6 +228,7 @@ async fn run_holding(
         record.curated_in += curated.len();
         record.staging_in += staging.len();
         record.hours.push(hour.clone());
+        unusable.extend(out.set_aside);
         replaced.extend(curated);
         consumed.extend(staging.iter().cloned());
         progress(record.hours.len(), hours.len(), hour);
@@ -231,6 +243,23 @@ async fn run_holding(
     if let Some(error) = failure {
         return Err(error);
     }
+    if record.hours.is_empty()
+        && let Some((_, error)) = failed_hours.pop()
+    {
+        return Err(error); // every hour failed: the run did nothing
+    }
+    for (key, reason) in unusable {
+        record.set_aside.push(set_aside(store, &key, &reason, options.now_ms).await?);
+    }
+    // What a failed hour wrote would be visible once `next_run` passes it: the switch hides it as
+    // replaced (due at once). Not deleted here: only the switch's conditional write proves this
+    // run still owns run number N (a run that lost its lease would delete the files of the run
+    // that took over).
+    let mut abandoned = Vec::new();
+    for (hour, error) in failed_hours {
+        abandoned.extend(store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await?);
+        record.failed_hours.push(FailedHour { hour: hour.clone(), reason: error.to_string() });
+    }
     record.hours.sort();
 
     // 4. The switch.
@@ -238,11 +267,12 @@ async fn run_holding(
     state.writing.clear();
     let delete_after_ms = options.now_ms + options.delete_delay_ms;
     state.replaced.extend(replaced.into_iter().map(|key| (key, delete_after_ms)));
+    state.replaced.extend(abandoned.into_iter().map(|key| (key, options.now_ms)));
     for key in consumed {
         let modified_ms = staging.get(&key).copied().unwrap_or_default();
         state.consumed.insert(key, Consumed { modified_ms, delete_after_ms });
     }
-    for hour in hours.keys() {
+    for hour in &record.hours {
         state.deduplicated.insert(hour.clone(), options.now_ms + options.retry_horizon_ms);
     }
     lease.ensure_held()?;
@@ -302,6 +332,26 @@ async fn delete_due(
     Ok(deleted)
 }
 
+/// Moves an input file the merge could not use under `errors/compaction/`, with the reason beside
+/// it; the switch then consumes or replaces it like the hour's other inputs. (A copy: the
+/// original goes with the hour's other inputs, after the delete delay.)
+async fn set_aside(store: &dyn ObjectStore, key: &str, reason: &str, now_ms: i64) -> Result<SetAside, CompactError> {
+    let moved_to = compaction_set_aside_key(key);
+    let body = store.get(key).await?;
+    let note = serde_json::json!({
+        "source": "compaction",
+        "error_kind": "unusable_input_file",
+        "reason": reason,
+        "received_at_ms": now_ms,
+        "origin": {"key": key},
+        "input_bytes": body.len(),
+    });
+    store.put(&moved_to, body).await?;
+    store.put(&format!("{moved_to}.json"), serde_json::to_vec_pretty(&note).map_err(CompactError::State)?).await?;
+    tracing::warn!(key, moved_to, reason, "an input file was set aside");
+    Ok(SetAside { key: key.to_owned(), moved_to, reason: reason.to_owned() })
+}
+
 /// Refuses a state older than the lake's curated files (a restored or copied state object): its
 /// next run would write keys that exist, or hide files readers see. Run `N` may find only its
 /// own leftovers (files `r<N>-…` in the hours the state says it was writing).
@@ -321,6 +371,8 @@ async fn refuse_reused_run_numbers(store: &dyn ObjectStore, stored: &StoredState
 /// What merging one hour produced.
 struct HourOutput {
     stats: MergeStats,
+    /// Input files the merge could not use, and why.
+    set_aside: Vec<(String, String)>,
     files: usize,
     bytes_in: usize,
     bytes_out: usize,
@@ -328,7 +380,10 @@ struct HourOutput {
 
 /// A message to an hour's merge worker.
 enum Input {
-    File(Vec<u8>),
+    File {
+        key: String,
+        body: Vec<u8>,
+    },
     /// Every input was sent: without it the worker writes nothing (a failed read must not
     /// produce a file of part of the hour).
     End,
@@ -352,11 +407,17 @@ async fn merge_hour(
     let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<std::path::PathBuf>(1);
     let worker = {
         let (dir, options) = (dir.clone(), options.clone());
-        tokio::task::spawn_blocking(move || -> Result<MergeStats, CompactError> {
+        tokio::task::spawn_blocking(move || -> Result<(MergeStats, Vec<(String, String)>), CompactError> {
             let mut runs = RunWriter::new(&dir, options.merge.clone());
+            let mut set_aside = Vec::new();
             loop {
                 match input_rx.blocking_recv() {
-                    Some(Input::File(body)) => runs.add_file(body)?,
+                    Some(Input::File { key, body }) => match runs.add_file(body) {
+                        Ok(()) => {}
+                        // The file's own fault: it goes aside, the hour goes on.
+                        Err(MergeError::Input(reason)) => set_aside.push((key, reason)),
+                        Err(other) => return Err(other.into()),
+                    },
                     Some(Input::End) => break,
                     None => return Err(CompactError::Worker("inputs ended early".into())),
                 }
@@ -396,7 +457,7 @@ async fn merge_hour(
             if let Some(last) = writer.take() {
                 send(last)?;
             }
-            Ok(merger.stats().clone())
+            Ok((merger.stats().clone(), set_aside))
         })
     };
     // Each side owns its end of a channel, so that finishing (or failing) closes it.
@@ -405,7 +466,7 @@ async fn merge_hour(
         for key in curated.iter().chain(staging) {
             let body = store.get(key).await?;
             bytes_in += body.len();
-            if input_tx.send(Input::File(body)).await.is_err() {
+            if input_tx.send(Input::File { key: key.clone(), body }).await.is_err() {
                 return Ok(bytes_in); // the worker stopped: its error is the one to report
             }
         }
@@ -423,10 +484,11 @@ async fn merge_hour(
         Ok::<_, CompactError>((files, bytes_out))
     };
     let (fed, written) = futures_util::join!(feed, write);
-    let stats = worker.await.map_err(|e| CompactError::Worker(e.to_string()))?;
+    let merged = worker.await.map_err(|e| CompactError::Worker(e.to_string()))?;
     let _ = std::fs::remove_dir_all(&dir);
     let (bytes_in, (files, bytes_out)) = (fed?, written?);
-    Ok(HourOutput { stats: stats?, files, bytes_in, bytes_out })
+    let (stats, set_aside) = merged?;
+    Ok(HourOutput { stats, files, bytes_in, bytes_out, set_aside })
 }
 
 fn tempfile_dir(spill_dir: &std::path::Path, run: u64, hour: &str) -> Result<std::path::PathBuf, CompactError> {

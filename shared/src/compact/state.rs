@@ -140,7 +140,28 @@ pub struct RunRecord {
     pub bytes_in: usize,
     pub bytes_out: usize,
     pub deleted: usize,
+    /// Input files set aside under `errors/compaction/` (unreadable, or not castable to the
+    /// table), each with its reason; the rest of their hour was compacted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<SetAside>,
+    /// Hours that failed; their inputs wait for the next run, the other hours were compacted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_hours: Vec<FailedHour>,
     pub duration_ms: u64,
+}
+
+/// An input file compaction could not use, and where it went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SetAside {
+    pub key: String,
+    pub moved_to: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedHour {
+    pub hour: String,
+    pub reason: String,
 }
 
 /// The state readers follow. A lake that was never compacted has none (the default state); a

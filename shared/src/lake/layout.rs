@@ -17,6 +17,7 @@
 //! _loglake/spill/                                                                a local lake's compaction spill directory
 //! _athena/results/                                                               Athena's own result files (expire after 8 days)
 //! errors/<source>/<hash>.json                                                    dead letters
+//! errors/compaction/<input key>[.json]                                           compactor: an input file it set aside, and why
 //! errors/firehose-delivery/<error type>/dt=YYYY-MM-DD/…                          Firehose's own failures
 //! ```
 //!
@@ -37,6 +38,8 @@ pub const CURATED_PREFIX: &str = "logs/";
 pub const SUMMARIES_PREFIX: &str = "summaries/";
 /// Dead letters: what could not be decoded, with the reason and the raw input.
 pub const ERRORS_PREFIX: &str = "errors/";
+/// Input files the compactor could not use, each with its reason beside it.
+pub const COMPACTION_SET_ASIDE_PREFIX: &str = "errors/compaction/";
 /// Where Firehose writes the records it could not deliver (its error output prefix).
 pub const FIREHOSE_DELIVERY_ERRORS_PREFIX: &str = "errors/firehose-delivery/";
 /// The compaction state: what readers must not see, and the next run's number.
@@ -61,6 +64,7 @@ pub const ALL_PREFIXES: &[&str] = &[
     SUMMARIES_PREFIX,
     ERRORS_PREFIX,
     FIREHOSE_DELIVERY_ERRORS_PREFIX,
+    COMPACTION_SET_ASIDE_PREFIX,
     COMPACTION_STATE_KEY,
     COMPACTION_LEASE_KEY,
     COMPACTION_RUNS_PREFIX,
@@ -145,6 +149,12 @@ pub fn curated_key(hour: &str, run: u64, part: usize) -> String {
 /// `_loglake/compaction/runs/<run>.json`
 pub fn compaction_run_key(run: u64) -> String {
     format!("{COMPACTION_RUNS_PREFIX}{run:06}.json")
+}
+
+/// Where the compactor moves an input file it cannot use (`errors/compaction/<its key>`); the
+/// reason is beside it, in `<that>.json`.
+pub fn compaction_set_aside_key(input_key: &str) -> String {
+    format!("{COMPACTION_SET_ASIDE_PREFIX}{input_key}")
 }
 
 /// `errors/<source>/<hash>.json`

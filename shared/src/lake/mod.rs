@@ -1,9 +1,10 @@
 //! The lake: the `logs` table and where it lives. A row ([`record`]), its schema and the DDL
-//! derived from it ([`schema`]), every prefix and key ([`layout`]), Parquet encoding
-//! ([`encode`]) and the bucket or directory that holds the objects ([`storage`]).
+//! derived from it ([`schema`]), reading files of other writers as its rows ([`conform`]), every
+//! prefix and key ([`layout`]), Parquet encoding ([`encode`]) and the bucket or directory that holds the objects ([`storage`]).
 //!
 //! Every other stage builds on this one; it uses none of them.
 
+pub mod conform;
 pub mod encode;
 pub mod layout;
 pub mod record;

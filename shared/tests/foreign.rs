@@ -1,0 +1,154 @@
+//! Files loglake did not write, files it cannot read, and an hour that fails: none of them stops
+//! the rest of the lake from being compacted, and no record is lost without a trace. A
+//! Firehose-style staging file (INT96 timestamps, a column of a newer schema missing) beside
+//! loglake's own is cast to the table; a file that cannot be read or cast is set aside under
+//! `errors/compaction/` with the reason; an hour whose reads fail waits for the next run while
+//! the other hours are compacted. (Old code: the INT96 file failed its hour, and the hour the
+//! whole run — on every run.)
+
+mod common;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use common::compaction::{RecordedView, assert_exactly, fill, fresh, options, python, readers, view};
+use loglake::compact::run::compact;
+use loglake::lake::storage::{Expected, LocalStore, ObjectStore, StorageError, Version};
+use loglake::testing::read_lake_table_with_pyarrow;
+
+/// A store whose reads of keys containing `failing` fail (a permission or a network fault on
+/// one hour's objects).
+struct FailingReads {
+    inner: LocalStore,
+    failing: &'static str,
+}
+
+impl FailingReads {
+    fn check(&self, key: &str) -> Result<(), StorageError> {
+        match key.contains(self.failing) {
+            true => Err(StorageError::InvalidKey { key: key.to_owned(), reason: "injected: AccessDenied" }),
+            false => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FailingReads {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StorageError> {
+        self.inner.put(key, body).await
+    }
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        self.inner.put_file(key, path).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        self.check(key)?;
+        self.inner.get(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        self.inner.list(prefix).await
+    }
+    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+        self.inner.list_modified(prefix).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.inner.delete(key).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+        self.check(key)?;
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
+        self.inner.put_if(key, body, expected).await
+    }
+}
+
+/// Writes a foreign staging file next to `source` (scripts/write_foreign_staging.py); returns
+/// its key and the event ids it holds.
+fn foreign_file(python: &str, lake: &Path, source: &str, kind: &str, name: &str) -> (String, Vec<String>) {
+    let key = format!("{}/{name}", source.rsplit_once('/').unwrap().0);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/write_foreign_staging.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(kind)
+        .arg(lake.join(source))
+        .arg(lake.join(&key))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (key, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[tokio::test]
+async fn foreign_files_are_cast_unusable_ones_set_aside_and_a_failing_hour_stops_only_itself() {
+    let Some(python) = python() else { return };
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let mut input = fill(&store, 0, 2).await;
+    let staged = store.list("staging/").await.unwrap();
+    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap();
+    assert!(staged.iter().any(|k| k.contains("/hour=09/")));
+
+    // Hour 10: loglake's files, a Firehose-style file (new records), a file with a column the
+    // table lacks and one that is not Parquet at all.
+    let (firehose, firehose_ids) =
+        foreign_file(&python, dir.path(), ten, "firehose", "firehose-delivery-1-2026-11-20-10-00-00-abc.parquet");
+    input.extend(firehose_ids.iter().cloned());
+    input.sort();
+    let (extra, extra_ids) = foreign_file(&python, dir.path(), ten, "extra-column", "imported-extra.parquet");
+    let garbage = format!("{}/truncated.parquet", ten.rsplit_once('/').unwrap().0);
+    store.put(&garbage, b"PAR1 not really".to_vec()).await.unwrap();
+
+    let originals = [(extra.clone(), store.get(&extra).await.unwrap()), (garbage.clone(), b"PAR1 not really".to_vec())];
+
+    // Hour 09's reads fail: hour 10 is compacted all the same.
+    let failing = FailingReads { inner: LocalStore::new(dir.path()), failing: "/hour=09/" };
+    let glue = RecordedView::new(None);
+    let first = compact(&failing, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!(first.hours, ["dt=2026-11-20/hour=10"], "{first:?}");
+    assert_eq!(first.failed_hours.len(), 1, "{first:?}");
+    assert!(first.failed_hours[0].hour.ends_with("hour=09") && first.failed_hours[0].reason.contains("AccessDenied"));
+    let mut set_aside: Vec<&str> = first.set_aside.iter().map(|s| s.key.as_str()).collect();
+    set_aside.sort();
+    let mut expected = vec![extra.as_str(), garbage.as_str()];
+    expected.sort();
+    assert_eq!(set_aside, expected, "{first:?}");
+    for aside in &first.set_aside {
+        let original = &originals.iter().find(|(key, _)| *key == aside.key).unwrap().1;
+        assert_eq!(&store.get(&aside.moved_to).await.unwrap(), original, "moved byte for byte");
+        let note: serde_json::Value =
+            serde_json::from_slice(&store.get(&format!("{}.json", aside.moved_to)).await.unwrap()).unwrap();
+        assert_eq!(note["origin"]["key"], aside.key.as_str());
+        assert!(!note["reason"].as_str().unwrap().is_empty());
+    }
+    let extra_reason = &first.set_aside.iter().find(|s| s.key == extra).unwrap().reason;
+    assert!(extra_reason.contains("columns the logs table does not have: bytes"), "{extra_reason}");
+    // Set aside, they leave the view: the records of the file with the extra column are in
+    // errors/compaction/ (counted above), not in the table.
+    assert!(extra_ids.iter().all(|id| input.binary_search(id).is_err()));
+    let left: Vec<String> = store.list("staging/").await.unwrap();
+    assert!(left.iter().all(|k| k.contains("/hour=09/")), "hour 10's inputs, foreign ones too, consumed: {left:?}");
+    assert!(!left.contains(&firehose));
+    assert!(store.list("logs/dt=2026-11-20/hour=09/").await.unwrap().is_empty(), "the failed hour left no files");
+    assert_exactly(&view(&store).await, &input, "after the first run (hour 09 still in staging)");
+
+    // The next run, without the fault, compacts hour 09.
+    let second = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!((second.hours.len(), second.failed_hours.len()), (1, 0), "{second:?}");
+    assert!(store.list("staging/").await.unwrap().is_empty());
+    assert_exactly(&view(&store).await, &input, "after the second run");
+
+    // An independent reader of the curated files: every record once, the Firehose rows with
+    // their times to the millisecond (INT96 nanoseconds cast, not shifted).
+    let rows = read_lake_table_with_pyarrow(dir.path(), &python, "logs");
+    let mut ids: Vec<String> = rows.iter().map(|r| r["event_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    assert_eq!(ids, input);
+    let time_of = |id: &str| rows.iter().find(|r| r["event_id"] == id).map(|r| r["event_time"].clone()).unwrap();
+    let copied = &firehose_ids[0];
+    assert_eq!(time_of(copied), time_of(copied.strip_prefix("fh-").unwrap()));
+    assert!(
+        rows.iter().filter(|r| r["event_id"].as_str().unwrap().starts_with("fh-")).all(|r| r["trace_id"].is_null())
+    );
+}
