@@ -60,16 +60,23 @@ pub fn queries(name: Option<&str>) -> Result<Vec<QueryFile>> {
     }
 }
 
+/// The zone of the lake's partitions, as `loglake invoke` wrote them
+/// (`LOGLAKE_PARTITION_TIME_ZONE`, UTC by default): the rollup windows' clock.
+pub fn partition_zone() -> Result<chrono_tz::Tz> {
+    Ok(loglake::config::PipelineConfig::from_lookup(crate::lake::environment)?.partition_time_zone)
+}
+
 /// The hours that hold data in the lake (curated or staging), oldest first: listed once per
 /// command, each query's windows derived from them ([`windows_of`]).
 pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>> {
+    let zone = partition_zone()?;
     let mut hours = BTreeMap::new();
     for prefix in [CURATED_PREFIX, STAGING_PREFIX] {
         for key in store.list(prefix).await? {
             let Some(partition) = partition_of(&key, prefix) else { continue };
             // `dt=2026-11-20/hour=09` → `2026-11-20T09`
             let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
-            let Ok(hour) = WindowBounds::parse(Window::Hourly, &name) else { continue };
+            let Ok(hour) = WindowBounds::parse(Window::Hourly, &name, zone) else { continue };
             hours.insert(hour.start, hour);
         }
     }
@@ -79,7 +86,7 @@ pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>> {
 /// The windows of `kind` that contain any of `hours`, oldest first.
 pub fn windows_of(hours: &[WindowBounds], kind: Window) -> Vec<WindowBounds> {
     let windows: BTreeMap<_, _> =
-        hours.iter().map(|h| WindowBounds::containing(kind, h.start)).map(|w| (w.start, w)).collect();
+        hours.iter().map(|h| WindowBounds::containing_local(kind, h.start, h.zone)).map(|w| (w.start, w)).collect();
     windows.into_values().collect()
 }
 
@@ -89,9 +96,11 @@ fn windows_for(hours: &[WindowBounds], query: &QueryFile, named: Option<&str>) -
     match named {
         None => Ok(windows_of(hours, query.window)),
         Some(text) => {
-            let bounds = WindowBounds::parse(query.window, text)
+            let zone = partition_zone()?;
+            let bounds = WindowBounds::parse(query.window, text, zone)
                 .or_else(|_| {
-                    WindowBounds::parse(Window::Hourly, text).map(|h| WindowBounds::containing(query.window, h.start))
+                    WindowBounds::parse(Window::Hourly, text, zone)
+                        .map(|h| WindowBounds::containing_local(query.window, h.start, zone))
                 })
                 .map_err(|e| anyhow!("--window {e}"))?;
             Ok(vec![bounds])

@@ -315,7 +315,7 @@ async fn every_shipped_rollup_equals_a_brute_force_computation_and_a_rerun_leave
         .map(|r| format!("{}T{}", r.dt, r.hour))
         .collect::<BTreeSet<_>>()
         .iter()
-        .map(|h| WindowBounds::parse(Window::Hourly, h).unwrap())
+        .map(|h| WindowBounds::parse(Window::Hourly, h, chrono_tz::Tz::UTC).unwrap())
         .collect();
     let per_hour: BTreeMap<String, usize> = all.iter().fold(BTreeMap::new(), |mut m, r| {
         *m.entry(format!("{}T{} {}", r.dt, r.hour, r.format)).or_default() += 1;
@@ -326,7 +326,7 @@ async fn every_shipped_rollup_equals_a_brute_force_computation_and_a_rerun_leave
         ["2026-11-20T07", "2026-11-20T08", "2026-11-20T09"],
         "{per_hour:?}"
     );
-    let day = WindowBounds::parse(Window::Daily, "2026-11-20").unwrap();
+    let day = WindowBounds::parse(Window::Daily, "2026-11-20", chrono_tz::Tz::UTC).unwrap();
     assert_eq!(runs.len(), 4 * hours.len() + 1, "each hourly query for every hour, the daily one once");
     // (07:59 holds flow records only: row-group statistics let the other queries skip them.)
     assert!(runs.iter().filter(|r| !r.window.name().ends_with("T07")).all(|r| r.bytes_scanned > 0), "{runs:?}");
@@ -560,7 +560,7 @@ async fn the_template_has_a_summary_table_and_a_schedule_for_every_shipped_query
     assert_eq!(schedules.len(), queries.len(), "one schedule per query");
     let mut expected_yaml = String::new();
     for query in &queries {
-        let bounds = WindowBounds::containing(query.window, chrono::Utc::now());
+        let bounds = WindowBounds::containing(query.window, chrono::Utc::now(), chrono_tz::Tz::UTC);
         let schema = engine.output_schema(&query.render(&bounds).unwrap()).await.unwrap();
         let want: Vec<(String, String)> = schema
             .fields()

@@ -61,7 +61,7 @@ pub async fn summaries_ddl(bucket: &str) -> Result<String> {
     let engine = Engine::open(scratch.path(), Source::Lake).await?;
     let mut out = String::new();
     for query in queries(None)? {
-        let bounds = WindowBounds::containing(query.window, Utc::now());
+        let bounds = WindowBounds::containing(query.window, Utc::now(), chrono_tz::Tz::UTC); // for its columns only
         let schema = engine.output_schema(&query.render(&bounds)?).await.with_context(|| query.name.clone())?;
         let columns: Vec<(String, String)> =
             schema.fields().iter().map(|f| (f.name().clone(), hive_type(f.data_type()))).collect();

@@ -409,3 +409,25 @@ fn every_bucket_location_in_the_template_is_part_of_the_lake_layout() {
     assert!(firehose["ErrorOutputPrefix"].as_str().unwrap().starts_with(FIREHOSE_DELIVERY_ERRORS_PREFIX));
     assert!(text.contains(&format!("s3://${{LakeBucket}}/{ATHENA_RESULTS_PREFIX}\"")));
 }
+
+/// Every projected table enumerates the days the writers can produce (the one range of
+/// `lake::schema`), and the query runner's windows are on the partition clock.
+#[test]
+fn projection_ranges_and_the_rollup_clock_follow_the_partitions() {
+    let template = template();
+    let mut ranges = 0;
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let parameters = &resource["Properties"]["TableInput"]["Parameters"];
+        if let Some(range) = parameters["projection.dt.range"].as_str() {
+            assert_eq!(range, loglake::lake::schema::PROJECTION_DT_RANGE, "{name:?}");
+            ranges += 1;
+        }
+    }
+    assert!(ranges >= 8, "{ranges}");
+    let variables = &template["Resources"]["QueryRunnerFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(resolve(&template, &variables["LOGLAKE_PARTITION_TIME_ZONE"]), "UTC");
+    assert_eq!(
+        variables["LOGLAKE_PARTITION_TIME_ZONE"],
+        template["Resources"]["IngestCloudWatchFunction"]["Properties"]["Environment"]["Variables"]["LOGLAKE_PARTITION_TIME_ZONE"]
+    );
+}

@@ -37,3 +37,29 @@ fn every_prefix_of_the_code_is_in_the_table_and_every_row_is_under_one() {
         );
     }
 }
+
+/// Partition projection enumerates every `dt` a writer can produce: the first day an event time
+/// is trusted, in the westmost zone, to the last, in the eastmost (old code: projection started
+/// at 2020 while 2000–2019 was written, and ended at today's UTC date while Tokyo's partitions
+/// were already tomorrow's).
+#[test]
+fn projection_covers_every_partition_a_writer_can_produce() {
+    use chrono::{DateTime, Duration};
+    use loglake::lake::layout::Partition;
+    use loglake::lake::schema::PROJECTION_DT_RANGE;
+    use loglake::parse::timestamp::{MAX_FUTURE_MS, MIN_PLAUSIBLE_MS};
+
+    let (first, last) = PROJECTION_DT_RANGE.split_once(',').unwrap();
+    let westmost: chrono_tz::Tz = "Etc/GMT+12".parse().unwrap();
+    let eastmost: chrono_tz::Tz = "Pacific/Kiritimati".parse().unwrap();
+    let earliest = Partition::of(MIN_PLAUSIBLE_MS, westmost).path();
+    assert_eq!(earliest.split('/').next().unwrap(), format!("dt={first}"), "{earliest}");
+
+    // NOW+<n>DAYS, counted from the UTC date: the latest trusted time, in the eastmost zone.
+    let days: i64 = last.strip_prefix("NOW+").and_then(|d| d.strip_suffix("DAYS")).unwrap().parse().unwrap();
+    let now = DateTime::parse_from_rfc3339("2026-11-20T23:59:59Z").unwrap().timestamp_millis();
+    let latest = Partition::of(now + MAX_FUTURE_MS, eastmost).path();
+    let limit =
+        (DateTime::from_timestamp_millis(now).unwrap() + Duration::days(days)).format("dt=%Y-%m-%d").to_string();
+    assert!(latest.split('/').next().unwrap() <= limit.as_str(), "{latest} beyond {limit}");
+}

@@ -114,14 +114,16 @@ impl Runner<'_> {
             let names: Vec<&str> = self.queries.iter().map(|q| q.name.as_str()).collect();
             RunError::BadEvent(format!("no query {:?} (shipped: {})", event.query, names.join(", ")))
         })?;
+        // Windows are hours and days of the partition clock, so their filters name their partitions.
+        let zone = self.config.lake.pipeline.partition_time_zone;
         let (window, forced) = match (&event.window, &event.scheduled_time) {
-            (Some(name), _) => (WindowBounds::parse(query.window, name).map_err(RunError::BadEvent)?, true),
+            (Some(name), _) => (WindowBounds::parse(query.window, name, zone).map_err(RunError::BadEvent)?, true),
             (None, Some(time)) => {
                 let time = DateTime::parse_from_rfc3339(time)
                     .map_err(|e| RunError::BadEvent(format!("scheduled_time {time:?}: {e}")))?;
-                (WindowBounds::last_closed(query.window, time.with_timezone(&Utc)), false)
+                (WindowBounds::last_closed(query.window, time.with_timezone(&Utc), zone), false)
             }
-            (None, None) => (WindowBounds::last_closed(query.window, Utc::now()), false),
+            (None, None) => (WindowBounds::last_closed(query.window, Utc::now(), zone), false),
         };
         let mut results = Vec::new();
         for key in self.store.list(&query_running_prefix(&query.name)).await? {
@@ -129,7 +131,7 @@ impl Runner<'_> {
                 .read_json(&key)
                 .await?
                 .ok_or_else(|| RunError::State { key: key.clone(), message: "listed but missing".into() })?;
-            let earlier = WindowBounds::parse(query.window, &running.window)
+            let earlier = WindowBounds::parse(query.window, &running.window, zone)
                 .map_err(|message| RunError::State { key: key.clone(), message })?;
             if earlier != window {
                 results.push(self.poll_and_finish(query, &earlier, running, poll_until).await?);
@@ -303,7 +305,7 @@ mod tests {
     #[test]
     fn a_token_names_one_query_window_and_generation() {
         let query = loglake::rollup::query_file::shipped().unwrap().remove(0);
-        let window = WindowBounds::last_closed(query.window, Utc::now());
+        let window = WindowBounds::last_closed(query.window, Utc::now(), chrono_tz::Tz::UTC);
         let sql = query.render(&window).unwrap();
         let token = request_token(&query, &window, 0, &sql);
         assert_eq!(token.len(), 64, "Athena accepts 32 to 128 characters");

@@ -46,7 +46,7 @@ fn scheduled(time: &str) -> RunEvent {
 }
 
 fn hour(name: &str) -> WindowBounds {
-    WindowBounds::parse(Window::Hourly, name).unwrap()
+    WindowBounds::parse(Window::Hourly, name, chrono_tz::Tz::UTC).unwrap()
 }
 
 fn execution(id: &str, state: QueryExecutionState) -> QueryExecution {
@@ -323,4 +323,38 @@ async fn an_unknown_query_or_a_bad_window_is_a_clear_error() {
     let bad = RunEvent { query: QUERY.into(), window: Some("2026-11-20'; --".into()), scheduled_time: None };
     let error = runner.handle(&bad, soon()).await.unwrap_err();
     assert_eq!(error.error_type(), "Loglake.InvalidEvent", "{error}");
+}
+
+/// A lake partitioned on another clock: the scheduled run at 10:20 UTC takes the last closed
+/// local hour — 04 in New York, 18 in Tokyo — and its SQL filters those partitions; the summary
+/// lands under them. (Old code: the window was UTC hour 09 everywhere, which in New York is a
+/// local hour still to come: an empty summary, stored for good.)
+#[tokio::test]
+async fn windows_follow_the_partition_time_zone() {
+    for (zone, window) in [(chrono_tz::America::New_York, "2026-11-20T04"), (chrono_tz::Asia::Tokyo, "2026-11-20T18")] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let mut config = config(1000);
+        config.lake.pipeline.partition_time_zone = zone;
+        let sql = Arc::new(Mutex::new(Vec::new()));
+        let seen = sql.clone();
+        let start = mock!(Client::start_query_execution).then_compute_output(move |request| {
+            seen.lock().unwrap().push(request.query_string().unwrap_or_default().to_owned());
+            StartQueryExecutionOutput::builder().query_execution_id("exec-z").build()
+        });
+        let (done, results) = (execution_rule("exec-z", QueryExecutionState::Succeeded), results_rule(2));
+        let runner = Runner {
+            config: &config,
+            athena: Athena::new(client(&[&start, &done, &results]), &config),
+            store: &store,
+            queries: loglake::rollup::query_file::shipped().unwrap(),
+        };
+        let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
+        assert_eq!(out[0].window, window, "{zone}");
+        let hour = &window[11..];
+        let sql = sql.lock().unwrap()[0].clone();
+        assert!(sql.contains(&format!("dt = '2026-11-20' AND hour = '{hour}'")), "{zone}: {sql}");
+        let partition = WindowBounds::parse(Window::Hourly, window, zone).unwrap().partition();
+        assert_eq!(keys(&store, &summary_key(QUERY, &partition)).await.len(), 1, "{zone}");
+    }
 }

@@ -84,7 +84,7 @@ async fn a_scheduled_rollup_runs_on_athena_and_a_rerun_replaces_its_summary() {
     let query = queries.iter().find(|q| q.name == "errors_by_group_hourly").unwrap().clone();
     let runner = Runner { config: &config, athena: Athena::new(athena.clone(), &config), store: &s3, queries };
     let until = || Instant::now() + Duration::from_secs(20);
-    let window = WindowBounds::parse(Window::Hourly, "2026-11-20T09").unwrap();
+    let window = WindowBounds::parse(Window::Hourly, "2026-11-20T09", chrono_tz::Tz::UTC).unwrap();
     let scheduled =
         RunEvent { query: query.name.clone(), window: None, scheduled_time: Some("2026-11-20T10:20:00Z".into()) };
 

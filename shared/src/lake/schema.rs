@@ -10,6 +10,13 @@ use crate::lake::layout::{CURATED_PREFIX, STAGING_PREFIX};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The `dt` values partition projection enumerates: every day a writer can produce. Event times
+/// are trusted from 2000-01-01T00:00Z to a day past arrival (`parse::timestamp`'s
+/// `MIN_PLAUSIBLE_MS`, `MAX_FUTURE_MS`; shared/tests/layout.rs checks the two agree); in the
+/// partition zone (UTC-12 to UTC+14) that is 1999-12-31 to two days past today's UTC date. (Starting at 2020, rows of
+/// 2000–2019 were written but never seen through any table.)
+pub const PROJECTION_DT_RANGE: &str = "1999-12-31,NOW+2DAYS";
+
 /// Partition columns, in order. They live in the object keys, not in the files.
 pub const PARTITION_COLUMNS: [&str; 2] = ["dt", "hour"];
 
@@ -158,7 +165,7 @@ TBLPROPERTIES (\n\
   'projection.enabled'='true',\n\
   'projection.dt.type'='date',\n\
   'projection.dt.format'='yyyy-MM-dd',\n\
-  'projection.dt.range'='2020-01-01,NOW',\n\
+  'projection.dt.range'='{PROJECTION_DT_RANGE}',\n\
   'projection.dt.interval'='1',\n\
   'projection.dt.interval.unit'='DAYS',\n\
 {hour}\

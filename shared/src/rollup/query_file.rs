@@ -13,7 +13,8 @@
 //! Placeholders: `{{dt}}` (`'YYYY-MM-DD'`), `{{hour}}` (`'HH'`, hourly windows only), `{{start}}`
 //! and `{{end}}` (`TIMESTAMP 'YYYY-MM-DD HH:MM:SS.000'`, the window is `[start, end)`).
 
-use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
@@ -116,7 +117,7 @@ impl QueryFile {
         }
         // Every placeholder must be one a window of this kind can fill.
         query
-            .render(&WindowBounds::containing(query.window, DateTime::UNIX_EPOCH))
+            .render(&WindowBounds::containing(query.window, DateTime::UNIX_EPOCH, Tz::UTC))
             .map_err(|e| invalid(e.to_string()))?;
         Ok(query)
     }
@@ -148,32 +149,43 @@ pub enum RenderError {
     HourInDailyWindow,
 }
 
-/// One window a query runs for: `[start, end)`, aligned to the hour or the UTC day.
+/// One window a query runs for: a local hour or day on the lake's partition clock (the zone the
+/// `dt`/`hour` partitions are computed in, `LOGLAKE_PARTITION_TIME_ZONE`), so that its partition
+/// filter names exactly the partitions holding its events. Across a daylight-saving change a
+/// local hour may hold two real hours (clocks go back) or none (clocks go forward): the window's
+/// instants `[start_utc, end_utc)` say which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowBounds {
     pub window: Window,
-    pub start: DateTime<Utc>,
+    /// The window's first local hour (hourly) or midnight (daily), as the partitions name it.
+    pub start: NaiveDateTime,
+    /// The zone of the partitions.
+    pub zone: Tz,
 }
 
 impl WindowBounds {
-    /// The window of this kind that contains `at`.
-    pub fn containing(window: Window, at: DateTime<Utc>) -> WindowBounds {
-        let hour = at.date_naive().and_hms_opt(at.hour(), 0, 0).unwrap_or_default().and_utc();
+    /// The window of this kind that contains the instant `at`, on the partition clock of `zone`.
+    pub fn containing(window: Window, at: DateTime<Utc>, zone: Tz) -> WindowBounds {
+        WindowBounds::containing_local(window, at.with_timezone(&zone).naive_local(), zone)
+    }
+
+    /// The window of this kind that contains the local time `local` (a partition's hour).
+    pub fn containing_local(window: Window, local: NaiveDateTime, zone: Tz) -> WindowBounds {
         let start = match window {
-            Window::Hourly => hour,
-            Window::Daily => at.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+            Window::Hourly => local.date().and_hms_opt(local.hour(), 0, 0),
+            Window::Daily => local.date().and_hms_opt(0, 0, 0),
         };
-        WindowBounds { window, start }
+        WindowBounds { window, start: start.unwrap_or(local), zone }
     }
 
     /// The last window that has closed by `now`.
-    pub fn last_closed(window: Window, now: DateTime<Utc>) -> WindowBounds {
-        let current = WindowBounds::containing(window, now);
-        WindowBounds { window, start: current.start - window.length() }
+    pub fn last_closed(window: Window, now: DateTime<Utc>, zone: Tz) -> WindowBounds {
+        let current = WindowBounds::containing(window, now, zone);
+        WindowBounds { start: current.start - window.length(), ..current }
     }
 
-    /// A window named as `YYYY-MM-DD` (daily) or `YYYY-MM-DDTHH` (hourly).
-    pub fn parse(window: Window, text: &str) -> Result<WindowBounds, String> {
+    /// A window named as `YYYY-MM-DD` (daily) or `YYYY-MM-DDTHH` (hourly), on `zone`'s clock.
+    pub fn parse(window: Window, text: &str, zone: Tz) -> Result<WindowBounds, String> {
         let bad =
             || format!("{text:?}: expected {}", if window == Window::Hourly { "YYYY-MM-DDTHH" } else { "YYYY-MM-DD" });
         let (date, hour) = match window {
@@ -185,8 +197,8 @@ impl WindowBounds {
             }
         };
         let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?;
-        let start = date.and_hms_opt(hour, 0, 0).ok_or_else(bad)?.and_utc();
-        Ok(WindowBounds { window, start })
+        let start = date.and_hms_opt(hour, 0, 0).ok_or_else(bad)?;
+        Ok(WindowBounds { window, start, zone })
     }
 
     /// The window's name, the form [`WindowBounds::parse`] reads: `2026-11-20T09`, `2026-11-20`.
@@ -215,21 +227,43 @@ impl WindowBounds {
         }
     }
 
-    pub fn end(&self) -> DateTime<Utc> {
-        self.start + self.window.length()
+    /// The first instant of the window.
+    pub fn start_utc(&self) -> DateTime<Utc> {
+        instant(self.zone, self.start)
     }
 
-    /// A placeholder's value as SQL: built from the bounds only, in a fixed shape.
+    /// The first instant after the window (the window is `[start_utc, end_utc)`; empty for a local
+    /// hour that does not exist).
+    pub fn end_utc(&self) -> DateTime<Utc> {
+        instant(self.zone, self.start + self.window.length())
+    }
+
+    /// A placeholder's value as SQL: built from the bounds only, in a fixed shape. `start` and
+    /// `end` are instants, as `event_time` holds them (UTC).
     fn literal(&self, name: &str) -> Result<String, RenderError> {
         Ok(match name {
             "dt" => format!("'{}'", self.start.format("%Y-%m-%d")),
             "hour" if self.window == Window::Hourly => format!("'{}'", self.start.format("%H")),
             "hour" => return Err(RenderError::HourInDailyWindow),
-            "start" => format!("TIMESTAMP '{}'", self.start.format("%Y-%m-%d %H:%M:%S%.3f")),
-            "end" => format!("TIMESTAMP '{}'", self.end().format("%Y-%m-%d %H:%M:%S%.3f")),
+            "start" => format!("TIMESTAMP '{}'", self.start_utc().format("%Y-%m-%d %H:%M:%S%.3f")),
+            "end" => format!("TIMESTAMP '{}'", self.end_utc().format("%Y-%m-%d %H:%M:%S%.3f")),
             other => return Err(RenderError::Unknown(other.to_owned())),
         })
     }
+}
+
+/// The instant a local wall-clock time on `zone` names: the first, when clocks going back make it
+/// occur twice; when clocks going forward skip it, the instant they skip to.
+fn instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    let mut probe = local;
+    // A gap is at most a few hours; step forward by minutes until the clock exists again.
+    for _ in 0..24 * 60 {
+        if let Some(at) = zone.from_local_datetime(&probe).earliest() {
+            return at.with_timezone(&Utc);
+        }
+        probe += Duration::minutes(1);
+    }
+    local.and_utc()
 }
 
 /// The rollups loglake ships (`queries/*.sql`), embedded so every binary runs the same text.
@@ -256,18 +290,51 @@ mod tests {
     fn a_query_file_renders_its_window_as_typed_literals() {
         let query = QueryFile::parse("errors_hourly", FILE).unwrap();
         assert_eq!((query.window, query.output.as_str()), (Window::Hourly, "errors_hourly"));
-        let bounds = WindowBounds::parse(Window::Hourly, "2026-11-20T09").unwrap();
+        let bounds = WindowBounds::parse(Window::Hourly, "2026-11-20T09", Tz::UTC).unwrap();
         assert_eq!(
             query.render(&bounds).unwrap(),
             "SELECT count(*) FROM logs_all\nWHERE dt = '2026-11-20' AND hour = '09' AND event_time >= TIMESTAMP '2026-11-20 09:00:00.000' AND event_time < TIMESTAMP '2026-11-20 10:00:00.000'"
         );
         let now = DateTime::parse_from_rfc3339("2026-11-20T10:07:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(WindowBounds::last_closed(Window::Hourly, now), bounds);
-        let daily = WindowBounds::last_closed(Window::Daily, now);
+        assert_eq!(WindowBounds::last_closed(Window::Hourly, now, Tz::UTC), bounds);
+        let daily = WindowBounds::last_closed(Window::Daily, now, Tz::UTC);
         assert_eq!(
-            (daily.start.to_rfc3339(), daily.end().to_rfc3339()),
+            (daily.start_utc().to_rfc3339(), daily.end_utc().to_rfc3339()),
             ("2026-11-19T00:00:00+00:00".into(), "2026-11-20T00:00:00+00:00".into())
         );
+    }
+
+    /// Windows follow the partition clock: the run at 10:07 UTC takes the last closed local hour
+    /// and names its partitions; `{{start}}`/`{{end}}` are the instants (UTC) of that hour. (Old
+    /// code: the window was the UTC hour 09, whose dt/hour in New York is still in the future.)
+    #[test]
+    fn windows_are_local_hours_and_days_of_the_partition_zone() {
+        let query = QueryFile::parse("errors_hourly", FILE).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-20T10:07:00Z").unwrap().with_timezone(&Utc);
+        let new_york = WindowBounds::last_closed(Window::Hourly, now, chrono_tz::America::New_York);
+        assert_eq!(new_york.name(), "2026-11-20T04");
+        assert_eq!(
+            query.render(&new_york).unwrap(),
+            "SELECT count(*) FROM logs_all\nWHERE dt = '2026-11-20' AND hour = '04' AND event_time >= TIMESTAMP '2026-11-20 09:00:00.000' AND event_time < TIMESTAMP '2026-11-20 10:00:00.000'"
+        );
+        let tokyo = WindowBounds::last_closed(Window::Hourly, now, chrono_tz::Asia::Tokyo);
+        assert_eq!((tokyo.name(), tokyo.partition()), ("2026-11-20T18".into(), "dt=2026-11-20/hour=18/".into()));
+        let tokyo_day = WindowBounds::last_closed(Window::Daily, now, chrono_tz::Asia::Tokyo);
+        assert_eq!(tokyo_day.name(), "2026-11-19");
+        assert_eq!(tokyo_day.start_utc().to_rfc3339(), "2026-11-18T15:00:00+00:00");
+
+        // Clocks going back (New York, 2026-11-01): local hour 01 holds two real hours, and the
+        // day 25. Clocks going forward (2026-03-08): local hour 02 holds none, the day 23.
+        let zone = chrono_tz::America::New_York;
+        let twice = WindowBounds::parse(Window::Hourly, "2026-11-01T01", zone).unwrap();
+        assert_eq!((twice.end_utc() - twice.start_utc()).num_hours(), 2);
+        let day = WindowBounds::parse(Window::Daily, "2026-11-01", zone).unwrap();
+        assert_eq!((day.end_utc() - day.start_utc()).num_hours(), 25);
+        let skipped = WindowBounds::parse(Window::Hourly, "2026-03-08T02", zone).unwrap();
+        assert_eq!(skipped.start_utc(), skipped.end_utc(), "an hour that does not exist is empty");
+        assert_eq!(skipped.start_utc().to_rfc3339(), "2026-03-08T07:00:00+00:00");
+        let day = WindowBounds::parse(Window::Daily, "2026-03-08", zone).unwrap();
+        assert_eq!((day.end_utc() - day.start_utc()).num_hours(), 23);
     }
 
     #[test]
@@ -298,7 +365,7 @@ mod tests {
             (Window::Daily, "2026-13-01"),
             (Window::Hourly, "2026-11-20T9'"),
         ] {
-            assert!(WindowBounds::parse(window, text).is_err(), "{text}");
+            assert!(WindowBounds::parse(window, text, Tz::UTC).is_err(), "{text}");
         }
     }
 }

@@ -132,7 +132,7 @@ impl QueryRun {
         let columns: Vec<ArrayRef> = vec![
             text(&self.query),
             text(&self.window.name()),
-            ms(self.window.start),
+            ms(self.window.start_utc()),
             text(self.engine),
             text(&self.execution_id),
             text(self.state.name()),
@@ -206,7 +206,7 @@ mod tests {
     use crate::rollup::query_file::Window;
 
     fn run(state: RunState, bytes: u64, reused: bool) -> QueryRun {
-        let window = WindowBounds::parse(Window::Hourly, "2026-11-20T09").unwrap();
+        let window = WindowBounds::parse(Window::Hourly, "2026-11-20T09", chrono_tz::Tz::UTC).unwrap();
         QueryRun {
             query: "errors_by_group_hourly".into(),
             window,
@@ -217,8 +217,8 @@ mod tests {
             engine_ms: 1200,
             reused,
             rows: Some(3),
-            started: window.end(),
-            finished: window.end() + chrono::Duration::seconds(2),
+            started: window.end_utc(),
+            finished: window.end_utc() + chrono::Duration::seconds(2),
         }
     }
 
