@@ -8,7 +8,10 @@ pub mod vars {
     pub const GLUE_DATABASE: &str = "LOGLAKE_GLUE_DATABASE";
     pub const RESULT_REUSE_MINUTES: &str = "LOGLAKE_RESULT_REUSE_MINUTES";
     pub const SUMMARY_MAX_ROWS: &str = "LOGLAKE_SUMMARY_MAX_ROWS";
-    pub const ALL: &[&str] = &[WORKGROUP, GLUE_DATABASE, RESULT_REUSE_MINUTES, SUMMARY_MAX_ROWS];
+    pub const LOOKBACK_DAYS: &str = "LOGLAKE_ROLLUP_LOOKBACK_DAYS";
+    pub const MAX_WINDOWS: &str = "LOGLAKE_ROLLUP_MAX_WINDOWS";
+    pub const ALL: &[&str] =
+        &[WORKGROUP, GLUE_DATABASE, RESULT_REUSE_MINUTES, SUMMARY_MAX_ROWS, LOOKBACK_DAYS, MAX_WINDOWS];
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +24,11 @@ pub struct Config {
     pub result_reuse_minutes: i32,
     /// A result with more rows is not a summary: the run is recorded NOT_STORED.
     pub summary_max_rows: usize,
+    /// How many local days back a scheduled run looks for windows compacted since their summary
+    /// (late data): older windows are re-run only when named.
+    pub lookback_days: i64,
+    /// Windows one invocation runs at most (oldest first; the rest wait for the next).
+    pub max_windows: usize,
 }
 
 impl Config {
@@ -42,10 +50,12 @@ impl Config {
         // Athena's maximum reuse age is 7 days.
         let result_reuse_minutes = number(vars::RESULT_REUSE_MINUTES, 60, 0..=10_080) as i32;
         let summary_max_rows = number(vars::SUMMARY_MAX_ROWS, 100_000, 1..=10_000_000) as usize;
+        let lookback_days = number(vars::LOOKBACK_DAYS, 3, 0..=31);
+        let max_windows = number(vars::MAX_WINDOWS, 4, 1..=48) as usize;
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        Ok(Config { lake, workgroup, database, result_reuse_minutes, summary_max_rows })
+        Ok(Config { lake, workgroup, database, result_reuse_minutes, summary_max_rows, lookback_days, max_windows })
     }
 }
 

@@ -5,9 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use loglake::compact::state::load_state;
 use loglake::lake::encode::encode_batches;
-use loglake::lake::layout::{query_running_key, query_running_prefix, query_window_key, summary_key};
+use loglake::lake::layout::{
+    COMPACTION_STATE_KEY, CURATED_PREFIX, STAGING_PREFIX, curated_run_of, partition_of, query_running_key,
+    query_running_prefix, query_window_key, summary_key,
+};
 use loglake::lake::storage::ObjectStore;
 use loglake::rollup::query_file::{QueryFile, WindowBounds};
 use loglake::rollup::runs::{QueryRun, RunState, RunStateKind};
@@ -19,9 +26,11 @@ use crate::config::Config;
 use crate::error::RunError;
 use crate::results::to_record_batch;
 
-/// What the schedule sends: the query, and either the time the schedule fired (the window is
-/// the last one closed by then, so a retried invocation runs the same window) or a window by
-/// name (a backfill or a deliberate re-run, which replaces the stored summary).
+/// What the schedule sends: the query, and either the time the schedule fired or a window by
+/// name (a backfill or a deliberate re-run, which replaces the stored summary). A scheduled run
+/// runs the windows that are due at that time: closed, compacted (no staging left in their
+/// hours: the view then counts every record once), and compacted again since their summary was
+/// computed (late data) — so a retried invocation finds nothing more to do.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct RunEvent {
     pub query: String,
@@ -45,8 +54,11 @@ pub enum Outcome {
     NotStored { reason: String },
     /// Still queued or running at the deadline: the next invocation picks it up.
     StillRunning,
-    /// A scheduled window whose summary is already stored (a retried invocation).
+    /// The last closed window's summary was computed from its data as compacted now.
     AlreadyStored,
+    /// The last closed window is not compacted yet (staging rows may hold a record twice): a
+    /// later scheduled run computes it once it is.
+    Waiting { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,6 +77,10 @@ pub struct WindowResult {
 struct WindowState {
     generation: u32,
     last_state: Option<RunStateKind>,
+    /// The newest compaction run of the window's hours its last run read: a later one (late
+    /// data compacted in) makes the window due again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    computed_from_run: Option<u64>,
 }
 
 /// An execution started and not yet finished.
@@ -74,6 +90,18 @@ struct Running {
     execution_id: String,
     generation: u32,
     started_ms: i64,
+    /// The newest compaction run of the window's hours when it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from_run: Option<u64>,
+}
+
+/// What a scheduled run finds in the lake for one window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct WindowData {
+    /// The newest compaction run among the window's visible curated files.
+    compacted_run: Option<u64>,
+    /// Staging objects not yet compacted in its hours.
+    pending_staging: bool,
 }
 
 /// What became of a succeeded query's result.
@@ -85,6 +113,13 @@ enum Summary {
     NotStorable {
         reason: String,
     },
+}
+
+/// The local hour (partition clock) of a curated or staging key.
+fn hour_of(key: &str, prefix: &str, zone: Tz) -> Option<NaiveDateTime> {
+    let partition = partition_of(key, prefix)?;
+    let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
+    WindowBounds::parse(loglake::rollup::query_file::Window::Hourly, &name, zone).ok().map(|w| w.start)
 }
 
 /// The idempotency token of one start: the same query, window and generation give the same
@@ -116,16 +151,43 @@ impl Runner<'_> {
         })?;
         // Windows are hours and days of the partition clock, so their filters name their partitions.
         let zone = self.config.lake.pipeline.partition_time_zone;
-        let (window, forced) = match (&event.window, &event.scheduled_time) {
-            (Some(name), _) => (WindowBounds::parse(query.window, name, zone).map_err(RunError::BadEvent)?, true),
-            (None, Some(time)) => {
-                let time = DateTime::parse_from_rfc3339(time)
-                    .map_err(|e| RunError::BadEvent(format!("scheduled_time {time:?}: {e}")))?;
-                (WindowBounds::last_closed(query.window, time.with_timezone(&Utc), zone), false)
-            }
-            (None, None) => (WindowBounds::last_closed(query.window, Utc::now(), zone), false),
+        let now = match &event.scheduled_time {
+            Some(time) => DateTime::parse_from_rfc3339(time)
+                .map_err(|e| RunError::BadEvent(format!("scheduled_time {time:?}: {e}")))?
+                .with_timezone(&Utc),
+            None => Utc::now(),
         };
         let mut results = Vec::new();
+        // Each window with the compaction run its data is at.
+        let windows: Vec<(WindowBounds, Option<u64>)> = match &event.window {
+            Some(name) => {
+                let window = WindowBounds::parse(query.window, name, zone).map_err(RunError::BadEvent)?;
+                let data = self.window_data(query, now).await?;
+                vec![(window, data.get(&window.start).and_then(|d| d.compacted_run))]
+            }
+            None => {
+                let data = self.window_data(query, now).await?;
+                let due = self.due_windows(query, now, &data).await?;
+                let last = WindowBounds::last_closed(query.window, now, zone);
+                if !due.iter().any(|(w, _)| *w == last) {
+                    let reason = match data.get(&last.start) {
+                        Some(d) if d.pending_staging => Some("not compacted yet".to_owned()),
+                        None | Some(WindowData { compacted_run: None, .. }) => Some("no compacted data yet".to_owned()),
+                        Some(_) => None,
+                    };
+                    results.push(WindowResult {
+                        query: query.name.clone(),
+                        window: last.name(),
+                        execution_id: None,
+                        outcome: match reason {
+                            Some(reason) => Outcome::Waiting { reason },
+                            None => Outcome::AlreadyStored,
+                        },
+                    });
+                }
+                due
+            }
+        };
         for key in self.store.list(&query_running_prefix(&query.name)).await? {
             let running: Running = self
                 .read_json(&key)
@@ -133,12 +195,74 @@ impl Runner<'_> {
                 .ok_or_else(|| RunError::State { key: key.clone(), message: "listed but missing".into() })?;
             let earlier = WindowBounds::parse(query.window, &running.window, zone)
                 .map_err(|message| RunError::State { key: key.clone(), message })?;
-            if earlier != window {
+            if !windows.iter().any(|(w, _)| *w == earlier) {
                 results.push(self.poll_and_finish(query, &earlier, running, poll_until).await?);
             }
         }
-        results.push(self.run_window(query, &window, forced, poll_until).await?);
+        // A scheduled window is due (see `due_windows`); a named one runs again regardless.
+        for (window, from_run) in windows {
+            results.push(self.run_window(query, &window, from_run, poll_until).await?);
+        }
         Ok(results)
+    }
+
+    /// The lake's data by window of `query`, over the lookback: the newest visible compaction
+    /// run of each window's hours, and whether staging not yet compacted is left in them.
+    async fn window_data(
+        &self,
+        query: &QueryFile,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<NaiveDateTime, WindowData>, RunError> {
+        let zone = self.config.lake.pipeline.partition_time_zone;
+        let state = load_state(self.store)
+            .await
+            .map_err(|e| RunError::State { key: COMPACTION_STATE_KEY.to_owned(), message: e.to_string() })?;
+        let today = now.with_timezone(&zone).date_naive();
+        let mut data: BTreeMap<NaiveDateTime, WindowData> = BTreeMap::new();
+        for days_back in 0..=self.config.lookback_days {
+            let day = (today - chrono::Duration::days(days_back)).format("dt=%Y-%m-%d/").to_string();
+            for (prefix, curated) in [(CURATED_PREFIX, true), (STAGING_PREFIX, false)] {
+                for key in self.store.list(&format!("{prefix}{day}")).await? {
+                    let Some(hour) = hour_of(&key, prefix, zone) else { continue };
+                    let entry = data.entry(WindowBounds::containing_local(query.window, hour, zone).start).or_default();
+                    if curated && state.curated_visible(&key) {
+                        entry.compacted_run = entry.compacted_run.max(curated_run_of(&key));
+                    } else if !curated && !state.consumed.contains_key(&key) {
+                        entry.pending_staging = true;
+                    }
+                }
+            }
+        }
+        Ok(data)
+    }
+
+    /// The windows a scheduled run computes: closed, with compacted data and nothing left in
+    /// staging, and compacted since their summary was last computed; oldest first, at most
+    /// `max_windows`.
+    async fn due_windows(
+        &self,
+        query: &QueryFile,
+        now: DateTime<Utc>,
+        data: &BTreeMap<NaiveDateTime, WindowData>,
+    ) -> Result<Vec<(WindowBounds, Option<u64>)>, RunError> {
+        let zone = self.config.lake.pipeline.partition_time_zone;
+        let mut due = Vec::new();
+        for (start, window_data) in data {
+            let window = WindowBounds { window: query.window, start: *start, zone };
+            let Some(run) = window_data.compacted_run else { continue };
+            if window.end_utc() > now || window_data.pending_staging {
+                continue;
+            }
+            let state: WindowState =
+                self.read_json(&query_window_key(&query.name, &window.name())).await?.unwrap_or_default();
+            if state.computed_from_run.is_none_or(|computed| computed < run) {
+                due.push((window, Some(run)));
+            }
+            if due.len() == self.config.max_windows {
+                break;
+            }
+        }
+        Ok(due)
     }
 
     async fn read_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, RunError> {
@@ -162,7 +286,7 @@ impl Runner<'_> {
         &self,
         query: &QueryFile,
         window: &WindowBounds,
-        forced: bool,
+        from_run: Option<u64>,
         poll_until: Instant,
     ) -> Result<WindowResult, RunError> {
         let running_key = query_running_key(&query.name, &window.name());
@@ -171,14 +295,6 @@ impl Runner<'_> {
         }
         let state: WindowState =
             self.read_json(&query_window_key(&query.name, &window.name())).await?.unwrap_or_default();
-        if !forced && state.last_state == Some(RunStateKind::Succeeded) {
-            return Ok(WindowResult {
-                query: query.name.clone(),
-                window: window.name(),
-                execution_id: None,
-                outcome: Outcome::AlreadyStored,
-            });
-        }
         let sql = query.render(window).map_err(|e| RunError::BadEvent(format!("{}: {e}", query.name)))?;
         let token = request_token(query, window, state.generation, &sql);
         let execution_id = self.athena.start(&sql, &token).await?;
@@ -187,6 +303,7 @@ impl Runner<'_> {
             execution_id,
             generation: state.generation,
             started_ms: Utc::now().timestamp_millis(),
+            from_run,
         };
         self.write_json(&running_key, &running).await?;
         self.poll_and_finish(query, window, running, poll_until).await
@@ -261,7 +378,13 @@ impl Runner<'_> {
         // The metrics, in embedded metric format: CloudWatch reads them from the log.
         println!("{}", run.emf_line());
         // The next start of this window gets a new token; then the execution is no longer running.
-        let state = WindowState { generation: running.generation + 1, last_state: Some(run.state.kind()) };
+        // Whatever the outcome, this run read the data as compacted at `from_run`: the window is
+        // due again once more data is compacted in (a failing query is not retried every hour).
+        let state = WindowState {
+            generation: running.generation + 1,
+            last_state: Some(run.state.kind()),
+            computed_from_run: running.from_run,
+        };
         self.write_json(&query_window_key(&query.name, &window.name()), &state).await?;
         self.store.delete(&query_running_key(&query.name, &window.name())).await?;
         Ok(WindowResult {
@@ -318,8 +441,15 @@ mod tests {
     #[test]
     fn a_window_state_reads_the_state_names_stored_before_it_was_typed() {
         let stored: WindowState = serde_json::from_str(r#"{"generation":3,"last_state":"SUCCEEDED"}"#).unwrap();
-        assert_eq!(stored, WindowState { generation: 3, last_state: Some(RunStateKind::Succeeded) });
-        let written = serde_json::to_string(&WindowState { generation: 1, last_state: Some(RunStateKind::NotStored) });
+        assert_eq!(
+            stored,
+            WindowState { generation: 3, last_state: Some(RunStateKind::Succeeded), computed_from_run: None }
+        );
+        let written = serde_json::to_string(&WindowState {
+            generation: 1,
+            last_state: Some(RunStateKind::NotStored),
+            computed_from_run: None,
+        });
         assert_eq!(written.unwrap(), r#"{"generation":1,"last_state":"NOT_STORED"}"#);
         for name in ["FAILED", "CANCELLED", "NOT_STORED"] {
             let text = format!(r#"{{"generation":0,"last_state":"{name}"}}"#);

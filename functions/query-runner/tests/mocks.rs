@@ -32,7 +32,17 @@ fn config(summary_max_rows: usize) -> Config {
         database: "loglake".into(),
         result_reuse_minutes: 60,
         summary_max_rows,
+        lookback_days: 3,
+        max_windows: 4,
     }
+}
+
+/// A lake whose hour `partition` (`dt=…/hour=…`) compaction run `run` compacted, with nothing
+/// left in staging: the runner lists it, and Athena (mocked) reads it.
+async fn compacted(store: &LocalStore, partition: &str, run: u64) {
+    let state = serde_json::json!({"next_run": run + 1});
+    store.put("_loglake/compaction/state.json", state.to_string().into_bytes()).await.unwrap();
+    store.put(&format!("logs/{partition}/r{run:06}-0000.parquet"), b"PAR1".to_vec()).await.unwrap();
 }
 
 fn client(rules: &[&Rule]) -> Client {
@@ -110,6 +120,7 @@ fn soon() -> Instant {
 async fn a_throttled_start_fails_the_invocation_and_leaves_nothing_started() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
+    compacted(&store, "dt=2026-11-20/hour=09", 0).await;
     let config = config(1000);
     let throttled = mock!(Client::start_query_execution).then_error(|| {
         StartQueryExecutionError::TooManyRequestsException(
@@ -125,7 +136,7 @@ async fn a_throttled_start_fails_the_invocation_and_leaves_nothing_started() {
     let error = runner.handle(&scheduled(FIRED), soon()).await.unwrap_err();
     assert!(matches!(error, RunError::Throttled { operation: "StartQueryExecution", .. }), "{error}");
     assert_eq!(error.error_type(), "Loglake.AthenaThrottled");
-    assert!(keys(&store, "").await.is_empty(), "nothing recorded as started");
+    assert!(keys(&store, "_loglake/query-runner/").await.is_empty(), "nothing recorded as started");
 
     // The schedule's retry starts it.
     let tokens = Arc::new(Mutex::new(Vec::new()));
@@ -147,6 +158,7 @@ async fn failed_and_cancelled_queries_are_recorded_with_their_reasons() {
     for (state, expected) in [(QueryExecutionState::Failed, "FAILED"), (QueryExecutionState::Cancelled, "CANCELLED")] {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
+        compacted(&store, "dt=2026-11-20/hour=09", 0).await;
         let config = config(1000);
         let tokens = Arc::new(Mutex::new(Vec::new()));
         let start = start_rule("exec-f", tokens);
@@ -219,6 +231,7 @@ async fn read_run(store: &LocalStore, key: &str) -> (String, Option<String>, i64
 async fn a_query_outliving_the_deadline_is_picked_up_by_the_next_invocation_and_never_started_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
+    compacted(&store, "dt=2026-11-20/hour=09", 0).await;
     let config = config(1000);
     let queries = loglake::rollup::query_file::shipped().unwrap();
     let tokens = Arc::new(Mutex::new(Vec::new()));
@@ -245,6 +258,7 @@ async fn a_query_outliving_the_deadline_is_picked_up_by_the_next_invocation_and_
     assert_eq!(start.num_calls(), 1);
 
     // The next hour's invocation finishes the earlier query first, then runs its own window.
+    compacted(&store, "dt=2026-11-20/hour=10", 1).await;
     let start = start_rule("exec-2", tokens.clone());
     let (done_1, done_2, results) = (
         execution_rule("exec-1", QueryExecutionState::Succeeded),
@@ -287,6 +301,7 @@ async fn a_query_outliving_the_deadline_is_picked_up_by_the_next_invocation_and_
 async fn a_result_too_large_for_a_summary_is_recorded_not_stored() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
+    compacted(&store, "dt=2026-11-20/hour=09", 0).await;
     let config = config(2);
     let tokens = Arc::new(Mutex::new(Vec::new()));
     let (start, done, results) =
@@ -334,6 +349,7 @@ async fn windows_follow_the_partition_time_zone() {
     for (zone, window) in [(chrono_tz::America::New_York, "2026-11-20T04"), (chrono_tz::Asia::Tokyo, "2026-11-20T18")] {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
+        compacted(&store, &format!("dt=2026-11-20/hour={}", &window[11..]), 0).await;
         let mut config = config(1000);
         config.lake.pipeline.partition_time_zone = zone;
         let sql = Arc::new(Mutex::new(Vec::new()));
@@ -357,4 +373,106 @@ async fn windows_follow_the_partition_time_zone() {
         let partition = WindowBounds::parse(Window::Hourly, window, zone).unwrap().partition();
         assert_eq!(keys(&store, &summary_key(QUERY, &partition)).await.len(), 1, "{zone}");
     }
+}
+
+/// Stages `ids` (events of 2026-11-20 09:xx, one log group) as one CloudWatch payload would.
+async fn stage(store: &LocalStore, ids: &[&str]) {
+    let events: Vec<loglake::ingest::cloudwatch::StoredLogEvent> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| loglake::ingest::cloudwatch::StoredLogEvent {
+            id: (*id).to_owned(),
+            log_stream: format!("s-{}", ids.join("-")), // another key for another delivery
+            timestamp_ms: 1_795_165_200_000 + i as i64 * 1_000, // 2026-11-20T09:00:00Z
+            message: "{\"level\":\"error\"}".into(),
+        })
+        .collect();
+    let mut report = loglake::ingest::report::IngestReport::default();
+    let config = loglake::config::PipelineConfig::default();
+    loglake::ingest::cloudwatch::ingest_log_events(
+        "123456789012",
+        "/app/web",
+        &events,
+        &config,
+        loglake::function::now_ms(),
+        store,
+        &mut report,
+    )
+    .await
+    .unwrap();
+}
+
+async fn compact_now(store: &LocalStore, spill: &std::path::Path) -> loglake::compact::state::RunRecord {
+    let options = loglake::compact::run::CompactOptions {
+        merge: loglake::compact::merge::MergeOptions { memory_budget_bytes: 1 << 20, batch_rows: 500 },
+        workers: 1,
+        file_bytes: 1 << 20,
+        zstd_level: 1,
+        retry_horizon_ms: 48 * 3_600_000,
+        grace_ms: 0,
+        now_ms: loglake::function::now_ms() + 1_000,
+        holder: "test".into(),
+        lease_ms: 20 * 60_000,
+        delete_delay_ms: 0,
+    };
+    let readers = loglake::compact::view::local_readers();
+    loglake::compact::run::compact(store, &readers, &options, spill).await.unwrap()
+}
+
+/// A summary is computed from deduplicated data only: a record delivered twice (a re-delivery
+/// under another staging key) is in staging twice until compaction, so the scheduled run waits
+/// while the window's hours hold staging, runs once they are compacted, does nothing more on a
+/// retry, and runs the window again when late data is compacted into it. (Old code: the run at
+/// 10:20 summarized hour 09 while both copies were in staging, and stored the double count for
+/// good.)
+#[tokio::test]
+async fn a_window_is_summarized_once_compacted_and_again_when_late_data_is_compacted_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let config = config(1000);
+    stage(&store, &["a", "b"]).await;
+    stage(&store, &["a", "b", "c"]).await; // a re-delivery: a and b twice
+    assert_eq!(keys(&store, "staging/").await.len(), 2);
+
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let (start, done, results) = (
+        start_rule("exec-d", tokens.clone()),
+        execution_rule("exec-d", QueryExecutionState::Succeeded),
+        results_rule(1),
+    );
+    let runner = Runner {
+        config: &config,
+        athena: Athena::new(client(&[&start, &done, &results]), &config),
+        store: &store,
+        queries: loglake::rollup::query_file::shipped().unwrap(),
+    };
+    let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].outcome, Outcome::Waiting { reason: "not compacted yet".into() });
+    assert_eq!(start.num_calls(), 0, "nothing computed over staging");
+
+    let first = compact_now(&store, spill.path()).await;
+    assert_eq!((first.rows_out, first.duplicates), (3, 2));
+    let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
+    assert_eq!(
+        (out[0].window.as_str(), &out[0].outcome),
+        ("2026-11-20T09", &Outcome::Stored { rows: 1, reused: false })
+    );
+    let out = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
+    assert_eq!(out[0].outcome, Outcome::AlreadyStored);
+    assert_eq!(start.num_calls(), 1);
+
+    // Late data for 09: waiting while in staging, then run again once compacted — by the next
+    // hour's schedule too (the lookback), with a new generation.
+    stage(&store, &["d"]).await;
+    let out = runner.handle(&scheduled("2026-11-20T11:20:00Z"), soon()).await.unwrap();
+    assert_eq!(start.num_calls(), 1, "09 holds staging again: {out:?}");
+    compact_now(&store, spill.path()).await;
+    let out = runner.handle(&scheduled("2026-11-20T11:20:00Z"), soon()).await.unwrap();
+    let runs: Vec<(&str, &Outcome)> = out.iter().map(|r| (r.window.as_str(), &r.outcome)).collect();
+    assert!(runs.contains(&("2026-11-20T09", &Outcome::Stored { rows: 1, reused: false })), "{runs:?}");
+    assert_eq!(start.num_calls(), 2);
+    let tokens = tokens.lock().unwrap().clone();
+    assert_ne!(tokens[0], tokens[1], "a new execution, not Athena's idempotent replay");
 }

@@ -88,6 +88,9 @@ async fn a_scheduled_rollup_runs_on_athena_and_a_rerun_replaces_its_summary() {
     let scheduled =
         RunEvent { query: query.name.clone(), window: None, scheduled_time: Some("2026-11-20T10:20:00Z".into()) };
 
+    // Hour 09 as compaction run 0 left it (the runner lists it; moto's Athena reads nothing).
+    s3.put("_loglake/compaction/state.json", br#"{"next_run": 1}"#.to_vec()).await.unwrap();
+    s3.put("logs/dt=2026-11-20/hour=09/r000000-0000.parquet", b"PAR1".to_vec()).await.unwrap();
     queue_result(&[("/app/checkout", 120, 7, 3), ("/app/o'brien", 40, 0, 2)]);
     let out = runner.handle(&scheduled, until()).await.unwrap();
     assert_eq!(out.len(), 1);
