@@ -28,6 +28,8 @@ pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> 
         lease_ms: 20 * 60_000,
         // A local lake has no query planned under an older view that could outlast the run.
         delete_delay_ms: 0,
+        // Everything at once unless asked: a local run has no invocation deadline.
+        max_input_bytes: u64::MAX,
     }
 }
 

@@ -91,11 +91,8 @@ async fn generate(lake: &str, files: usize, rows_per_file: usize) {
     println!("generated {count} staging files, {:.1} MB", bytes as f64 / 1e6);
 }
 
-async fn run_compaction(lake: &str, memory_mb: usize) {
-    let store = LocalStore::new(lake);
-    let staging = store.list("staging/").await.unwrap();
-    let spill = std::path::Path::new(lake).join("_loglake/spill");
-    let options = CompactOptions {
+fn bench_options(memory_mb: usize, max_input_bytes: u64) -> CompactOptions {
+    CompactOptions {
         merge: MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
         workers: std::env::var("LOGLAKE_BENCH_WORKERS")
             .ok()
@@ -109,7 +106,15 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
         holder: "bench".into(),
         lease_ms: 60 * 60_000,
         delete_delay_ms: 0,
-    };
+        max_input_bytes,
+    }
+}
+
+async fn run_compaction(lake: &str, memory_mb: usize) {
+    let store = LocalStore::new(lake);
+    let staging = store.list("staging/").await.unwrap();
+    let spill = std::path::Path::new(lake).join("_loglake/spill");
+    let options = bench_options(memory_mb, u64::MAX);
     let start = Instant::now();
     let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();
     let seconds = start.elapsed().as_secs_f64();
@@ -130,6 +135,43 @@ async fn run_compaction(lake: &str, memory_mb: usize) {
     println!("RESULT compact_seconds={seconds:.3}");
 }
 
+/// A backlog compacted in bounded runs, as the compactor function works through one: runs until
+/// staging is empty, each taking at most `max_input_mb` (oldest hours first).
+async fn run_backlog(lake: &str, memory_mb: usize, max_input_mb: u64) {
+    let store = LocalStore::new(lake);
+    let spill = std::path::Path::new(lake).join("_loglake/spill");
+    let (mut runs, mut total_bytes, start) = (0, 0, Instant::now());
+    let mut slowest: f64 = 0.0;
+    while !store.list("staging/").await.unwrap().is_empty() {
+        let options =
+            CompactOptions { now_ms: loglake::function::now_ms(), ..bench_options(memory_mb, max_input_mb << 20) };
+        let run_start = Instant::now();
+        let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();
+        let seconds = run_start.elapsed().as_secs_f64();
+        runs += 1;
+        total_bytes += record.bytes_in;
+        slowest = slowest.max(seconds);
+        println!(
+            "run {}: {} hours ({} waiting), {:.1} MB in, {:.2} s, {:.1} MB/s",
+            record.run,
+            record.hours.len(),
+            record.hours_waiting,
+            record.bytes_in as f64 / 1e6,
+            seconds,
+            record.bytes_in as f64 / 1e6 / seconds
+        );
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "backlog: {runs} runs of at most {max_input_mb} MB, {:.1} MB in, {seconds:.2} s, {:.1} MB/s, slowest run {slowest:.2} s",
+        total_bytes as f64 / 1e6,
+        total_bytes as f64 / 1e6 / seconds
+    );
+    println!("RESULT backlog_runs={runs}");
+    println!("RESULT backlog_mbps={:.2}", total_bytes as f64 / 1e6 / seconds);
+    println!("RESULT backlog_slowest_run_seconds={slowest:.2}");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -138,6 +180,11 @@ fn main() {
             runtime.block_on(generate(lake, files.parse().unwrap(), rows.parse().unwrap()))
         }
         ["compact", lake, memory_mb] => runtime.block_on(run_compaction(lake, memory_mb.parse().unwrap())),
-        _ => eprintln!("usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB"),
+        ["backlog", lake, memory_mb, max_input_mb] => {
+            runtime.block_on(run_backlog(lake, memory_mb.parse().unwrap(), max_input_mb.parse().unwrap()))
+        }
+        _ => eprintln!(
+            "usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB | compact backlog LAKE MEMORY_MB MAX_INPUT_MB"
+        ),
     }
 }

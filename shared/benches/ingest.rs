@@ -76,7 +76,7 @@ fn main() {
     );
 
     // The same without the local write: what the store costs.
-    use loglake::lake::storage::{Expected, ObjectStore, StorageError, Version};
+    use loglake::lake::storage::{Expected, ListedObject, ObjectStore, StorageError, Version};
     struct Discard;
     #[async_trait::async_trait]
     impl ObjectStore for Discard {
@@ -93,7 +93,7 @@ fn main() {
         async fn list(&self, _: &str) -> Result<Vec<String>, StorageError> {
             Ok(Vec::new())
         }
-        async fn list_modified(&self, _: &str) -> Result<Vec<(String, i64)>, StorageError> {
+        async fn list_objects(&self, _: &str) -> Result<Vec<ListedObject>, StorageError> {
             Ok(Vec::new())
         }
         async fn delete(&self, _: &str) -> Result<(), StorageError> {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::lake::storage::{Expected, ObjectStore, S3Store, StorageError, Version};
+use crate::lake::storage::{Expected, ListedObject, ObjectStore, S3Store, StorageError, Version};
 
 /// Settings as a function reads them, from `(name, value)` pairs instead of the environment.
 pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -167,9 +167,9 @@ impl<S: ObjectStore> ObjectStore for PausingStore<S> {
         self.step().await;
         self.inner.list(prefix).await
     }
-    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
         self.step().await;
-        self.inner.list_modified(prefix).await
+        self.inner.list_objects(prefix).await
     }
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.step().await;

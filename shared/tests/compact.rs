@@ -11,7 +11,7 @@ use common::compaction::{
     run_views_on_duckdb, snapshot, view,
 };
 use loglake::compact::merge::MergeOptions;
-use loglake::compact::run::{CompactOptions, compact};
+use loglake::compact::run::{CompactOptions, compact, compact_until};
 use loglake::compact::state::{CompactError, CompactionState, load_state};
 use loglake::compact::view::{local_readers, view_sql, visible_rows};
 use loglake::lake::layout::COMPACTION_LEASE_KEY;
@@ -456,4 +456,57 @@ async fn a_query_planned_before_a_switch_still_reads_every_record_until_the_dela
             seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
         assert_exactly(&ids, &input, &format!("Athena's view on DuckDB, {context}"));
     }
+}
+
+/// A run takes at most its input bound, oldest hours first (an hour larger than the bound alone),
+/// and says how many hours wait; a backlog converges run after run, every record visible once
+/// at each step. (Old code: a run took everything in staging at once, however much.)
+#[tokio::test]
+async fn a_backlog_is_compacted_oldest_hours_first_within_each_runs_bound() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 4).await;
+    let glue = RecordedView::new(None);
+    let bounded = CompactOptions { max_input_bytes: 1, ..fresh(&options) };
+
+    let first = compact(&store, &readers(&glue), &bounded, &spill_dir).await.unwrap();
+    assert_eq!((first.hours.as_slice(), first.hours_waiting), (["dt=2026-11-20/hour=09".to_owned()].as_slice(), 1));
+    assert!(store.list("staging/logs/dt=2026-11-20/hour=09/").await.unwrap().is_empty());
+    assert!(!store.list("staging/logs/dt=2026-11-20/hour=10/").await.unwrap().is_empty(), "waits");
+    assert_exactly(&view(&store).await, &input, "after the first bounded run");
+
+    let second = compact(&store, &readers(&glue), &bounded, &spill_dir).await.unwrap();
+    assert_eq!((second.hours.as_slice(), second.hours_waiting), (["dt=2026-11-20/hour=10".to_owned()].as_slice(), 0));
+    assert!(store.list("staging/").await.unwrap().is_empty());
+    assert_exactly(&view(&store).await, &input, "after the backlog converged");
+    let third = compact(&store, &readers(&glue), &bounded, &spill_dir).await.unwrap();
+    assert_eq!((third.files_out, third.hours_waiting), (0, 0));
+}
+
+/// Within one invocation, bounded runs follow one another while hours wait and time is left:
+/// with time, the backlog drains in one call (a run per hour here); with none, one run only.
+#[tokio::test]
+async fn bounded_runs_follow_one_another_until_the_deadline() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let bounded = CompactOptions { max_input_bytes: 1, ..fresh(&options) };
+    let glue = RecordedView::new(None);
+    let far = std::time::Instant::now() + std::time::Duration::from_secs(600);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 4).await;
+    let runs = compact_until(&store, &readers(&glue), &bounded, &spill_dir, far).await.unwrap();
+    assert_eq!(runs.iter().map(|r| r.hours.len()).collect::<Vec<_>>(), [1, 1], "{runs:?}");
+    assert!(store.list("staging/").await.unwrap().is_empty());
+    assert_exactly(&view(&store).await, &input, "after draining in one call");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    fill(&store, 0, 4).await;
+    let now = std::time::Instant::now();
+    let runs = compact_until(&store, &readers(&glue), &bounded, &spill_dir, now).await.unwrap();
+    assert_eq!((runs.len(), runs[0].hours_waiting), (1, 1), "no time for a second run");
 }

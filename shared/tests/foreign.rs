@@ -13,7 +13,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use common::compaction::{RecordedView, assert_exactly, fill, fresh, options, python, readers, view};
 use loglake::compact::run::compact;
-use loglake::lake::storage::{Expected, LocalStore, ObjectStore, StorageError, Version};
+use loglake::lake::storage::{Expected, ListedObject, LocalStore, ObjectStore, StorageError, Version};
 use loglake::testing::read_lake_table_with_pyarrow;
 
 /// A store whose reads of keys containing `failing` fail (a permission or a network fault on
@@ -47,8 +47,8 @@ impl ObjectStore for FailingReads {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         self.inner.list(prefix).await
     }
-    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
-        self.inner.list_modified(prefix).await
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
+        self.inner.list_objects(prefix).await
     }
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.inner.delete(key).await

@@ -5,7 +5,7 @@
 
 use aws_sdk_glue::error::DisplayErrorContext;
 use loglake::compact::merge::MergeOptions;
-use loglake::compact::run::{CompactOptions, compact, default_workers};
+use loglake::compact::run::{CompactOptions, compact_until, default_workers};
 use loglake::compact::state::{CompactError, RunRecord};
 use loglake::compact::view::{Readers, VIEW_NAME, ViewPublisher, glue_view_original_text};
 use loglake::config::ConfigError;
@@ -23,6 +23,7 @@ pub mod vars {
     pub const GLUE_DATABASE: &str = "LOGLAKE_GLUE_DATABASE";
     pub const LEASE_MINUTES: &str = "LOGLAKE_COMPACT_LEASE_MINUTES";
     pub const DELETE_DELAY_MINUTES: &str = "LOGLAKE_COMPACT_DELETE_DELAY_MINUTES";
+    pub const MAX_INPUT_MB: &str = "LOGLAKE_COMPACT_MAX_INPUT_MB";
     pub const ALL: &[&str] = &[
         MEMORY_MB,
         FILE_MB,
@@ -33,6 +34,7 @@ pub mod vars {
         GLUE_DATABASE,
         LEASE_MINUTES,
         DELETE_DELAY_MINUTES,
+        MAX_INPUT_MB,
     ];
 }
 
@@ -51,6 +53,8 @@ pub struct Config {
     pub lease_minutes: i64,
     /// How long replaced and consumed files stay readable after a switch.
     pub delete_delay_minutes: i64,
+    /// The input one run takes at most, oldest hours first.
+    pub max_input_mb: u64,
     /// The Glue database of the `logs_all` view.
     pub glue_database: String,
 }
@@ -76,6 +80,9 @@ impl Config {
         // Athena's DML query timeout is 30 minutes unless raised (at most 240), and a query may
         // queue before it runs: files a switch replaced stay an hour.
         let delete_delay_minutes = number(vars::DELETE_DELAY_MINUTES, 60, 0..=1440);
+        // What one run merges within its timeout and its /tmp, with margin (docs/compaction-design.md,
+        // "Bounded runs"): sorted runs spill uncompressed, several times the input's ZSTD size.
+        let max_input_mb = number(vars::MAX_INPUT_MB, 512, 16..=1_000_000) as u64;
         if delete_delay_minutes > retry_horizon_hours * 60 {
             problems.push(format!(
                 "{} ({delete_delay_minutes}) is longer than {} ({retry_horizon_hours} h): consumed staging rows \
@@ -101,6 +108,7 @@ would show again before they are deleted",
             grace_minutes,
             lease_minutes,
             delete_delay_minutes,
+            max_input_mb,
             glue_database,
         })
     }
@@ -118,6 +126,7 @@ would show again before they are deleted",
             holder: holder.to_owned(),
             lease_ms: self.lease_minutes * 60_000,
             delete_delay_ms: self.delete_delay_minutes * 60_000,
+            max_input_bytes: self.max_input_mb << 20,
         }
     }
 }
@@ -179,31 +188,39 @@ impl ViewPublisher for GlueView {
     }
 }
 
-/// Runs one compaction; a failure leaves a state the next scheduled run completes.
+/// Runs compactions until nothing waits or the next would not end before `deadline` (each run
+/// bounded by `LOGLAKE_COMPACT_MAX_INPUT_MB`); a failure leaves a state the next scheduled run
+/// completes.
 pub async fn handle(
     config: &Config,
     store: &dyn ObjectStore,
     readers: &Readers<'_>,
     spill_dir: &std::path::Path,
     request_id: &str,
-) -> Result<RunRecord, CompactError> {
-    let result = compact(store, readers, &config.options(now_ms(), request_id), spill_dir).await;
-    match &result {
-        Ok(RunRecord { skipped: Some(reason), .. }) => tracing::info!(reason, "another run is at work: nothing to do"),
-        Ok(record) => tracing::info!(
-            run = record.run,
-            hours = record.hours.len(),
-            staging_in = record.staging_in,
-            curated_in = record.curated_in,
-            files_out = record.files_out,
-            rows_out = record.rows_out,
-            duplicates = record.duplicates,
-            set_aside = record.set_aside.len(),
-            failed_hours = record.failed_hours.len(),
-            duration_ms = record.duration_ms,
-            "compacted"
-        ),
-        Err(error) => tracing::error!(error = %error, "compaction failed; the next run completes it"),
+    deadline: std::time::Instant,
+) -> Result<Vec<RunRecord>, CompactError> {
+    let result = compact_until(store, readers, &config.options(now_ms(), request_id), spill_dir, deadline).await;
+    for record in result.iter().flatten() {
+        match &record.skipped {
+            Some(reason) => tracing::info!(reason, "another run is at work: nothing to do"),
+            None => tracing::info!(
+                run = record.run,
+                hours = record.hours.len(),
+                staging_in = record.staging_in,
+                curated_in = record.curated_in,
+                files_out = record.files_out,
+                rows_out = record.rows_out,
+                duplicates = record.duplicates,
+                set_aside = record.set_aside.len(),
+                failed_hours = record.failed_hours.len(),
+                hours_waiting = record.hours_waiting,
+                duration_ms = record.duration_ms,
+                "compacted"
+            ),
+        }
+    }
+    if let Err(error) = &result {
+        tracing::error!(error = %error, "compaction failed; the next run completes it");
     }
     let _ = std::fs::remove_dir_all(spill_dir);
     result
@@ -222,6 +239,7 @@ mod tests {
             (config.memory_mb, config.file_mb, config.zstd_level, config.retry_horizon_hours),
             (256, 256, 3, 48)
         );
+        assert_eq!((config.max_input_mb, config.delete_delay_minutes), (512, 60));
         let options = config.options(0, "request");
         assert_eq!((options.merge.memory_budget_bytes, options.lease_ms), (256 << 20, 20 * 60_000));
         let error =
@@ -241,10 +259,13 @@ mod tests {
         let store = loglake::lake::storage::LocalStore::new(&lake);
         let config =
             Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("LOGLAKE_GLUE_DATABASE", "db")])).unwrap();
-        let record = handle(&config, &store, &loglake::compact::view::local_readers(), &lake.join("spill"), "request")
-            .await
-            .unwrap();
-        assert_eq!((record.files_out, record.staging_in), (0, 0));
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        let record =
+            handle(&config, &store, &loglake::compact::view::local_readers(), &lake.join("spill"), "request", later)
+                .await
+                .unwrap();
+        assert_eq!(record.len(), 1, "nothing waits: one run");
+        assert_eq!((record[0].files_out, record[0].staging_in), (0, 0));
         // Nothing but the released lease: no state, no files.
         let lease = loglake::lake::layout::COMPACTION_LEASE_KEY;
         assert_eq!(store.list("").await.unwrap(), [lease], "an empty lake stays empty");

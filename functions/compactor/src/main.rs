@@ -14,7 +14,11 @@ async fn main() -> Result<(), Error> {
     // Lambda's only writable disk; sorted runs spill here.
     let spill = &std::env::temp_dir().join("loglake-compaction");
     loglake_lambda::serve(move |event: LambdaEvent<serde_json::Value>| async move {
-        handle(config, store, readers, spill, &event.context.request_id).await
+        // Runs stop two minutes before the invocation's deadline (a run is bounded; the next
+        // schedule goes on with what waits).
+        let left_ms = (event.context.deadline as i64 - loglake::function::now_ms() - 120_000).max(0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(left_ms as u64);
+        handle(config, store, readers, spill, &event.context.request_id, deadline).await
     })
     .await
 }

@@ -13,6 +13,11 @@ use loglake::ingest::cloudwatch::{StoredLogEvent, ingest_log_events};
 use loglake::lake::storage::{Expected, ObjectStore, S3Store, StorageError, load_aws_config};
 use loglake::testing::{integration_python, read_bucket_table_with_pyarrow, unique_bucket};
 
+/// An invocation's deadline, far enough not to matter.
+fn later() -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(600)
+}
+
 /// The `originalSql` of the Presto view document in the view's Glue text.
 async fn view_text(glue: &aws_sdk_glue::Client, database: &str) -> String {
     let table = glue.get_table().database_name(database).name(VIEW_NAME).send().await.unwrap();
@@ -74,7 +79,7 @@ async fn a_run_publishes_the_view_of_its_state_to_glue() {
     let view = GlueView { client: glue.clone(), database: config.glue_database.clone() };
     let readers = Readers { view: &view, path_prefix: format!("s3://{}/", config.lake.bucket) };
     let spill = tempfile::tempdir().unwrap();
-    let record = handle(&config, &s3, &readers, spill.path(), "request").await.unwrap();
+    let record = handle(&config, &s3, &readers, spill.path(), "request", later()).await.unwrap().remove(0);
     assert_eq!((record.rows_out, record.hours.len()), (ids.len(), record.files_out));
     // Consumed staging stays for the delete delay (an hour by default), hidden by the view.
     let state = load_state(&s3).await.unwrap();
@@ -101,7 +106,7 @@ async fn a_glue_failure_fails_the_run_before_anything_is_deleted() {
     let view = GlueView { client: glue, database: config.glue_database.clone() };
     let readers = Readers { view: &view, path_prefix: format!("s3://{}/", config.lake.bucket) };
     let spill = tempfile::tempdir().unwrap();
-    let error = handle(&config, &s3, &readers, spill.path(), "request").await.unwrap_err();
+    let error = handle(&config, &s3, &readers, spill.path(), "request", later()).await.unwrap_err();
     assert!(error.to_string().contains("glue:GetTable"), "{error}");
     assert_eq!(s3.list("staging/").await.unwrap(), staged, "nothing consumed");
     assert!(s3.list("logs/").await.unwrap().is_empty());
@@ -146,13 +151,13 @@ async fn an_invocation_while_another_run_holds_the_lease_does_nothing() {
         panic!("a new lake's lease is free")
     };
     let staged = s3.list("staging/").await.unwrap();
-    let record = handle(&config, &s3, &readers, spill.path(), "request-2").await.unwrap();
+    let record = handle(&config, &s3, &readers, spill.path(), "request-2", later()).await.unwrap().remove(0);
     assert!(record.skipped.as_deref().is_some_and(|reason| reason.contains("cli-running")), "{record:?}");
     assert_eq!(s3.list("staging/").await.unwrap(), staged, "nothing consumed");
     assert!(s3.list("logs/").await.unwrap().is_empty() && load_state(&s3).await.unwrap() == CompactionState::default());
 
     running.release(&s3).await.unwrap();
-    let record = handle(&config, &s3, &readers, spill.path(), "request-3").await.unwrap();
+    let record = handle(&config, &s3, &readers, spill.path(), "request-3", later()).await.unwrap().remove(0);
     assert_eq!((record.skipped, record.rows_out), (None, ids.len()));
     let rows = read_bucket_table_with_pyarrow(&s3, &python, "logs").await;
     assert_eq!(rows.len(), ids.len());
@@ -193,7 +198,7 @@ async fn runs_interleaved_on_s3_leave_every_record_visible_once() {
     let readers = Readers { view: &view, path_prefix: format!("s3://{}/", config.lake.bucket) };
     let spill = tempfile::tempdir().unwrap();
     let counting = PausingStore::new(s3, usize::MAX);
-    handle(&config, &counting, &readers, spill.path(), "count").await.unwrap();
+    handle(&config, &counting, &readers, spill.path(), "count", later()).await.unwrap();
     let operations = counting.operations();
     assert!(operations >= 20, "{operations}");
 
@@ -205,11 +210,11 @@ async fn runs_interleaved_on_s3_leave_every_record_visible_once() {
         let readers = Readers { view: &view, path_prefix: format!("s3://{}/", config.lake.bucket) };
         let paused = PausingStore::new(S3Store::new(&load_aws_config().await, &config.lake.bucket, true), pause_at);
         let (first_spill, second_spill) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let first = handle(&config, &paused, &readers, first_spill.path(), "first");
+        let first = handle(&config, &paused, &readers, first_spill.path(), "first", later());
         let second = async {
             paused.paused().await;
             s3.delete(loglake::lake::layout::COMPACTION_LEASE_KEY).await.unwrap(); // lapsed
-            let result = handle(&config, &s3, &readers, second_spill.path(), "second").await;
+            let result = handle(&config, &s3, &readers, second_spill.path(), "second", later()).await;
             paused.resume();
             result
         };
@@ -217,7 +222,7 @@ async fn runs_interleaved_on_s3_leave_every_record_visible_once() {
         let context = format!("first run paused before operation {pause_at} of {operations}");
         second.unwrap_or_else(|e| panic!("{context}: the second run failed: {e}"));
         assert_eq!(visible(&s3).await, ids, "{context}, after both");
-        let third = handle(&config, &s3, &readers, second_spill.path(), "third").await;
+        let third = handle(&config, &s3, &readers, second_spill.path(), "third", later()).await;
         third.unwrap_or_else(|e| panic!("{context}: the third run failed: {e}"));
         assert_eq!(visible(&s3).await, ids, "{context}, after a third run");
         assert!(s3.list("staging/").await.unwrap().is_empty(), "{context}");

@@ -182,6 +182,7 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
         holder: "test".into(),
         lease_ms: 20 * 60_000,
         delete_delay_ms: 0,
+        max_input_bytes: u64::MAX,
     };
     let record = loglake::compact::run::compact(&s3, &loglake::compact::view::local_readers(), &options, spill.path())
         .await

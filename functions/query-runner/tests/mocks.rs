@@ -414,6 +414,7 @@ async fn compact_now(store: &LocalStore, spill: &std::path::Path) -> loglake::co
         holder: "test".into(),
         lease_ms: 20 * 60_000,
         delete_delay_ms: 0,
+        max_input_bytes: u64::MAX,
     };
     let readers = loglake::compact::view::local_readers();
     loglake::compact::run::compact(store, &readers, &options, spill).await.unwrap()

@@ -38,7 +38,7 @@ use crate::lake::layout::{
     CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, compaction_set_aside_key, curated_key, curated_run_of,
     partition_of,
 };
-use crate::lake::storage::ObjectStore;
+use crate::lake::storage::{ListedObject, ObjectStore};
 
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
@@ -66,6 +66,9 @@ pub struct CompactOptions {
     /// no shorter than the longest query. At most the retry horizon, which keeps consumed
     /// staging rows hidden until they are deleted.
     pub delete_delay_ms: i64,
+    /// The input one run takes at most (staging plus the curated files it rewrites), oldest
+    /// hours first; the rest waits for the next run. An hour larger than this is taken alone.
+    pub max_input_bytes: u64,
 }
 
 /// Workers for this machine: one per core, at most four.
@@ -81,6 +84,33 @@ pub async fn compact(
     spill_dir: &std::path::Path,
 ) -> Result<RunRecord, CompactError> {
     compact_with_progress(store, readers, options, spill_dir, |_, _, _| {}).await
+}
+
+/// Runs compactions one after another while hours wait and another run fits before `deadline`
+/// (each run bounded by `max_input_bytes`, with its own switch, so a stop between runs loses
+/// nothing): a backlog drains within one invocation as far as its time allows. A run is assumed
+/// to take up to twice the longest one so far. Returns the records of the runs.
+pub async fn compact_until(
+    store: &dyn ObjectStore,
+    readers: &Readers<'_>,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+    deadline: std::time::Instant,
+) -> Result<Vec<RunRecord>, CompactError> {
+    let first = std::time::Instant::now();
+    let mut longest = std::time::Duration::ZERO;
+    let mut records = Vec::new();
+    loop {
+        let started = std::time::Instant::now();
+        let now_ms = options.now_ms + first.elapsed().as_millis() as i64;
+        let record = compact(store, readers, &CompactOptions { now_ms, ..options.clone() }, spill_dir).await?;
+        longest = longest.max(started.elapsed());
+        let more = record.hours_waiting > 0 && record.skipped.is_none() && record.failed_hours.is_empty();
+        records.push(record);
+        if !more || std::time::Instant::now() + longest * 2 > deadline {
+            return Ok(records);
+        }
+    }
 }
 
 /// [`compact`], calling `progress(hours done, hours, hour)` as each hour is merged.
@@ -128,7 +158,8 @@ async fn run_holding(
     let mut stored = read_state(store).await?;
     let run = stored.state.next_run;
     let mut record = RunRecord { run, ..RunRecord::default() };
-    refuse_reused_run_numbers(store, &stored).await?;
+    let curated_listing = store.list_objects(CURATED_PREFIX).await?;
+    refuse_reused_run_numbers(&curated_listing, &stored)?;
     let state = &mut stored.state;
 
     // 1. Readers follow the state; then what the last run left goes: an unfinished run's files,
@@ -143,12 +174,14 @@ async fn run_holding(
             record.deleted += 1;
         }
     }
-    let mut staging: BTreeMap<String, i64> = store.list_modified(STAGING_PREFIX).await?.into_iter().collect();
+    let staging_listing = store.list_objects(STAGING_PREFIX).await?;
+    let sizes: BTreeMap<&str, u64> = staging_listing.iter().map(|o| (o.key.as_str(), o.size)).collect();
+    let mut staging: BTreeMap<String, i64> = staging_listing.iter().map(|o| (o.key.clone(), o.modified_ms)).collect();
     record.deleted += delete_due(store, state, &mut staging, options.now_ms, lease).await?;
     state.deduplicated.retain(|_, until| *until > options.now_ms);
 
     // 2. The staging objects old enough and not merged already, by hour.
-    let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut ready: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, &modified_ms) in &staging {
         if modified_ms > options.now_ms - options.grace_ms
             || state.consumed.get(key).is_some_and(|consumed| consumed.modified_ms == modified_ms)
@@ -157,8 +190,30 @@ async fn run_holding(
         }
         let key = key.clone();
         if let Some(partition) = partition_of(&key, STAGING_PREFIX) {
-            hours.entry(partition).or_default().push(key);
+            ready.entry(partition).or_default().push(key);
         }
+    }
+    // A run's work is bounded, so that it ends well within one invocation (time, memory, /tmp):
+    // hours oldest first while their input — staging and the curated files a merge rewrites —
+    // stays within `max_input_bytes` (always at least one hour). A backlog converges run after
+    // run; what waits is counted.
+    let mut curated_bytes: BTreeMap<String, u64> = BTreeMap::new();
+    for object in curated_listing.iter().filter(|o| state.curated_visible(&o.key)) {
+        if let Some(hour) = partition_of(&object.key, CURATED_PREFIX) {
+            *curated_bytes.entry(hour).or_default() += object.size;
+        }
+    }
+    let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut taken_bytes = 0;
+    for (hour, keys) in ready {
+        let bytes = keys.iter().map(|k| sizes.get(k.as_str()).copied().unwrap_or(0)).sum::<u64>()
+            + curated_bytes.get(&hour).copied().unwrap_or(0);
+        if !hours.is_empty() && (record.hours_waiting > 0 || taken_bytes + bytes > options.max_input_bytes) {
+            record.hours_waiting += 1;
+            continue;
+        }
+        taken_bytes += bytes;
+        hours.insert(hour, keys);
     }
     if hours.is_empty() {
         if *state != before {
@@ -282,7 +337,8 @@ async fn run_holding(
     // 5. Delete what the new files replace, if no delay keeps it (a local lake: none).
     if options.delete_delay_ms <= 0 {
         let switched = stored.state.clone();
-        let mut staging: BTreeMap<String, i64> = store.list_modified(STAGING_PREFIX).await?.into_iter().collect();
+        let mut staging: BTreeMap<String, i64> =
+            store.list_objects(STAGING_PREFIX).await?.into_iter().map(|o| (o.key, o.modified_ms)).collect();
         record.deleted += delete_due(store, &mut stored.state, &mut staging, options.now_ms, lease).await?;
         // 6. Forget the deleted files.
         if stored.state != switched {
@@ -355,14 +411,14 @@ async fn set_aside(store: &dyn ObjectStore, key: &str, reason: &str, now_ms: i64
 /// Refuses a state older than the lake's curated files (a restored or copied state object): its
 /// next run would write keys that exist, or hide files readers see. Run `N` may find only its
 /// own leftovers (files `r<N>-…` in the hours the state says it was writing).
-async fn refuse_reused_run_numbers(store: &dyn ObjectStore, stored: &StoredState) -> Result<(), CompactError> {
+fn refuse_reused_run_numbers(curated: &[ListedObject], stored: &StoredState) -> Result<(), CompactError> {
     let state = &stored.state;
-    for key in store.list(CURATED_PREFIX).await? {
-        let Some(run) = curated_run_of(&key) else { continue };
+    for ListedObject { key, .. } in curated {
+        let Some(run) = curated_run_of(key) else { continue };
         let leftover = run == state.next_run
-            && partition_of(&key, CURATED_PREFIX).is_some_and(|hour| state.writing.contains(&hour));
+            && partition_of(key, CURATED_PREFIX).is_some_and(|hour| state.writing.contains(&hour));
         if run > state.next_run || (run == state.next_run && !leftover) {
-            return Err(CompactError::StateBehind { key, next_run: state.next_run });
+            return Err(CompactError::StateBehind { key: key.clone(), next_run: state.next_run });
         }
     }
     Ok(())

@@ -144,10 +144,17 @@ pub struct RunRecord {
     /// table), each with its reason; the rest of their hour was compacted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub set_aside: Vec<SetAside>,
+    /// Hours with staging ready that this run left for the next (its input bound was reached).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hours_waiting: usize,
     /// Hours that failed; their inputs wait for the next run, the other hours were compacted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_hours: Vec<FailedHour>,
     pub duration_ms: u64,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// An input file compaction could not use, and where it went.

@@ -29,6 +29,15 @@ pub enum StorageError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version(pub String);
 
+/// An object as a listing tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    pub key: String,
+    /// Last modified, ms since the epoch.
+    pub modified_ms: i64,
+    pub size: u64,
+}
+
 /// What a conditional write expects to find.
 #[derive(Debug, Clone, Copy)]
 pub enum Expected<'a> {
@@ -48,8 +57,8 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
-    /// [`ObjectStore::list`] with each object's last-modified time (ms since the epoch).
-    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError>;
+    /// [`ObjectStore::list`] with each object's last-modified time and size.
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError>;
     /// Removes the object; removing one that does not exist succeeds (as on S3).
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
     /// The object and its version, or `None` when no object has the key.
@@ -173,13 +182,14 @@ impl ObjectStore for LocalStore {
         Ok(self.walk(prefix)?.into_iter().map(|(key, _)| key).collect())
     }
 
-    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
         self.walk(prefix)?
             .into_iter()
             .map(|(key, path)| {
-                let modified = std::fs::metadata(&path).and_then(|m| m.modified()).map_err(local_err("stat", &path))?;
-                let ms = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-                Ok((key, ms))
+                let metadata = std::fs::metadata(&path).map_err(local_err("stat", &path))?;
+                let modified = metadata.modified().map_err(local_err("stat", &path))?;
+                let modified_ms = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+                Ok(ListedObject { key, modified_ms, size: metadata.len() })
             })
             .collect()
     }
@@ -341,19 +351,20 @@ impl ObjectStore for S3Store {
         Ok(keys)
     }
 
-    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
         let mut keys = Vec::new();
         let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.err("ListObjectsV2", prefix, e))?;
             for object in page.contents() {
-                let modified = object.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0);
+                let modified_ms = object.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0);
                 if let Some(key) = object.key() {
-                    keys.push((key.to_owned(), modified));
+                    let size = object.size().unwrap_or(0).max(0) as u64;
+                    keys.push(ListedObject { key: key.to_owned(), modified_ms, size });
                 }
             }
         }
-        keys.sort();
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(keys)
     }
 
@@ -457,8 +468,8 @@ impl<S: ObjectStore> ObjectStore for FailAfter<S> {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         self.inner.list(prefix).await
     }
-    async fn list_modified(&self, prefix: &str) -> Result<Vec<(String, i64)>, StorageError> {
-        self.inner.list_modified(prefix).await
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
+        self.inner.list_objects(prefix).await
     }
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.allow(&format!("delete {key}"))?;

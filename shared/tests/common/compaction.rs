@@ -36,6 +36,7 @@ pub fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) 
         lease_ms: 20 * 60_000,
         // Deleted at once unless a test says otherwise: the crash tests count every delete.
         delete_delay_ms: 0,
+        max_input_bytes: u64::MAX,
     };
     (options, spill.to_path_buf())
 }
