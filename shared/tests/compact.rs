@@ -7,8 +7,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::compaction::{
-    PATH_PREFIX, RecordedView, assert_exactly, fill, fresh, lapse_the_lease, options, python, readers,
-    run_views_on_duckdb, snapshot, view,
+    PATH_PREFIX, RecordedView, assert_exactly, assert_views_on_duckdb, fill, fresh, lapse_the_lease, options, python,
+    readers, run_views_on_duckdb, snapshot, view,
 };
 use loglake::compact::merge::MergeOptions;
 use loglake::compact::run::{CompactOptions, compact, compact_until};
@@ -94,14 +94,7 @@ async fn a_crash_after_any_step_is_invisible_and_the_next_run_converges() {
     }
 
     // What Athena reads at each of those moments: the view text it had, over the files there were.
-    let Some(python) = python() else { return };
-    let paths: Vec<PathBuf> = cases.iter().map(|(path, _)| path.clone()).collect();
-    let seen = run_views_on_duckdb(&python, &paths);
-    for (path, context) in &cases {
-        let ids: Vec<String> =
-            seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
-        assert_exactly(&ids, &input, &format!("Athena's view on DuckDB, {context}"));
-    }
+    assert_views_on_duckdb(&cases, &input);
 }
 
 /// A retry that rewrites a staging key after the compactor consumed it brings back records that
@@ -448,14 +441,7 @@ async fn a_query_planned_before_a_switch_still_reads_every_record_until_the_dela
     snapshot(dir.path(), &glue.text(), &path);
     cases.push((path, "the view at the end".into()));
 
-    let Some(python) = python() else { return };
-    let paths: Vec<PathBuf> = cases.iter().map(|(path, _)| path.clone()).collect();
-    let seen = run_views_on_duckdb(&python, &paths);
-    for (path, context) in &cases {
-        let ids: Vec<String> =
-            seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
-        assert_exactly(&ids, &input, &format!("Athena's view on DuckDB, {context}"));
-    }
+    assert_views_on_duckdb(&cases, &input);
 }
 
 /// A run takes at most its input bound, oldest hours first (an hour larger than the bound alone),

@@ -9,8 +9,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::compaction::{
-    RecordedView, assert_exactly, fill, fresh, lapse_the_lease, options, python, readers, run_views_on_duckdb,
-    snapshot, view,
+    RecordedView, assert_exactly, assert_views_on_duckdb, fill, fresh, lapse_the_lease, options, readers, snapshot,
+    view,
 };
 use loglake::compact::run::compact;
 use loglake::lake::storage::{LocalStore, ObjectStore};
@@ -78,12 +78,5 @@ async fn a_run_paused_at_any_step_while_another_runs_leaves_every_record_visible
         cases.push((path, format!("{context}, after a third run")));
     }
 
-    let Some(python) = python() else { return };
-    let paths: Vec<PathBuf> = cases.iter().map(|(path, _)| path.clone()).collect();
-    let seen = run_views_on_duckdb(&python, &paths);
-    for (path, context) in &cases {
-        let ids: Vec<String> =
-            seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
-        assert_exactly(&ids, &input, &format!("Athena's view on DuckDB, {context}"));
-    }
+    assert_views_on_duckdb(&cases, &input);
 }

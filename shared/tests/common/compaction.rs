@@ -187,3 +187,16 @@ pub fn run_views_on_duckdb(python: &str, snapshots: &[PathBuf]) -> serde_json::M
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap().as_object().unwrap().clone()
 }
+
+/// Runs each snapshot's view text on DuckDB and checks it sees exactly `input`: what Athena reads
+/// at each of those moments (skipped, and said, without the test Python).
+pub fn assert_views_on_duckdb(cases: &[(PathBuf, String)], input: &[String]) {
+    let Some(python) = python() else { return };
+    let paths: Vec<PathBuf> = cases.iter().map(|(path, _)| path.clone()).collect();
+    let seen = run_views_on_duckdb(&python, &paths);
+    for (path, context) in cases {
+        let ids: Vec<String> =
+            seen[path.to_str().unwrap()].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+        assert_exactly(&ids, input, &format!("Athena's view on DuckDB, {context}"));
+    }
+}
