@@ -15,7 +15,7 @@ use loglake::lake::storage::LocalStore;
 /// The compaction settings of the CLI (and the demo).
 pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> CompactOptions {
     CompactOptions {
-        merge: MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
+        merge: MergeOptions { memory_budget_bytes: memory_mb << 20, ..MergeOptions::default() },
         workers: default_workers(),
         file_bytes: file_mb << 20,
         zstd_level: 3,

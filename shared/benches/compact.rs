@@ -93,7 +93,11 @@ async fn generate(lake: &str, files: usize, rows_per_file: usize) {
 
 fn bench_options(memory_mb: usize, max_input_bytes: u64) -> CompactOptions {
     CompactOptions {
-        merge: MergeOptions { memory_budget_bytes: memory_mb << 20, batch_rows: 8192 },
+        merge: MergeOptions {
+            memory_budget_bytes: memory_mb << 20,
+            batch_rows: 8192,
+            compress_spill: std::env::var("LOGLAKE_BENCH_SPILL").as_deref() != Ok("plain"),
+        },
         workers: std::env::var("LOGLAKE_BENCH_WORKERS")
             .ok()
             .and_then(|w| w.parse().ok())
@@ -142,6 +146,7 @@ async fn run_backlog(lake: &str, memory_mb: usize, max_input_mb: u64) {
     let spill = std::path::Path::new(lake).join("_loglake/spill");
     let (mut runs, mut total_bytes, start) = (0, 0, Instant::now());
     let mut slowest: f64 = 0.0;
+    let mut largest_spill: u64 = 0;
     while !store.list("staging/").await.unwrap().is_empty() {
         let options =
             CompactOptions { now_ms: loglake::function::now_ms(), ..bench_options(memory_mb, max_input_mb << 20) };
@@ -151,12 +156,14 @@ async fn run_backlog(lake: &str, memory_mb: usize, max_input_mb: u64) {
         runs += 1;
         total_bytes += record.bytes_in;
         slowest = slowest.max(seconds);
+        largest_spill = largest_spill.max(record.spilled_bytes);
         println!(
-            "run {}: {} hours ({} waiting), {:.1} MB in, {:.2} s, {:.1} MB/s",
+            "run {}: {} hours ({} waiting), {:.1} MB in, {:.1} MB spilled, {:.2} s, {:.1} MB/s",
             record.run,
             record.hours.len(),
             record.hours_waiting,
             record.bytes_in as f64 / 1e6,
+            record.spilled_bytes as f64 / 1e6,
             seconds,
             record.bytes_in as f64 / 1e6 / seconds
         );
@@ -170,6 +177,7 @@ async fn run_backlog(lake: &str, memory_mb: usize, max_input_mb: u64) {
     println!("RESULT backlog_runs={runs}");
     println!("RESULT backlog_mbps={:.2}", total_bytes as f64 / 1e6 / seconds);
     println!("RESULT backlog_slowest_run_seconds={slowest:.2}");
+    println!("RESULT backlog_largest_spill_mb={:.1}", largest_spill as f64 / 1e6);
 }
 
 fn main() {

@@ -75,7 +75,7 @@ fn many_files_merge_sorted_and_deduplicated_in_a_small_budget() {
     let (files, expected) = staging_files(60, 500);
     let input_bytes: usize = files.iter().map(Vec::len).sum();
     let spill = tempfile::tempdir().unwrap();
-    let options = MergeOptions { memory_budget_bytes: 256 * 1024, batch_rows: 1000 };
+    let options = MergeOptions { memory_budget_bytes: 256 * 1024, batch_rows: 1000, ..MergeOptions::default() };
     let mut runs = RunWriter::new(spill.path(), options);
     for file in files {
         runs.add_file(file).unwrap();
@@ -139,4 +139,35 @@ fn the_same_id_in_two_log_groups_is_two_records() {
     let groups: Vec<&str> = batch.column_by_name("log_group").unwrap().as_string::<i32>().iter().flatten().collect();
     assert_eq!(groups, ["/a", "/b"], "one duplicate (/a twice), two records");
     assert_eq!(merger.stats().duplicates, 1);
+}
+
+/// Sorted runs spill ZSTD-compressed by default: the same merge, a fraction of the local disk
+/// (what bounds one compaction run on a Lambda's /tmp), the same records out.
+#[test]
+fn a_compressed_spill_merges_the_same_records_on_less_disk() {
+    let (files, expected) = staging_files(30, 500);
+    let merge = |compress_spill: bool| {
+        let spill = tempfile::tempdir().unwrap();
+        let options = MergeOptions { memory_budget_bytes: 256 * 1024, batch_rows: 1000, compress_spill };
+        let mut runs = RunWriter::new(spill.path(), options);
+        for file in &files {
+            runs.add_file(file.clone()).unwrap();
+        }
+        let mut merger = runs.finish().unwrap();
+        let mut got: Vec<Key> = Vec::new();
+        while let Some(batch) = merger.next_batch().unwrap() {
+            let times = batch.column_by_name("event_time").unwrap().as_primitive::<TimestampMillisecondType>();
+            let groups = batch.column_by_name("log_group").unwrap().as_string::<i32>();
+            let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                got.push((groups.value(i).to_owned(), times.value(i), ids.value(i).to_owned()));
+            }
+        }
+        (got, merger.stats().spilled_bytes)
+    };
+    let (plain, plain_bytes) = merge(false);
+    let (compressed, compressed_bytes) = merge(true);
+    assert_eq!(plain, expected);
+    assert_eq!(compressed, expected);
+    assert!(compressed_bytes * 2 < plain_bytes, "{compressed_bytes} compressed, {plain_bytes} plain");
 }

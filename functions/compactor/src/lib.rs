@@ -80,9 +80,9 @@ impl Config {
         // Athena's DML query timeout is 30 minutes unless raised (at most 240), and a query may
         // queue before it runs: files a switch replaced stay an hour.
         let delete_delay_minutes = number(vars::DELETE_DELAY_MINUTES, 60, 0..=1440);
-        // What one run merges within its timeout and its /tmp, with margin (docs/compaction-design.md,
-        // "Bounded runs"): sorted runs spill uncompressed, several times the input's ZSTD size.
-        let max_input_mb = number(vars::MAX_INPUT_MB, 512, 16..=1_000_000) as u64;
+        // What one run merges well within its timeout and its /tmp (docs/compaction-design.md,
+        // "Bounded runs"): the compressed spill takes about the input's size, plus one output file.
+        let max_input_mb = number(vars::MAX_INPUT_MB, 2048, 16..=1_000_000) as u64;
         if delete_delay_minutes > retry_horizon_hours * 60 {
             problems.push(format!(
                 "{} ({delete_delay_minutes}) is longer than {} ({retry_horizon_hours} h): consumed staging rows \
@@ -116,7 +116,7 @@ would show again before they are deleted",
     /// The options of one run; `holder` names it in the lease (the invocation's request id).
     pub fn options(&self, now_ms: i64, holder: &str) -> CompactOptions {
         CompactOptions {
-            merge: MergeOptions { memory_budget_bytes: self.memory_mb << 20, batch_rows: 8192 },
+            merge: MergeOptions { memory_budget_bytes: self.memory_mb << 20, ..MergeOptions::default() },
             workers: self.workers,
             file_bytes: self.file_mb << 20,
             zstd_level: self.zstd_level,
@@ -239,7 +239,7 @@ mod tests {
             (config.memory_mb, config.file_mb, config.zstd_level, config.retry_horizon_hours),
             (256, 256, 3, 48)
         );
-        assert_eq!((config.max_input_mb, config.delete_delay_minutes), (512, 60));
+        assert_eq!((config.max_input_mb, config.delete_delay_minutes), (2048, 60));
         let options = config.options(0, "request");
         assert_eq!((options.merge.memory_budget_bytes, options.lease_ms), (256 << 20, 20 * 60_000));
         let error =

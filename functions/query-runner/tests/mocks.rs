@@ -404,7 +404,7 @@ async fn stage(store: &LocalStore, ids: &[&str]) {
 
 async fn compact_now(store: &LocalStore, spill: &std::path::Path) -> loglake::compact::state::RunRecord {
     let options = loglake::compact::run::CompactOptions {
-        merge: loglake::compact::merge::MergeOptions { memory_budget_bytes: 1 << 20, batch_rows: 500 },
+        merge: loglake::compact::merge::MergeOptions { memory_budget_bytes: 1 << 20, ..Default::default() },
         workers: 1,
         file_bytes: 1 << 20,
         zstd_level: 1,

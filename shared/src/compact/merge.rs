@@ -27,13 +27,19 @@ use crate::lake::schema::logs_schema;
 /// memory while it is merged.
 const SPILL_ROWS: usize = 2048;
 
-fn spill_properties() -> WriterProperties {
-    // Uncompressed, plain, no statistics: run files live for one compaction, on local disk, and
-    // are read once, in order.
+fn spill_properties(options: &MergeOptions) -> WriterProperties {
+    // Plain, no statistics: run files live for one compaction, on local disk, and are read once,
+    // in order. Compressed (ZSTD level 1) unless told otherwise: uncompressed they take about
+    // five times the input's size on /tmp, which bounds what one run can take.
+    let compression = match options.compress_spill {
+        true => parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::try_new(1).unwrap_or_default()),
+        false => parquet::basic::Compression::UNCOMPRESSED,
+    };
     WriterProperties::builder()
         .set_max_row_group_row_count(Some(SPILL_ROWS))
         .set_dictionary_enabled(false)
         .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .set_compression(compression)
         .build()
 }
 
@@ -75,11 +81,13 @@ pub struct MergeOptions {
     pub memory_budget_bytes: usize,
     /// Rows per batch read and emitted.
     pub batch_rows: usize,
+    /// Sorted runs spilled ZSTD-compressed (level 1) rather than plain.
+    pub compress_spill: bool,
 }
 
 impl Default for MergeOptions {
     fn default() -> Self {
-        MergeOptions { memory_budget_bytes: 64 * 1024 * 1024, batch_rows: 8192 }
+        MergeOptions { memory_budget_bytes: 64 * 1024 * 1024, batch_rows: 8192, compress_spill: true }
     }
 }
 
@@ -90,6 +98,8 @@ pub struct MergeStats {
     pub duplicates: usize,
     /// Sorted runs spilled by phase 1.
     pub runs: usize,
+    /// Bytes of those runs on local disk (what /tmp must hold, with the output file).
+    pub spilled_bytes: u64,
     /// Runs written by merging groups of runs (when the budget holds fewer than all of them).
     pub merged_runs: usize,
 }
@@ -104,6 +114,8 @@ pub struct RunWriter<'d> {
     runs: Vec<PathBuf>,
     /// Run files written so far (names stay unique when runs are merged into longer ones).
     spilled: usize,
+    /// Bytes of the sorted runs written.
+    spilled_bytes: u64,
     rows_in: usize,
     /// The largest Arrow size per row seen in a chunk: what a merged run costs per row.
     row_bytes: usize,
@@ -119,6 +131,7 @@ impl<'d> RunWriter<'d> {
             pending_bytes: 0,
             runs: Vec::new(),
             spilled: 0,
+            spilled_bytes: 0,
             rows_in: 0,
             row_bytes: 0,
         }
@@ -171,7 +184,7 @@ impl<'d> RunWriter<'d> {
         let schema = batches[0].schema();
         let path = self.next_run_path();
         let file = std::fs::File::create(&path).map_err(|source| MergeError::Spill { path: path.clone(), source })?;
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(spill_properties()))?;
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(spill_properties(&self.options)))?;
         let all = arrow_select::concat::concat_batches(&schema, &batches)?;
         drop(batches);
         let columns = SORT_COLUMNS
@@ -189,6 +202,7 @@ impl<'d> RunWriter<'d> {
             writer.write(&sorted)?;
         }
         writer.close()?;
+        self.spilled_bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         self.schema = schema;
         self.runs.push(path);
         Ok(())
@@ -212,7 +226,7 @@ impl<'d> RunWriter<'d> {
             let path = self.next_run_path();
             let file =
                 std::fs::File::create(&path).map_err(|source| MergeError::Spill { path: path.clone(), source })?;
-            let mut writer = ArrowWriter::try_new(file, self.schema.clone(), Some(spill_properties()))?;
+            let mut writer = ArrowWriter::try_new(file, self.schema.clone(), Some(spill_properties(&self.options)))?;
             let mut merger = Merger::new(&group, self.schema.clone(), self.options.clone(), 0)?;
             while let Some(batch) = merger.next_batch()? {
                 writer.write(&batch)?;
@@ -229,6 +243,7 @@ impl<'d> RunWriter<'d> {
         merger.stats.duplicates += duplicates;
         merger.stats.runs = sorted_runs;
         merger.stats.merged_runs = merged_runs;
+        merger.stats.spilled_bytes = self.spilled_bytes;
         Ok(merger)
     }
 }

@@ -275,6 +275,7 @@ async fn run_holding(
         };
         let staging = &hours[hour];
         record.rows_in += out.stats.rows_in;
+        record.spilled_bytes = record.spilled_bytes.max(out.stats.spilled_bytes);
         record.rows_out += out.stats.rows_out;
         record.duplicates += out.stats.duplicates;
         record.bytes_in += out.bytes_in;

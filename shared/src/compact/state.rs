@@ -140,6 +140,8 @@ pub struct RunRecord {
     pub bytes_in: usize,
     pub bytes_out: usize,
     pub deleted: usize,
+    /// The largest spill of one hour's merge (sorted runs on local disk, /tmp in a Lambda).
+    pub spilled_bytes: u64,
     /// Input files set aside under `errors/compaction/` (unreadable, or not castable to the
     /// table), each with its reason; the rest of their hour was compacted.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -24,7 +24,7 @@ pub const PATH_PREFIX: &str = "lake://";
 
 pub fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
     let options = CompactOptions {
-        merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500 },
+        merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500, ..MergeOptions::default() },
         workers: 2,
         file_bytes: 16 * 1024,
         zstd_level: 1,
