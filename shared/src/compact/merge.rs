@@ -30,7 +30,7 @@ const SPILL_ROWS: usize = 2048;
 fn spill_properties(options: &MergeOptions) -> WriterProperties {
     // Plain, no statistics: run files live for one compaction, on local disk, and are read once,
     // in order. Compressed (ZSTD level 1) unless told otherwise: uncompressed they take about
-    // five times the input's size on /tmp, which bounds what one run can take.
+    // seven times the input's size on /tmp (bench/compact_backlog.sh), which bounds what one run can take.
     let compression = match options.compress_spill {
         true => parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::try_new(1).unwrap_or_default()),
         false => parquet::basic::Compression::UNCOMPRESSED,
