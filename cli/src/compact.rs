@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use loglake::compact::merge::MergeOptions;
-use loglake::compact::run::{CompactOptions, compact_with_progress, default_workers};
+use loglake::compact::run::{CompactOptions, compact_with_progress};
 use loglake::compact::view::local_readers;
 use loglake::function::now_ms;
 use loglake::lake::layout::LOCAL_SPILL_DIR;
@@ -14,22 +14,13 @@ use loglake::lake::storage::LocalStore;
 
 /// The compaction settings of the CLI (and the demo).
 pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> CompactOptions {
+    // A moment ahead, so that what was written this millisecond counts as old enough.
+    let local = CompactOptions::for_local_lake(now_ms() + 1_000, &format!("cli-{}", std::process::id()));
     CompactOptions {
         merge: MergeOptions { memory_budget_bytes: memory_mb << 20, ..MergeOptions::default() },
-        workers: default_workers(),
         file_bytes: file_mb << 20,
-        zstd_level: 3,
-        retry_horizon_ms: 48 * 3_600_000,
         grace_ms: grace_minutes * 60_000,
-        // A moment ahead, so that what was written this millisecond counts as old enough.
-        now_ms: now_ms() + 1_000,
-        holder: format!("cli-{}", std::process::id()),
-        // Renewed as the run goes: a long local run keeps it.
-        lease_ms: 20 * 60_000,
-        // A local lake has no query planned under an older view that could outlast the run.
-        delete_delay_ms: 0,
-        // Everything at once unless asked: a local run has no invocation deadline.
-        max_input_bytes: u64::MAX,
+        ..local
     }
 }
 

@@ -102,15 +102,8 @@ fn bench_options(memory_mb: usize, max_input_bytes: u64) -> CompactOptions {
             .ok()
             .and_then(|w| w.parse().ok())
             .unwrap_or_else(loglake::compact::run::default_workers),
-        file_bytes: 256 << 20,
-        zstd_level: 3,
-        retry_horizon_ms: 3_600_000,
-        grace_ms: 0,
-        now_ms: loglake::function::now_ms(),
-        holder: "bench".into(),
-        lease_ms: 60 * 60_000,
-        delete_delay_ms: 0,
         max_input_bytes,
+        ..CompactOptions::for_local_lake(loglake::function::now_ms(), "bench")
     }
 }
 

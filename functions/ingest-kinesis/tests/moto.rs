@@ -171,19 +171,7 @@ async fn compaction_in_s3_moves_every_record_to_curated_files_once() {
     let (state, s3) = state_and_bucket(&bucket).await;
     handle_at(&state, &batch.event, now_ms(), &BatchOptions::default()).await;
     let spill = tempfile::tempdir().unwrap();
-    let options = loglake::compact::run::CompactOptions {
-        merge: loglake::compact::merge::MergeOptions::default(),
-        workers: 2,
-        file_bytes: 256 << 20,
-        zstd_level: 3,
-        retry_horizon_ms: 3_600_000,
-        grace_ms: 0,
-        now_ms: now_ms() + 1_000,
-        holder: "test".into(),
-        lease_ms: 20 * 60_000,
-        delete_delay_ms: 0,
-        max_input_bytes: u64::MAX,
-    };
+    let options = loglake::compact::run::CompactOptions::for_local_lake(now_ms() + 1_000, "test");
     let record = loglake::compact::run::compact(&s3, &loglake::compact::view::local_readers(), &options, spill.path())
         .await
         .unwrap();

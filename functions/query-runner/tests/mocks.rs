@@ -403,19 +403,7 @@ async fn stage(store: &LocalStore, ids: &[&str]) {
 }
 
 async fn compact_now(store: &LocalStore, spill: &std::path::Path) -> loglake::compact::state::RunRecord {
-    let options = loglake::compact::run::CompactOptions {
-        merge: loglake::compact::merge::MergeOptions { memory_budget_bytes: 1 << 20, ..Default::default() },
-        workers: 1,
-        file_bytes: 1 << 20,
-        zstd_level: 1,
-        retry_horizon_ms: 48 * 3_600_000,
-        grace_ms: 0,
-        now_ms: loglake::function::now_ms() + 1_000,
-        holder: "test".into(),
-        lease_ms: 20 * 60_000,
-        delete_delay_ms: 0,
-        max_input_bytes: u64::MAX,
-    };
+    let options = loglake::compact::run::CompactOptions::for_local_lake(loglake::function::now_ms() + 1_000, "test");
     let readers = loglake::compact::view::local_readers();
     loglake::compact::run::compact(store, &readers, &options, spill).await.unwrap()
 }

@@ -71,6 +71,28 @@ pub struct CompactOptions {
     pub max_input_bytes: u64,
 }
 
+impl CompactOptions {
+    /// A run on a local lake (the CLI, tests, benchmarks) at `now_ms`: every staging object
+    /// taken at once (no grace, no input bound), nothing kept for queries planned before the
+    /// switch (no local query outlives a run), ZSTD level 3 files of up to 256 MB.
+    pub fn for_local_lake(now_ms: i64, holder: &str) -> CompactOptions {
+        CompactOptions {
+            merge: MergeOptions::default(),
+            workers: default_workers(),
+            file_bytes: 256 << 20,
+            zstd_level: 3,
+            retry_horizon_ms: 48 * 3_600_000,
+            grace_ms: 0,
+            now_ms,
+            holder: holder.to_owned(),
+            // Renewed as the run goes: a long local run keeps it.
+            lease_ms: 20 * 60_000,
+            delete_delay_ms: 0,
+            max_input_bytes: u64::MAX,
+        }
+    }
+}
+
 /// Workers for this machine: one per core, at most four.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))

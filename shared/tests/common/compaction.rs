@@ -23,20 +23,14 @@ pub const NOW: i64 = 1_795_168_900_000; // 2026-11-20T10:01:40Z
 pub const PATH_PREFIX: &str = "lake://";
 
 pub fn options(spill: &std::path::Path) -> (CompactOptions, std::path::PathBuf) {
+    // The objects' modification times are real: so is the run's clock. Deleted at once unless a
+    // test says otherwise: the crash tests count every delete.
     let options = CompactOptions {
         merge: MergeOptions { memory_budget_bytes: 64 * 1024, batch_rows: 500, ..MergeOptions::default() },
         workers: 2,
         file_bytes: 16 * 1024,
         zstd_level: 1,
-        retry_horizon_ms: 48 * 3_600_000,
-        grace_ms: 0,
-        // The objects' modification times are real: so is the run's clock.
-        now_ms: loglake::function::now_ms() + 1_000,
-        holder: "test".into(),
-        lease_ms: 20 * 60_000,
-        // Deleted at once unless a test says otherwise: the crash tests count every delete.
-        delete_delay_ms: 0,
-        max_input_bytes: u64::MAX,
+        ..CompactOptions::for_local_lake(loglake::function::now_ms() + 1_000, "test")
     };
     (options, spill.to_path_buf())
 }
