@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use chrono::Utc;
 use loglake::lake::encode::encode_batches;
-use loglake::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, SUMMARIES_PREFIX, partition_of, summary_key};
+use loglake::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, SUMMARIES_PREFIX, summary_key};
 use loglake::lake::storage::{LocalStore, ObjectStore};
 use loglake::rollup::query_file::{QueryFile, Window, WindowBounds, shipped};
 use loglake::rollup::runs::{QueryRun, RunState, athena_cost_usd};
@@ -73,11 +73,9 @@ pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>> {
     let mut hours = BTreeMap::new();
     for prefix in [CURATED_PREFIX, STAGING_PREFIX] {
         for key in store.list(prefix).await? {
-            let Some(partition) = partition_of(&key, prefix) else { continue };
-            // `dt=2026-11-20/hour=09` → `2026-11-20T09`
-            let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
-            let Ok(hour) = WindowBounds::parse(Window::Hourly, &name, zone) else { continue };
-            hours.insert(hour.start, hour);
+            if let Some(hour) = WindowBounds::hour_of_key(&key, prefix, zone) {
+                hours.insert(hour.start, hour);
+            }
         }
     }
     Ok(hours.into_values().collect())

@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use chrono_tz::Tz;
 use loglake::compact::state::load_state;
 use loglake::lake::encode::encode_batches;
 use loglake::lake::layout::{
-    COMPACTION_STATE_KEY, CURATED_PREFIX, STAGING_PREFIX, curated_run_of, partition_of, query_running_key,
-    query_running_prefix, query_window_key, summary_key,
+    COMPACTION_STATE_KEY, CURATED_PREFIX, STAGING_PREFIX, curated_run_of, query_running_key, query_running_prefix,
+    query_window_key, summary_key,
 };
 use loglake::lake::storage::ObjectStore;
 use loglake::rollup::query_file::{QueryFile, WindowBounds};
@@ -113,13 +112,6 @@ enum Summary {
     NotStorable {
         reason: String,
     },
-}
-
-/// The local hour (partition clock) of a curated or staging key.
-fn hour_of(key: &str, prefix: &str, zone: Tz) -> Option<NaiveDateTime> {
-    let partition = partition_of(key, prefix)?;
-    let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
-    WindowBounds::parse(loglake::rollup::query_file::Window::Hourly, &name, zone).ok().map(|w| w.start)
 }
 
 /// The idempotency token of one start: the same query, window and generation give the same
@@ -223,8 +215,9 @@ impl Runner<'_> {
             let day = (today - chrono::Duration::days(days_back)).format("dt=%Y-%m-%d/").to_string();
             for (prefix, curated) in [(CURATED_PREFIX, true), (STAGING_PREFIX, false)] {
                 for key in self.store.list(&format!("{prefix}{day}")).await? {
-                    let Some(hour) = hour_of(&key, prefix, zone) else { continue };
-                    let entry = data.entry(WindowBounds::containing_local(query.window, hour, zone).start).or_default();
+                    let Some(hour) = WindowBounds::hour_of_key(&key, prefix, zone) else { continue };
+                    let window = WindowBounds::containing_local(query.window, hour.start, zone);
+                    let entry = data.entry(window.start).or_default();
                     if curated && state.curated_visible(&key) {
                         entry.compacted_run = entry.compacted_run.max(curated_run_of(&key));
                     } else if !curated && !state.consumed.contains_key(&key) {

@@ -16,6 +16,8 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
+use crate::lake::layout::partition_of;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
     Hourly,
@@ -199,6 +201,15 @@ impl WindowBounds {
         let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?;
         let start = date.and_hms_opt(hour, 0, 0).ok_or_else(bad)?;
         Ok(WindowBounds { window, start, zone })
+    }
+
+    /// The hourly window of a key's partition (`…/dt=2026-11-20/hour=09/…` under `prefix`), on
+    /// `zone`'s clock; `None` for a key outside the partitions.
+    pub fn hour_of_key(key: &str, prefix: &str, zone: Tz) -> Option<WindowBounds> {
+        let partition = partition_of(key, prefix)?;
+        // `dt=2026-11-20/hour=09` → `2026-11-20T09`
+        let name = partition.replacen("dt=", "", 1).replacen("/hour=", "T", 1);
+        WindowBounds::parse(Window::Hourly, &name, zone).ok()
     }
 
     /// The window's name, the form [`WindowBounds::parse`] reads: `2026-11-20T09`, `2026-11-20`.
