@@ -162,19 +162,12 @@ impl Runner<'_> {
                 let due = self.due_windows(query, now, &data).await?;
                 let last = WindowBounds::last_closed(query.window, now, zone);
                 if !due.iter().any(|(w, _)| *w == last) {
-                    let reason = match data.get(&last.start) {
-                        Some(d) if d.pending_staging => Some("not compacted yet".to_owned()),
-                        None | Some(WindowData { compacted_run: None, .. }) => Some("no compacted data yet".to_owned()),
-                        Some(_) => None,
-                    };
+                    let outcome = self.not_due_outcome(query, &last, data.get(&last.start)).await?;
                     results.push(WindowResult {
                         query: query.name.clone(),
                         window: last.name(),
                         execution_id: None,
-                        outcome: match reason {
-                            Some(reason) => Outcome::Waiting { reason },
-                            None => Outcome::AlreadyStored,
-                        },
+                        outcome,
                     });
                 }
                 due
@@ -227,6 +220,34 @@ impl Runner<'_> {
             }
         }
         Ok(data)
+    }
+
+    /// What to report for the last closed window when it is not due: why it waits, or that its
+    /// summary is current.
+    async fn not_due_outcome(
+        &self,
+        query: &QueryFile,
+        window: &WindowBounds,
+        data: Option<&WindowData>,
+    ) -> Result<Outcome, RunError> {
+        let waiting = |reason: &str| Ok(Outcome::Waiting { reason: reason.to_owned() });
+        let compacted_run = match data {
+            Some(d) if d.pending_staging => return waiting("not compacted yet"),
+            None | Some(WindowData { compacted_run: None, .. }) => return waiting("no compacted data yet"),
+            Some(WindowData { compacted_run: Some(run), .. }) => *run,
+        };
+        let state: WindowState =
+            self.read_json(&query_window_key(&query.name, &window.name())).await?.unwrap_or_default();
+        match state.last_state {
+            _ if state.computed_from_run.is_none_or(|computed| computed < compacted_run) => {
+                waiting("due, after the windows before it (LOGLAKE_ROLLUP_MAX_WINDOWS per invocation)")
+            }
+            Some(RunStateKind::Succeeded) => Ok(Outcome::AlreadyStored),
+            other => waiting(&format!(
+                "its last run ended {}: it runs again when more data is compacted into it, or when named",
+                other.map_or("without a state", |kind| kind.as_str())
+            )),
+        }
     }
 
     /// The windows a scheduled run computes: closed, with compacted data and nothing left in

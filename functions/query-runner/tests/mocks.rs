@@ -20,7 +20,7 @@ use loglake::function::FunctionError;
 use loglake::lake::layout::summary_key;
 use loglake::lake::storage::{LocalStore, ObjectStore};
 use loglake::rollup::query_file::{Window, WindowBounds};
-use query_runner::{Athena, Config, Outcome, RunError, RunEvent, Runner};
+use query_runner::{Athena, Config, Outcome, RunError, RunEvent, Runner, WindowResult};
 
 const QUERY: &str = "errors_by_group_hourly";
 const FIRED: &str = "2026-11-20T10:20:00Z"; // the window 2026-11-20T09
@@ -204,6 +204,17 @@ async fn failed_and_cancelled_queries_are_recorded_with_their_reasons() {
         assert_eq!((row.0.as_str(), row.1.as_deref()), (expected, Some(reason.as_str())));
         assert_eq!(row.2, 123_456_789);
         assert!(row.3 > 0.0, "Athena bills what a failed query scanned");
+
+        // The schedule again, nothing new compacted: not retried every hour, and not reported
+        // as stored.
+        let again = runner.handle(&scheduled(FIRED), soon()).await.unwrap();
+        match &again[..] {
+            [WindowResult { outcome: Outcome::Waiting { reason }, .. }] => {
+                assert!(reason.contains(expected) && reason.contains("compacted"), "{reason}")
+            }
+            other => panic!("{expected}: {other:?}"),
+        }
+        assert_eq!(start.num_calls(), 1);
     }
 }
 
