@@ -496,3 +496,33 @@ async fn bounded_runs_follow_one_another_until_the_deadline() {
     let runs = compact_until(&store, &readers(&glue), &bounded, &spill_dir, now).await.unwrap();
     assert_eq!((runs.len(), runs[0].hours_waiting), (1, 1), "no time for a second run");
 }
+
+/// A run whose lease runs out (a CLI suspended past it) deletes nothing more: every delete checks
+/// the lease first, and the run stops with `LeaseLost`, its deletes left to the next run.
+#[tokio::test]
+async fn a_run_whose_lease_has_run_out_deletes_nothing() {
+    const MINUTE: i64 = 60_000;
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 2).await;
+    let glue = RecordedView::new(None);
+    let delayed = CompactOptions { delete_delay_ms: 60 * MINUTE, ..fresh(&options) };
+    compact(&store, &readers(&glue), &delayed, &spill_dir).await.unwrap();
+    let before = store.list("").await.unwrap();
+    assert!(!load_state(&store).await.unwrap().consumed.is_empty(), "deletes are due after the delay");
+
+    // After the delay, with a lease that is already as good as over (less than the margin left).
+    let lapsing = CompactOptions { now_ms: fresh(&options).now_ms + 61 * MINUTE, lease_ms: 1, ..delayed.clone() };
+    let error = compact(&store, &readers(&glue), &lapsing, &spill_dir).await.unwrap_err();
+    assert!(matches!(error, CompactError::LeaseLost { .. }), "{error}");
+    let after: Vec<String> = store.list("").await.unwrap();
+    assert_eq!(after, before, "nothing deleted");
+    assert_exactly(&view(&store).await, &input, "after the stopped run");
+
+    let next = CompactOptions { now_ms: fresh(&options).now_ms + 61 * MINUTE, ..delayed };
+    let record = compact(&store, &readers(&glue), &next, &spill_dir).await.unwrap();
+    assert!(record.deleted > 0 && store.list("staging/").await.unwrap().is_empty(), "{record:?}");
+    assert_exactly(&view(&store).await, &input, "after the next run");
+}

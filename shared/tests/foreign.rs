@@ -26,7 +26,12 @@ struct FailingReads {
 impl FailingReads {
     fn check(&self, key: &str) -> Result<(), StorageError> {
         match key.contains(self.failing) {
-            true => Err(StorageError::InvalidKey { key: key.to_owned(), reason: "injected: AccessDenied" }),
+            true => Err(StorageError::S3 {
+                op: "GetObject",
+                bucket: "lake".into(),
+                key: key.to_owned(),
+                detail: "AccessDenied (injected)".into(),
+            }),
             false => Ok(()),
         }
     }
