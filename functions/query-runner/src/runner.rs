@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use loglake::compact::state::load_state;
 use loglake::lake::encode::encode_batches;
 use loglake::lake::layout::{
@@ -154,11 +154,14 @@ impl Runner<'_> {
         let windows: Vec<(WindowBounds, Option<u64>)> = match &event.window {
             Some(name) => {
                 let window = WindowBounds::parse(query.window, name, zone).map_err(RunError::BadEvent)?;
-                let data = self.window_data(query, now).await?;
+                // Its own day only, however old (a backfill).
+                let data = self.window_data(query, std::iter::once(window.start.date())).await?;
                 vec![(window, data.get(&window.start).and_then(|d| d.compacted_run))]
             }
             None => {
-                let data = self.window_data(query, now).await?;
+                let today = now.with_timezone(&zone).date_naive();
+                let lookback = (0..=self.config.lookback_days).map(|back| today - chrono::Duration::days(back));
+                let data = self.window_data(query, lookback).await?;
                 let due = self.due_windows(query, now, &data).await?;
                 let last = WindowBounds::last_closed(query.window, now, zone);
                 if !due.iter().any(|(w, _)| *w == last) {
@@ -191,21 +194,21 @@ impl Runner<'_> {
         Ok(results)
     }
 
-    /// The lake's data by window of `query`, over the lookback: the newest visible compaction
-    /// run of each window's hours, and whether staging not yet compacted is left in them.
+    /// The lake's data by window of `query`, over the local `days` listed: the newest visible
+    /// compaction run of each window's hours, and whether staging not yet compacted is left in
+    /// them.
     async fn window_data(
         &self,
         query: &QueryFile,
-        now: DateTime<Utc>,
+        days: impl Iterator<Item = NaiveDate>,
     ) -> Result<BTreeMap<NaiveDateTime, WindowData>, RunError> {
         let zone = self.config.lake.pipeline.partition_time_zone;
         let state = load_state(self.store)
             .await
             .map_err(|e| RunError::State { key: COMPACTION_STATE_KEY.to_owned(), message: e.to_string() })?;
-        let today = now.with_timezone(&zone).date_naive();
         let mut data: BTreeMap<NaiveDateTime, WindowData> = BTreeMap::new();
-        for days_back in 0..=self.config.lookback_days {
-            let day = (today - chrono::Duration::days(days_back)).format("dt=%Y-%m-%d/").to_string();
+        for day in days {
+            let day = day.format("dt=%Y-%m-%d/").to_string();
             for (prefix, curated) in [(CURATED_PREFIX, true), (STAGING_PREFIX, false)] {
                 for key in self.store.list(&format!("{prefix}{day}")).await? {
                     let Some(hour) = WindowBounds::hour_of_key(&key, prefix, zone) else { continue };

@@ -476,3 +476,30 @@ async fn a_window_is_summarized_once_compacted_and_again_when_late_data_is_compa
     let tokens = tokens.lock().unwrap().clone();
     assert_ne!(tokens[0], tokens[1], "a new execution, not Athena's idempotent replay");
 }
+
+/// A named window older than the lookback (a backfill) records the compaction run its summary
+/// read, so that the record says what the summary holds.
+#[tokio::test]
+async fn a_named_old_window_records_the_compaction_its_summary_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    compacted(&store, "dt=2026-11-10/hour=09", 3).await;
+    let config = config(1000);
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let (start, done, results) =
+        (start_rule("exec-o", tokens), execution_rule("exec-o", QueryExecutionState::Succeeded), results_rule(1));
+    let runner = Runner {
+        config: &config,
+        athena: Athena::new(client(&[&start, &done, &results]), &config),
+        store: &store,
+        queries: loglake::rollup::query_file::shipped().unwrap(),
+    };
+    let named = RunEvent { query: QUERY.into(), window: Some("2026-11-10T09".into()), scheduled_time: None };
+    let out = runner.handle(&named, soon()).await.unwrap();
+    assert_eq!(out[0].outcome, Outcome::Stored { rows: 1, reused: false });
+    let state: serde_json::Value = serde_json::from_slice(
+        &store.get("_loglake/query-runner/windows/errors_by_group_hourly/2026-11-10T09.json").await.unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["computed_from_run"], 3, "{state}");
+}
