@@ -24,6 +24,7 @@ pub mod vars {
     pub const LEASE_MINUTES: &str = "LOGLAKE_COMPACT_LEASE_MINUTES";
     pub const DELETE_DELAY_MINUTES: &str = "LOGLAKE_COMPACT_DELETE_DELAY_MINUTES";
     pub const MAX_INPUT_MB: &str = "LOGLAKE_COMPACT_MAX_INPUT_MB";
+    pub const DELTA_PERCENT: &str = "LOGLAKE_COMPACT_DELTA_PERCENT";
     pub const ALL: &[&str] = &[
         MEMORY_MB,
         FILE_MB,
@@ -35,6 +36,7 @@ pub mod vars {
         LEASE_MINUTES,
         DELETE_DELAY_MINUTES,
         MAX_INPUT_MB,
+        DELTA_PERCENT,
     ];
 }
 
@@ -55,6 +57,9 @@ pub struct Config {
     pub delete_delay_minutes: i64,
     /// The input one run takes at most, oldest hours first.
     pub max_input_mb: u64,
+    /// Late data into a compacted hour goes into a delta file while the hour's deltas stay
+    /// within this percentage of its base; 0 merges the whole hour every time.
+    pub delta_percent: i64,
     /// The Glue database of the `logs_all` view.
     pub glue_database: String,
 }
@@ -83,6 +88,8 @@ impl Config {
         // What one run merges well within its timeout and its /tmp (docs/compaction-design.md,
         // "Bounded runs"): the compressed spill takes about the input's size, plus one output file.
         let max_input_mb = number(vars::MAX_INPUT_MB, 2048, 16..=1_000_000) as u64;
+        let delta_percent =
+            number(vars::DELTA_PERCENT, (loglake::compact::run::DEFAULT_DELTA_FRACTION * 100.0) as i64, 0..=100);
         if delete_delay_minutes > retry_horizon_hours * 60 {
             problems.push(format!(
                 "{} ({delete_delay_minutes}) is longer than {} ({retry_horizon_hours} h): consumed staging rows \
@@ -109,6 +116,7 @@ would show again before they are deleted",
             lease_minutes,
             delete_delay_minutes,
             max_input_mb,
+            delta_percent,
             glue_database,
         })
     }
@@ -127,6 +135,7 @@ would show again before they are deleted",
             lease_ms: self.lease_minutes * 60_000,
             delete_delay_ms: self.delete_delay_minutes * 60_000,
             max_input_bytes: self.max_input_mb << 20,
+            delta_fraction: self.delta_percent as f64 / 100.0,
         }
     }
 }

@@ -25,8 +25,9 @@
 //! has the same id. That last rule also hides a staging key that an upstream retry wrote again
 //! after it was consumed; the next run folds such a copy in and deletes it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
+use crate::compact::delta::{DeltaError, Found, NewKeys, RecordKey, drop_known, search_curated};
 use crate::compact::lease::{self, Lease, Taken};
 use crate::compact::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
 use crate::compact::state::{
@@ -69,7 +70,15 @@ pub struct CompactOptions {
     /// The input one run takes at most (staging plus the curated files it rewrites), oldest
     /// hours first; the rest waits for the next run. An hour larger than this is taken alone.
     pub max_input_bytes: u64,
+    /// Late data into a compacted hour is written as a delta file beside its curated files while
+    /// the hour's deltas and new staging stay within this fraction of its base (the files of the
+    /// last run that merged it whole); past it the hour is merged whole again. 0: always whole.
+    pub delta_fraction: f64,
 }
+
+/// Delta runs an hour may have before it is merged whole again, however small they are: each adds
+/// at least one file a query opens.
+pub const MAX_DELTA_RUNS_PER_HOUR: usize = 8;
 
 impl CompactOptions {
     /// A run on a local lake (the CLI, tests, benchmarks) at `now_ms`: every staging object
@@ -89,9 +98,14 @@ impl CompactOptions {
             lease_ms: 20 * 60_000,
             delete_delay_ms: 0,
             max_input_bytes: u64::MAX,
+            delta_fraction: DEFAULT_DELTA_FRACTION,
         }
     }
 }
+
+/// Deltas up to a tenth of the hour's base: a query of a compacted hour reads at most that much
+/// unmerged on top of its sorted files.
+pub const DEFAULT_DELTA_FRACTION: f64 = 0.1;
 
 /// Workers for this machine: one per core, at most four.
 pub fn default_workers() -> usize {
@@ -219,23 +233,30 @@ async fn run_holding(
     // hours oldest first while their input — staging and the curated files a merge rewrites —
     // stays within `max_input_bytes` (always at least one hour). A backlog converges run after
     // run; what waits is counted.
-    let mut curated_bytes: BTreeMap<String, u64> = BTreeMap::new();
+    // An hour already compacted takes its new staging as a delta while that stays small
+    // against its base; otherwise (and for a new hour) the merge rewrites the hour's files.
+    let mut curated_by_hour: BTreeMap<String, CuratedHour> = BTreeMap::new();
     for object in curated_listing.iter().filter(|o| state.curated_visible(&o.key)) {
         if let Some(hour) = partition_of(&object.key, CURATED_PREFIX) {
-            *curated_bytes.entry(hour).or_default() += object.size;
+            curated_by_hour.entry(hour).or_default().add(object);
         }
     }
-    let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut hours: BTreeMap<String, HourPlan> = BTreeMap::new();
     let mut taken_bytes = 0;
     for (hour, keys) in ready {
-        let bytes = keys.iter().map(|k| sizes.get(k.as_str()).copied().unwrap_or(0)).sum::<u64>()
-            + curated_bytes.get(&hour).copied().unwrap_or(0);
+        let staging_bytes = keys.iter().map(|k| sizes.get(k.as_str()).copied().unwrap_or(0)).sum::<u64>();
+        let curated = curated_by_hour.get(&hour);
+        let delta = curated.is_some_and(|c| c.takes_delta(staging_bytes, options.delta_fraction));
+        let bytes = match delta {
+            true => staging_bytes,
+            false => staging_bytes + curated.map_or(0, |c| c.bytes()),
+        };
         if !hours.is_empty() && (record.hours_waiting > 0 || taken_bytes + bytes > options.max_input_bytes) {
             record.hours_waiting += 1;
             continue;
         }
         taken_bytes += bytes;
-        hours.insert(hour, keys);
+        hours.insert(hour, HourPlan { staging: keys, delta });
     }
     if hours.is_empty() {
         if *state != before {
@@ -258,19 +279,36 @@ async fn run_holding(
         ..options.clone()
     };
     let mut merged = futures_util::stream::iter(hours.iter())
-        .map(|(hour, staging)| {
+        .map(|(hour, plan)| {
             let state = &*state;
             let hour_options = &hour_options;
             async move {
                 let merged = async {
-                    let curated: Vec<String> = store
-                        .list(&format!("{CURATED_PREFIX}{hour}/"))
+                    let curated: Vec<ListedObject> = store
+                        .list_objects(&format!("{CURATED_PREFIX}{hour}/"))
                         .await?
                         .into_iter()
-                        .filter(|k| state.curated_visible(k))
+                        .filter(|o| state.curated_visible(&o.key))
                         .collect();
-                    let out = merge_hour(store, hour, run, &curated, staging, hour_options, spill_dir).await?;
-                    Ok::<_, CompactError>((curated, out))
+                    if plan.delta {
+                        match merge_delta(store, hour, run, &curated, &plan.staging, hour_options, spill_dir).await {
+                            Ok(out) => return Ok::<_, CompactError>((Vec::new(), out)),
+                            Err(HourError::Unsearchable(reason)) => {
+                                tracing::warn!(hour, reason, "a delta could not search the hour; merging it whole");
+                            }
+                            Err(HourError::Compact(error)) => return Err(error),
+                        }
+                    }
+                    let curated: Vec<String> = curated.into_iter().map(|o| o.key).collect();
+                    let inputs = MergeInputs {
+                        hour,
+                        run,
+                        curated: &curated,
+                        staging: &plan.staging,
+                        known: &Default::default(),
+                    };
+                    let out = merge_hour(store, inputs, hour_options, spill_dir).await?;
+                    Ok((curated, out))
                 };
                 (hour, merged.await)
             }
@@ -295,7 +333,13 @@ async fn run_holding(
                 continue;
             }
         };
-        let staging = &hours[hour];
+        let staging = &hours[hour].staging;
+        if out.delta {
+            record.delta_hours.push(hour.clone());
+        }
+        record.delta_search_bytes += out.search.bytes_read;
+        record.delta_row_groups_read += out.search.row_groups_read;
+        record.delta_row_groups += out.search.row_groups;
         record.rows_in += out.stats.rows_in;
         record.spilled_bytes = record.spilled_bytes.max(out.stats.spilled_bytes);
         record.rows_out += out.stats.rows_out;
@@ -339,6 +383,7 @@ async fn run_holding(
         record.failed_hours.push(FailedHour { hour: hour.clone(), reason: error.to_string() });
     }
     record.hours.sort();
+    record.delta_hours.sort();
 
     // 4. The switch.
     state.next_run = run + 1;
@@ -455,6 +500,88 @@ struct HourOutput {
     files: usize,
     bytes_in: usize,
     bytes_out: usize,
+    /// Written as a delta beside the hour's curated files (which stay).
+    delta: bool,
+    /// What a delta read of the curated files to find the records they hold already.
+    search: Found,
+}
+
+/// The curated files of an hour, as a run finds them: its base (the files of the oldest visible
+/// run, the last to merge the hour whole) and the deltas since.
+#[derive(Debug, Default)]
+struct CuratedHour {
+    /// Bytes by run number.
+    runs: BTreeMap<u64, u64>,
+}
+
+impl CuratedHour {
+    fn add(&mut self, object: &ListedObject) {
+        // A file not named by a run (written by hand) counts as the base.
+        *self.runs.entry(curated_run_of(&object.key).unwrap_or(0)).or_default() += object.size;
+    }
+
+    fn bytes(&self) -> u64 {
+        self.runs.values().sum()
+    }
+
+    /// Whether `staging_bytes` more go into a delta: the deltas with them stay within `fraction`
+    /// of the base, and the hour has room for another delta run.
+    fn takes_delta(&self, staging_bytes: u64, fraction: f64) -> bool {
+        let Some((_, &base)) = self.runs.first_key_value() else { return false };
+        let deltas: u64 = self.runs.values().skip(1).sum();
+        base > 0
+            && self.runs.len() <= MAX_DELTA_RUNS_PER_HOUR
+            && (deltas + staging_bytes) as f64 <= fraction * base as f64
+    }
+}
+
+/// What a run does with an hour.
+#[derive(Debug)]
+struct HourPlan {
+    staging: Vec<String>,
+    /// A delta (the hour's curated files stay) rather than a merge of the whole hour.
+    delta: bool,
+}
+
+enum HourError {
+    /// The curated files cannot be searched for the delta's records: merge the hour whole.
+    Unsearchable(String),
+    Compact(CompactError),
+}
+
+impl<E: Into<CompactError>> From<E> for HourError {
+    fn from(error: E) -> Self {
+        HourError::Compact(error.into())
+    }
+}
+
+/// Merges an hour's new staging into a delta: its rows that no curated row of the hour has
+/// already, sorted and deduplicated, in files `r<run>-<part>.parquet` beside the curated ones.
+async fn merge_delta(
+    store: &dyn ObjectStore,
+    hour: &str,
+    run: u64,
+    curated: &[ListedObject],
+    staging: &[String],
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+) -> Result<HourOutput, HourError> {
+    let mut new = NewKeys::default();
+    for key in staging {
+        new.add_file(store.get(key).await?);
+    }
+    let found = match search_curated(store, curated, &new).await {
+        Ok(found) => found,
+        Err(DeltaError::Unsearchable { key, reason }) => {
+            return Err(HourError::Unsearchable(format!("{key}: {reason}")));
+        }
+        Err(DeltaError::Storage(error)) => return Err(error.into()),
+    };
+    let inputs = MergeInputs { hour, run, curated: &[], staging, known: &found.known };
+    let mut out = merge_hour(store, inputs, options, spill_dir).await?;
+    out.delta = true;
+    out.search = Found { known: Default::default(), ..found };
+    Ok(out)
 }
 
 /// A message to an hour's merge worker.
@@ -468,24 +595,32 @@ enum Input {
     End,
 }
 
+/// What one merge reads, and the run its files belong to.
+struct MergeInputs<'a> {
+    hour: &'a str,
+    run: u64,
+    curated: &'a [String],
+    staging: &'a [String],
+    /// Records the hour's curated files hold already: a delta drops them.
+    known: &'a HashSet<RecordKey>,
+}
+
 /// Merges one hour's files into `r<run>-<part>.parquet` files. The async side moves bytes (reads
 /// inputs, writes outputs); a blocking thread sorts, merges and encodes, so hours run in parallel.
 async fn merge_hour(
     store: &dyn ObjectStore,
-    hour: &str,
-    run: u64,
-    curated: &[String],
-    staging: &[String],
+    inputs: MergeInputs<'_>,
     options: &CompactOptions,
     spill_dir: &std::path::Path,
 ) -> Result<HourOutput, CompactError> {
+    let MergeInputs { hour, run, curated, staging, known } = inputs;
     let dir = tempfile_dir(spill_dir, run, hour)?;
     let (input_tx, mut input_rx) = tokio::sync::mpsc::channel::<Input>(1);
     // Finished files go to local disk and are uploaded from there: a curated file (hundreds of
     // MB) is never held in memory.
     let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<std::path::PathBuf>(1);
     let worker = {
-        let (dir, options) = (dir.clone(), options.clone());
+        let (dir, options, known) = (dir.clone(), options.clone(), known.clone());
         tokio::task::spawn_blocking(move || -> Result<(MergeStats, Vec<(String, String)>), CompactError> {
             let mut runs = RunWriter::new(&dir, options.merge.clone());
             let mut set_aside = Vec::new();
@@ -504,11 +639,18 @@ async fn merge_hour(
             let mut merger = runs.finish()?;
             let mut writer: Option<(std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)> = None;
             let mut files = 0;
+            let mut already_curated = 0;
             let send = |(path, writer): (std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)| {
                 writer.close()?;
                 output_tx.blocking_send(path).map_err(|_| CompactError::Worker("writer stopped".into()))
             };
             while let Some(batch) = merger.next_batch()? {
+                // A delta keeps only what the hour's curated files do not have.
+                let (batch, dropped) = drop_known(batch, &known).map_err(CompactError::Worker)?;
+                already_curated += dropped;
+                if batch.num_rows() == 0 {
+                    continue;
+                }
                 let (_, current) = match &mut writer {
                     Some(writer) => writer,
                     None => {
@@ -536,7 +678,10 @@ async fn merge_hour(
             if let Some(last) = writer.take() {
                 send(last)?;
             }
-            Ok((merger.stats().clone(), set_aside))
+            let mut stats = merger.stats().clone();
+            stats.rows_out -= already_curated;
+            stats.duplicates += already_curated;
+            Ok((stats, set_aside))
         })
     };
     // Each side owns its end of a channel, so that finishing (or failing) closes it.
@@ -567,7 +712,7 @@ async fn merge_hour(
     let _ = std::fs::remove_dir_all(&dir);
     let (bytes_in, (files, bytes_out)) = (fed?, written?);
     let (stats, set_aside) = merged?;
-    Ok(HourOutput { stats, files, bytes_in, bytes_out, set_aside })
+    Ok(HourOutput { stats, files, bytes_in, bytes_out, set_aside, delta: false, search: Found::default() })
 }
 
 fn tempfile_dir(spill_dir: &std::path::Path, run: u64, hour: &str) -> Result<std::path::PathBuf, CompactError> {

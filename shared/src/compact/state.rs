@@ -152,10 +152,26 @@ pub struct RunRecord {
     /// Hours that failed; their inputs wait for the next run, the other hours were compacted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_hours: Vec<FailedHour>,
+    /// Hours whose new staging went into a delta file beside their curated files (late data),
+    /// and the bytes of curated files read to deduplicate against them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delta_hours: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub delta_search_bytes: u64,
+    /// Row groups of those hours' curated files the search read, of all their row groups: only
+    /// those whose statistics admit one of the new records.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delta_row_groups_read: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delta_row_groups: usize,
     pub duration_ms: u64,
 }
 
 fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 

@@ -55,6 +55,13 @@ pub trait ObjectStore: Send + Sync {
     /// Writes the object from a local file without holding it in memory (large curated files).
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
+    /// The bytes `range` of the object (S3: a ranged GET), for reading a Parquet footer and a
+    /// few column chunks of a large file. The default reads the whole object (test wrappers).
+    async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StorageError> {
+        let body = self.get(key).await?;
+        let end = (range.end as usize).min(body.len());
+        Ok(body.get(range.start as usize..end).unwrap_or_default().to_vec())
+    }
     /// Every key that starts with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
     /// [`ObjectStore::list`] with each object's last-modified time and size.
@@ -176,6 +183,16 @@ impl ObjectStore for LocalStore {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         let path = self.path(key)?;
         std::fs::read(&path).map_err(local_err("read", &path))
+    }
+
+    async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StorageError> {
+        use std::io::{Read, Seek};
+        let path = self.path(key)?;
+        let mut file = std::fs::File::open(&path).map_err(local_err("read", &path))?;
+        file.seek(std::io::SeekFrom::Start(range.start)).map_err(local_err("read", &path))?;
+        let mut body = Vec::new();
+        file.take(range.end.saturating_sub(range.start)).read_to_end(&mut body).map_err(local_err("read", &path))?;
+        Ok(body)
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
@@ -336,6 +353,25 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| self.err("GetObject", key, e))?;
+        let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StorageError> {
+        check_key(key)?;
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            // HTTP ranges name the last byte, not the one after it.
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await
+            .map_err(|e| self.err("GetObject (range)", key, e))?;
         let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
         Ok(bytes.into_bytes().to_vec())
     }

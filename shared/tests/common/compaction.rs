@@ -84,26 +84,37 @@ pub fn readers(view: &RecordedView) -> Readers<'_> {
 pub async fn fill(store: &LocalStore, first: usize, batches: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for b in first..first + batches {
-        let events: Vec<(String, i64, String)> = (0..300)
-            .map(|i| {
-                let ts = 1_795_168_800_000 - 1_800_000 + (b as i64 * 300 + i) * 20_000 % 3_600_000;
-                (format!("b{b:03}-{i:04}"), ts, format!("{{\"level\":\"info\",\"msg\":\"batch {b} line {i}\"}}"))
-            })
-            .collect();
+        let events = batch_events(b);
         ids.extend(events.iter().map(|e| e.0.clone()));
-        let seq = format!("{b:056}");
-        let event: KinesisEvent = serde_json::from_value(json!({"Records": [{
-            "kinesis": {"partitionKey": "k", "sequenceNumber": seq, "data": cloudwatch_payload("/aws/ecs/web", &events)},
-            "eventID": format!("shardId-000000000000:{seq}"),
-            "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "awsRegion": "us-east-1"
-        }]}))
-        .unwrap();
-        let config = PipelineConfig { region: "us-east-1".into(), ..PipelineConfig::default() };
-        let report = ingest_kinesis_batch(&event, &config, NOW, store, &BatchOptions::default()).await;
-        assert_eq!(report.retry_from, None);
+        ingest(store, b, "/aws/ecs/web", &events).await;
     }
     ids.sort();
     ids
+}
+
+/// The events of [`fill`]'s batch `batch`: (id, event time, message).
+pub fn batch_events(batch: usize) -> Vec<(String, i64, String)> {
+    (0..300)
+        .map(|i| {
+            let ts = 1_795_168_800_000 - 1_800_000 + (batch as i64 * 300 + i) * 20_000 % 3_600_000;
+            (format!("b{batch:03}-{i:04}"), ts, format!("{{\"level\":\"info\",\"msg\":\"batch {batch} line {i}\"}}"))
+        })
+        .collect()
+}
+
+/// Ingests one CloudWatch payload of `events` for `log_group` through the Kinesis path, as the
+/// record with sequence number `seq` (which names its staging objects).
+pub async fn ingest(store: &LocalStore, seq: usize, log_group: &str, events: &[(String, i64, String)]) {
+    let seq = format!("{seq:056}");
+    let event: KinesisEvent = serde_json::from_value(json!({"Records": [{
+        "kinesis": {"partitionKey": "k", "sequenceNumber": seq, "data": cloudwatch_payload(log_group, events)},
+        "eventID": format!("shardId-000000000000:{seq}"),
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "awsRegion": "us-east-1"
+    }]}))
+    .unwrap();
+    let config = PipelineConfig { region: "us-east-1".into(), ..PipelineConfig::default() };
+    let report = ingest_kinesis_batch(&event, &config, NOW, store, &BatchOptions::default()).await;
+    assert_eq!(report.retry_from, None);
 }
 
 /// What time does to a crashed run's lease: it lapses, and the next run may take it. (A run that
