@@ -3,10 +3,16 @@
 //!     cargo bench -p loglake --bench compact -- generate LAKE FILES ROWS_PER_FILE
 //!     cargo bench -p loglake --bench compact -- compact LAKE MEMORY_MB
 //!
+//!     cargo bench -p loglake --bench compact -- late-add LAKE ROWS ROWS_PER_FILE
+//!     cargo bench -p loglake --bench compact -- late LAKE MEMORY_MB DELTA_PERCENT
+//!
 //! `generate` writes FILES staging files of synthetic log records (JSON, Lambda and text lines
 //! spread over 6 hours, one file per writer and hour, as ingest writes them); `compact` runs one compaction with a
 //! MEMORY_MB sort budget and prints MB/s of staging data, files in → out and rows. bench/compact.sh
-//! runs both under /usr/bin/time and DuckDB on the same files as the baseline.
+//! runs both under /usr/bin/time and DuckDB on the same files as the baseline. `late-add` writes ROWS
+//! late records (and ten a writer delivered already) into a compacted hour; `late` compacts them
+//! with deltas up to DELTA_PERCENT of the hour (0: the hour merged whole) and prints what it read
+//! and wrote; bench/compact_late.sh runs both on copies of one lake.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -49,28 +55,34 @@ fn message(rng: &mut Rng, i: usize) -> String {
     }
 }
 
+fn bench_context(log_group: String) -> LineContext<'static> {
+    LineContext {
+        source: "cloudwatch",
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+        log_group: Cow::Owned(log_group),
+        log_stream: "2026/11/20/[$LATEST]abc".into(),
+        ingest_time_ms: BASE_MS + 7 * 3_600_000,
+        max_event_time_skew_secs: 3600,
+        envelope: vec![],
+        line_format: &loglake::parse::line::LineFormatChoice::Auto,
+    }
+}
+
+/// The time `generate` gives row `i` of writer `f`.
+fn generated_time(f: usize, i: usize, rows_per_file: usize) -> i64 {
+    BASE_MS + ((f * rows_per_file + i) as i64 * 7_919) % (6 * 3_600_000)
+}
+
 async fn generate(lake: &str, files: usize, rows_per_file: usize) {
     let store = LocalStore::new(lake);
     let mut rng = Rng(0x5EED);
     let mut bytes = 0;
     for f in 0..files {
         let rows: Vec<(i64, String, String)> = (0..rows_per_file)
-            .map(|i| {
-                let time = BASE_MS + ((f * rows_per_file + i) as i64 * 7_919) % (6 * 3_600_000);
-                (time, format!("{f:05}-{i:06}"), message(&mut rng, i))
-            })
+            .map(|i| (generated_time(f, i, rows_per_file), format!("{f:05}-{i:06}"), message(&mut rng, i)))
             .collect();
-        let ctx = LineContext {
-            source: "cloudwatch",
-            account_id: "123456789012".into(),
-            region: "us-east-1".into(),
-            log_group: Cow::Owned(format!("/aws/lambda/fn-{}", f % 20)),
-            log_stream: "2026/11/20/[$LATEST]abc".into(),
-            ingest_time_ms: BASE_MS + 7 * 3_600_000,
-            max_event_time_skew_secs: 3600,
-            envelope: vec![],
-            line_format: &loglake::parse::line::LineFormatChoice::Auto,
-        };
+        let ctx = bench_context(format!("/aws/lambda/fn-{}", f % 20));
         let records: Vec<_> =
             rows.iter().map(|(t, id, m)| normalize_line(&ctx, Cow::Borrowed(id.as_str()), Some(*t), m)).collect();
         // One file per (writer, hour), as ingest writes them.
@@ -173,6 +185,65 @@ async fn run_backlog(lake: &str, memory_mb: usize, max_input_mb: u64) {
     println!("RESULT backlog_largest_spill_mb={:.1}", largest_spill as f64 / 1e6);
 }
 
+/// ROWS records arriving late for 11:00–11:10 (the second hour) from one function, and ten rows of
+/// that hour that writer 3 (the same function) wrote already, redelivered.
+async fn add_late(lake: &str, rows: usize, rows_per_file: usize) {
+    let store = LocalStore::new(lake);
+    let mut rng = Rng(0x1A7E);
+    let second_hour = BASE_MS + 3_600_000;
+    let mut late: Vec<(i64, String, String)> = (0..rows)
+        .map(|i| (second_hour + (i as i64 * 600_000) / rows as i64, format!("late-{i:06}"), message(&mut rng, i)))
+        .collect();
+    let in_second_hour =
+        |i: &usize| (second_hour..second_hour + 3_600_000).contains(&generated_time(3, *i, rows_per_file));
+    let redelivered: Vec<usize> = (0..rows_per_file).filter(in_second_hour).take(10).collect();
+    late.extend(
+        redelivered
+            .into_iter()
+            .map(|i| (generated_time(3, i, rows_per_file), format!("00003-{i:06}"), message(&mut rng, i))),
+    );
+    let ctx = bench_context("/aws/lambda/fn-3".into());
+    let records: Vec<_> =
+        late.iter().map(|(t, id, m)| normalize_line(&ctx, Cow::Borrowed(id.as_str()), Some(*t), m)).collect();
+    let partition = Partition::of(second_hour, chrono_tz::UTC);
+    let body = encode_parquet(&records.iter().collect::<Vec<_>>(), 1).unwrap();
+    println!(
+        "late: {} records ({} redelivered), {} bytes into {}",
+        records.len(),
+        records.len() - rows,
+        body.len(),
+        partition.path()
+    );
+    store.put(&format!("staging/logs/{}/cloudwatch-late.parquet", partition.path()), body).await.unwrap();
+}
+
+/// One run over the late records, with deltas up to `delta_percent` of an hour (0: merged whole).
+async fn run_late(lake: &str, memory_mb: usize, delta_percent: u32) {
+    let store = LocalStore::new(lake);
+    let spill = std::path::Path::new(lake).join("_loglake/spill");
+    let options =
+        CompactOptions { delta_fraction: f64::from(delta_percent) / 100.0, ..bench_options(memory_mb, u64::MAX) };
+    let start = Instant::now();
+    let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    let read = record.bytes_in as u64 + record.delta_search_bytes;
+    println!(
+        "late run (deltas up to {delta_percent}%): {} delta hours, {} curated files rewritten, {:.2} MB read ({:.2} MB searched in {} of {} row groups), {:.2} MB written, {} rows out, {} duplicates, {seconds:.3} s",
+        record.delta_hours.len(),
+        record.curated_in,
+        read as f64 / 1e6,
+        record.delta_search_bytes as f64 / 1e6,
+        record.delta_row_groups_read,
+        record.delta_row_groups,
+        record.bytes_out as f64 / 1e6,
+        record.rows_out,
+        record.duplicates,
+    );
+    println!("RESULT late_{delta_percent}_read_mb={:.3}", read as f64 / 1e6);
+    println!("RESULT late_{delta_percent}_written_mb={:.3}", record.bytes_out as f64 / 1e6);
+    println!("RESULT late_{delta_percent}_seconds={seconds:.3}");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -184,8 +255,14 @@ fn main() {
         ["backlog", lake, memory_mb, max_input_mb] => {
             runtime.block_on(run_backlog(lake, memory_mb.parse().unwrap(), max_input_mb.parse().unwrap()))
         }
+        ["late-add", lake, rows, rows_per_file] => {
+            runtime.block_on(add_late(lake, rows.parse().unwrap(), rows_per_file.parse().unwrap()))
+        }
+        ["late", lake, memory_mb, delta_percent] => {
+            runtime.block_on(run_late(lake, memory_mb.parse().unwrap(), delta_percent.parse().unwrap()))
+        }
         _ => eprintln!(
-            "usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB | compact backlog LAKE MEMORY_MB MAX_INPUT_MB"
+            "usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB | compact backlog LAKE MEMORY_MB MAX_INPUT_MB | compact late-add LAKE ROWS ROWS_PER_FILE | compact late LAKE MEMORY_MB DELTA_PERCENT"
         ),
     }
 }
