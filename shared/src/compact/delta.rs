@@ -184,7 +184,7 @@ pub fn drop_known(batch: RecordBatch, known: &HashSet<RecordKey>) -> Result<(Rec
 }
 
 /// The footer of a curated file: its last 8 bytes give the footer's length, then the footer.
-async fn read_footer(
+pub(crate) async fn read_footer(
     store: &dyn ObjectStore,
     object: &ListedObject,
 ) -> Result<(Arc<ParquetMetaData>, u64), DeltaError> {

@@ -103,6 +103,11 @@ impl Lease {
         write(store, &body, Expected::Version(&self.version)).await.map(|_| ()).map_err(lost)
     }
 
+    /// When the lease runs out unless renewed (ms since the epoch).
+    pub fn expires_ms(&self) -> i64 {
+        self.body.expires_ms
+    }
+
     pub fn holder(&self) -> &str {
         &self.body.holder
     }
@@ -124,7 +129,7 @@ fn lost(error: CompactError) -> CompactError {
 }
 
 /// The lease is about real time, not the run's logical clock.
-fn wall_clock_ms() -> i64 {
+pub(crate) fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 

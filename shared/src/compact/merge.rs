@@ -91,7 +91,7 @@ impl Default for MergeOptions {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MergeStats {
     pub rows_in: usize,
     pub rows_out: usize,
@@ -142,6 +142,15 @@ impl<'d> RunWriter<'d> {
     /// first, so that one that cannot be read or cast adds no rows. A file's own fault is
     /// [`MergeError::Input`]: the caller sets it aside and goes on.
     pub fn add_file(&mut self, parquet: Vec<u8>) -> Result<(), MergeError> {
+        self.add_file_where(parquet, Ok)
+    }
+
+    /// [`RunWriter::add_file`], keeping only the rows `keep` returns of each batch (cast already).
+    pub fn add_file_where(
+        &mut self,
+        parquet: Vec<u8>,
+        keep: impl Fn(RecordBatch) -> Result<RecordBatch, String>,
+    ) -> Result<(), MergeError> {
         let parquet = bytes::Bytes::from(parquet);
         let reader = |parquet: bytes::Bytes| -> Result<_, MergeError> {
             let builder = ParquetRecordBatchReaderBuilder::try_new(parquet).map_err(input)?;
@@ -163,6 +172,10 @@ impl<'d> RunWriter<'d> {
                 true => conform(&batch).map_err(|e| MergeError::Input(e.to_string()))?,
                 false => batch,
             };
+            let batch = keep(batch).map_err(MergeError::PartlyRead)?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
             self.rows_in += batch.num_rows();
             self.pending_bytes += batch.get_array_memory_size();
             self.pending.push(batch);

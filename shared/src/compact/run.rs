@@ -33,6 +33,7 @@ use crate::compact::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
 use crate::compact::state::{
     CompactError, CompactionState, Consumed, FailedHour, RunRecord, SetAside, StoredState, read_state,
 };
+use crate::compact::units::{KeyRange, PARTS_PER_UNIT, Unit, plan_units};
 use crate::compact::view::Readers;
 use crate::lake::encode::curated_writer_properties;
 use crate::lake::layout::{
@@ -74,7 +75,49 @@ pub struct CompactOptions {
     /// the hour's deltas and new staging stay within this fraction of its base (the files of the
     /// last run that merged it whole); past it the hour is merged whole again. 0: always whole.
     pub delta_fraction: f64,
+    /// An hour whose merge reads more than this is split into units of about this size
+    /// ([`crate::compact::units`]), each merged on its own.
+    pub unit_bytes: u64,
+    /// Where units run: elsewhere, at once (the compactor's unit function), or — `None` — in this
+    /// process, one after another.
+    pub unit_invoker: Option<UnitInvokerRef>,
 }
+
+/// How a unit that ran elsewhere failed.
+#[derive(Debug)]
+pub enum UnitError {
+    /// It ran and failed: nothing of it runs any more.
+    Failed(String),
+    /// No answer (a lost connection, a client timeout): it may still be running.
+    Unanswered(String),
+}
+
+/// Runs units elsewhere: the compactor's unit function, invoked synchronously, one invocation per
+/// unit, many at once.
+#[async_trait::async_trait]
+pub trait UnitInvoker: Send + Sync {
+    async fn invoke(&self, unit: &Unit) -> Result<HourOutput, UnitError>;
+}
+
+/// A [`UnitInvoker`] in [`CompactOptions`].
+#[derive(Clone)]
+pub struct UnitInvokerRef(pub std::sync::Arc<dyn UnitInvoker>);
+
+impl PartialEq for UnitInvokerRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for UnitInvokerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnitInvoker")
+    }
+}
+
+/// How long before its run's lease expires a unit run elsewhere stops starting writes: more than
+/// one upload of a curated file takes.
+pub const UNIT_WRITE_MARGIN_MS: i64 = 3 * 60_000;
 
 /// Delta runs an hour may have before it is merged whole again, however small they are: each adds
 /// at least one file a query opens.
@@ -99,6 +142,8 @@ impl CompactOptions {
             delete_delay_ms: 0,
             max_input_bytes: u64::MAX,
             delta_fraction: DEFAULT_DELTA_FRACTION,
+            unit_bytes: u64::MAX,
+            unit_invoker: None,
         }
     }
 }
@@ -171,7 +216,12 @@ pub async fn compact_with_progress(
     };
     let result = run_holding(store, readers, options, spill_dir, &mut lease, progress).await;
     // Whether the run finished or not, the next run need not wait for the lease to expire: it
-    // continues from the state. A lease that cannot be released expires by itself.
+    // continues from the state. A lease that cannot be released expires by itself. One kept on
+    // purpose: a unit that did not answer may write until shortly before it expires.
+    if let Err(CompactError::UnitUnanswered { .. }) = &result {
+        tracing::warn!("a unit did not answer: the lease is kept until it expires");
+        return result;
+    }
     if let Err(error) = lease.release(store).await {
         tracing::warn!(error = %error, "the compaction lease was not released; it expires by itself");
     }
@@ -278,10 +328,14 @@ async fn run_holding(
         },
         ..options.clone()
     };
+    // Units run elsewhere write only while the lease, as last renewed, has time left.
+    let lease_expires_ms = std::sync::atomic::AtomicI64::new(lease.expires_ms());
+    let sizes = &sizes;
     let mut merged = futures_util::stream::iter(hours.iter())
         .map(|(hour, plan)| {
             let state = &*state;
             let hour_options = &hour_options;
+            let lease_expires_ms = &lease_expires_ms;
             async move {
                 let merged = async {
                     let curated: Vec<ListedObject> = store
@@ -299,16 +353,20 @@ async fn run_holding(
                             Err(HourError::Compact(error)) => return Err(error),
                         }
                     }
-                    let curated: Vec<String> = curated.into_iter().map(|o| o.key).collect();
-                    let inputs = MergeInputs {
-                        hour,
-                        run,
-                        curated: &curated,
-                        staging: &plan.staging,
-                        known: &Default::default(),
-                    };
-                    let out = merge_hour(store, inputs, hour_options, spill_dir).await?;
-                    Ok((curated, out))
+                    let staging: Vec<ListedObject> = plan
+                        .staging
+                        .iter()
+                        .map(|key| ListedObject {
+                            key: key.clone(),
+                            modified_ms: 0,
+                            size: sizes.get(key.as_str()).copied().unwrap_or(0),
+                        })
+                        .collect();
+                    let units = plan_units(store, hour, run, &curated, &staging, hour_options.unit_bytes).await?;
+                    let write_until_ms =
+                        lease_expires_ms.load(std::sync::atomic::Ordering::Relaxed) - UNIT_WRITE_MARGIN_MS;
+                    let out = run_units(store, units, write_until_ms, hour_options, spill_dir).await?;
+                    Ok((curated.into_iter().map(|o| o.key).collect(), out))
                 };
                 (hour, merged.await)
             }
@@ -324,9 +382,14 @@ async fn run_holding(
     let mut failed_hours: Vec<(&String, CompactError)> = Vec::new();
     let mut unusable: Vec<(String, String)> = Vec::new();
     while let Some((hour, result)) = merged.next().await {
-        let (curated, out) = match result {
+        let (curated, out): (Vec<String>, HourOutput) = match result {
             Ok(merged_hour) if failure.is_none() => merged_hour,
             Ok(_) => continue,
+            Err(error @ CompactError::UnitUnanswered { .. }) => {
+                tracing::error!(hour, error = %error, "a unit did not answer: the run stops before its switch");
+                failure.get_or_insert(error);
+                continue;
+            }
             Err(error) => {
                 tracing::error!(hour, error = %error, "compacting an hour failed; the other hours go on");
                 failed_hours.push((hour, error));
@@ -340,6 +403,7 @@ async fn run_holding(
         record.delta_search_bytes += out.search.bytes_read;
         record.delta_row_groups_read += out.search.row_groups_read;
         record.delta_row_groups += out.search.row_groups;
+        record.units += out.units;
         record.rows_in += out.stats.rows_in;
         record.spilled_bytes = record.spilled_bytes.max(out.stats.spilled_bytes);
         record.rows_out += out.stats.rows_out;
@@ -355,10 +419,11 @@ async fn run_holding(
         consumed.extend(staging.iter().cloned());
         progress(record.hours.len(), hours.len(), hour);
         // A long run keeps its lease (renewed once half of it has passed).
-        if failure.is_none()
-            && let Err(error) = lease.renew_after_half(store, options.lease_ms).await
-        {
-            failure = Some(error);
+        if failure.is_none() {
+            match lease.renew_after_half(store, options.lease_ms).await {
+                Ok(()) => lease_expires_ms.store(lease.expires_ms(), std::sync::atomic::Ordering::Relaxed),
+                Err(error) => failure = Some(error),
+            }
         }
     }
     drop(merged);
@@ -492,17 +557,21 @@ fn refuse_reused_run_numbers(curated: &[ListedObject], stored: &StoredState) -> 
     Ok(())
 }
 
-/// What merging one hour produced.
-struct HourOutput {
+/// What merging one hour (or one unit of it) produced.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct HourOutput {
     stats: MergeStats,
     /// Input files the merge could not use, and why.
     set_aside: Vec<(String, String)>,
     files: usize,
     bytes_in: usize,
     bytes_out: usize,
+    /// Units merged (1 for an hour merged whole in one).
+    units: usize,
     /// Written as a delta beside the hour's curated files (which stay).
     delta: bool,
     /// What a delta read of the curated files to find the records they hold already.
+    #[serde(skip)]
     search: Found,
 }
 
@@ -577,7 +646,16 @@ async fn merge_delta(
         }
         Err(DeltaError::Storage(error)) => return Err(error.into()),
     };
-    let inputs = MergeInputs { hour, run, curated: &[], staging, known: &found.known };
+    let inputs = MergeInputs {
+        hour,
+        run,
+        curated: &[],
+        staging,
+        known: &found.known,
+        range: &KeyRange::default(),
+        first_part: 0,
+        write_until_ms: None,
+    };
     let mut out = merge_hour(store, inputs, options, spill_dir).await?;
     out.delta = true;
     out.search = Found { known: Default::default(), ..found };
@@ -603,6 +681,96 @@ struct MergeInputs<'a> {
     staging: &'a [String],
     /// Records the hour's curated files hold already: a delta drops them.
     known: &'a HashSet<RecordKey>,
+    /// The rows it takes of its inputs (a unit's range; all for a whole hour).
+    range: &'a KeyRange,
+    /// The part number of its first file.
+    first_part: usize,
+    /// No write starts at or after this time (ms since the epoch).
+    write_until_ms: Option<i64>,
+}
+
+/// Merges an hour's units: one after another in this process, or all at once elsewhere (when an
+/// invoker is set and the hour has more than one unit). The hour's output sums its units'; any
+/// unit's failure is the hour's.
+async fn run_units(
+    store: &dyn ObjectStore,
+    units: Vec<Unit>,
+    write_until_ms: i64,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+) -> Result<HourOutput, CompactError> {
+    let mut outputs = Vec::with_capacity(units.len());
+    match &options.unit_invoker {
+        Some(invoker) if units.len() > 1 => {
+            let invocations = units.into_iter().map(|unit| {
+                let unit = Unit { write_until_ms: Some(write_until_ms), ..unit };
+                async move { (invoker.0.invoke(&unit).await, unit) }
+            });
+            // Every invocation runs to its answer before the hour's result is known: the switch
+            // must not list the hour's files while a unit may still write one.
+            let answers = futures_util::future::join_all(invocations).await;
+            let mut failed = None;
+            for (answer, unit) in answers {
+                let (hour, unit) = (unit.hour, unit.index);
+                match answer {
+                    Ok(output) => outputs.push(output),
+                    Err(UnitError::Unanswered(reason)) => {
+                        return Err(CompactError::UnitUnanswered { hour, unit, reason });
+                    }
+                    Err(UnitError::Failed(reason)) => failed = Some(CompactError::UnitFailed { hour, unit, reason }),
+                }
+            }
+            if let Some(error) = failed {
+                return Err(error);
+            }
+        }
+        _ => {
+            for unit in &units {
+                outputs.push(merge_unit(store, unit, options, spill_dir).await?);
+            }
+        }
+    }
+    let mut hour = HourOutput::default();
+    for unit in outputs {
+        hour.stats.rows_in += unit.stats.rows_in;
+        hour.stats.rows_out += unit.stats.rows_out;
+        hour.stats.duplicates += unit.stats.duplicates;
+        hour.stats.runs += unit.stats.runs;
+        hour.stats.spilled_bytes = hour.stats.spilled_bytes.max(unit.stats.spilled_bytes);
+        hour.stats.merged_runs += unit.stats.merged_runs;
+        hour.files += unit.files;
+        hour.bytes_in += unit.bytes_in;
+        hour.bytes_out += unit.bytes_out;
+        hour.units += 1;
+        // A file every unit reads, and none can, is set aside once.
+        for aside in unit.set_aside {
+            if !hour.set_aside.contains(&aside) {
+                hour.set_aside.push(aside);
+            }
+        }
+    }
+    Ok(hour)
+}
+
+/// Merges one unit of an hour: the rows of its range in its files, into parts from
+/// `index × PARTS_PER_UNIT` of its run. What the compactor's unit function runs.
+pub async fn merge_unit(
+    store: &dyn ObjectStore,
+    unit: &Unit,
+    options: &CompactOptions,
+    spill_dir: &std::path::Path,
+) -> Result<HourOutput, CompactError> {
+    let inputs = MergeInputs {
+        hour: &unit.hour,
+        run: unit.run,
+        curated: &unit.curated,
+        staging: &unit.staging,
+        known: &HashSet::new(),
+        range: &unit.range,
+        first_part: unit.index * PARTS_PER_UNIT,
+        write_until_ms: unit.write_until_ms,
+    };
+    merge_hour(store, inputs, options, spill_dir).await
 }
 
 /// Merges one hour's files into `r<run>-<part>.parquet` files. The async side moves bytes (reads
@@ -613,20 +781,20 @@ async fn merge_hour(
     options: &CompactOptions,
     spill_dir: &std::path::Path,
 ) -> Result<HourOutput, CompactError> {
-    let MergeInputs { hour, run, curated, staging, known } = inputs;
-    let dir = tempfile_dir(spill_dir, run, hour)?;
+    let MergeInputs { hour, run, curated, staging, known, range, first_part, write_until_ms } = inputs;
+    let dir = tempfile_dir(spill_dir, run, hour, first_part)?;
     let (input_tx, mut input_rx) = tokio::sync::mpsc::channel::<Input>(1);
     // Finished files go to local disk and are uploaded from there: a curated file (hundreds of
     // MB) is never held in memory.
     let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<std::path::PathBuf>(1);
     let worker = {
-        let (dir, options, known) = (dir.clone(), options.clone(), known.clone());
+        let (dir, options, known, range) = (dir.clone(), options.clone(), known.clone(), range.clone());
         tokio::task::spawn_blocking(move || -> Result<(MergeStats, Vec<(String, String)>), CompactError> {
             let mut runs = RunWriter::new(&dir, options.merge.clone());
             let mut set_aside = Vec::new();
             loop {
                 match input_rx.blocking_recv() {
-                    Some(Input::File { key, body }) => match runs.add_file(body) {
+                    Some(Input::File { key, body }) => match runs.add_file_where(body, |batch| range.filter(batch)) {
                         Ok(()) => {}
                         // The file's own fault: it goes aside, the hour goes on.
                         Err(MergeError::Input(reason)) => set_aside.push((key, reason)),
@@ -701,7 +869,12 @@ async fn merge_hour(
         let (mut files, mut bytes_out) = (0, 0);
         while let Some(path) = output_rx.recv().await {
             bytes_out += std::fs::metadata(&path).map_err(CompactError::Spill)?.len() as usize;
-            store.put_file(&curated_key(hour, run, files), &path).await?;
+            if let Some(until) = write_until_ms
+                && crate::compact::lease::wall_clock_ms() >= until
+            {
+                return Err(CompactError::LeaseLost { holder: format!("the run of unit part {first_part}") });
+            }
+            store.put_file(&curated_key(hour, run, first_part + files), &path).await?;
             let _ = std::fs::remove_file(&path);
             files += 1;
         }
@@ -712,11 +885,16 @@ async fn merge_hour(
     let _ = std::fs::remove_dir_all(&dir);
     let (bytes_in, (files, bytes_out)) = (fed?, written?);
     let (stats, set_aside) = merged?;
-    Ok(HourOutput { stats, files, bytes_in, bytes_out, set_aside, delta: false, search: Found::default() })
+    Ok(HourOutput { stats, files, bytes_in, bytes_out, set_aside, units: 1, ..HourOutput::default() })
 }
 
-fn tempfile_dir(spill_dir: &std::path::Path, run: u64, hour: &str) -> Result<std::path::PathBuf, CompactError> {
-    let dir = spill_dir.join(format!("run-{run}-{}", hour.replace(['/', '='], "_")));
+fn tempfile_dir(
+    spill_dir: &std::path::Path,
+    run: u64,
+    hour: &str,
+    first_part: usize,
+) -> Result<std::path::PathBuf, CompactError> {
+    let dir = spill_dir.join(format!("run-{run}-{}-{first_part}", hour.replace(['/', '='], "_")));
     std::fs::create_dir_all(&dir).map_err(CompactError::Spill)?;
     Ok(dir)
 }

@@ -121,6 +121,14 @@ next one continues from the new state"
     Overtaken,
     #[error("the compaction lease of {holder} lapsed before the run ended: it stops before writing anything more")]
     LeaseLost { holder: String },
+    /// A unit run elsewhere did not answer (a lost connection, a client timeout): it may still be
+    /// writing, so the run neither switches nor releases its lease; the run after the lease's
+    /// expiry — past every unit's last write — removes what the run wrote.
+    #[error("unit {unit} of hour {hour} did not answer: {reason}")]
+    UnitUnanswered { hour: String, unit: usize, reason: String },
+    /// A unit run elsewhere answered with an error: the hour waits for the next run.
+    #[error("unit {unit} of hour {hour} failed: {reason}")]
+    UnitFailed { hour: String, unit: usize, reason: String },
 }
 
 /// A record of one run, kept under `_loglake/compaction/runs/`.
@@ -164,6 +172,9 @@ pub struct RunRecord {
     pub delta_row_groups_read: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub delta_row_groups: usize,
+    /// Units merged: one per hour merged whole in one, more for an hour split by key ranges.
+    #[serde(default)]
+    pub units: usize,
     pub duration_ms: u64,
 }
 
