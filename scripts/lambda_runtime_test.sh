@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform, log-subscriber and
-# query-runner binaries
+# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform, log-subscriber, query-runner
+# and compactor (one unit of a large hour) binaries
 # through the Lambda runtime API: `cargo lambda watch`
 # emulates the Lambda service, `cargo lambda invoke` sends it events from events/. The function
 # writes to moto (AWS_ENDPOINT_URL), and the objects are checked there.
@@ -91,12 +91,36 @@ for _ in $(seq 1 120); do
   sleep 5
 done
 [ -n "$rollup" ] || { echo "FAIL: no response from query-runner" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
+# One unit of a large hour, as a compactor run sends it to the unit function: the staging files
+# ingest-cloudwatch wrote above, the whole key range, unit 1 (parts from 10000).
+python - "$response" >"$logs/unit.json" <<'PY'
+import json, sys
+keys = sorted(o["key"] for o in json.loads(sys.argv[1])["objects"])
+hour = keys[0].split("/")[2] + "/" + keys[0].split("/")[3]
+staging = [k for k in keys if f"/{hour}/" in k]
+print(json.dumps({"unit": {"hour": hour, "run": 0, "index": 1, "range": {"from": None, "until": None},
+                           "curated": [], "staging": staging, "input_bytes": 0, "write_until_ms": None}}))
+PY
+unit=""
+for _ in $(seq 1 120); do
+  if unit=$(invoke "$logs/unit.json" compactor 2>"$logs/invoke.err"); then break; fi
+  unit=""
+  sleep 5
+done
+[ -n "$unit" ] || { echo "FAIL: no response from compactor" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" "$rollup" <<'PY'
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" "$rollup" "$unit" "$logs/unit.json" <<'PY'
 import io, json, sys, boto3
 import pyarrow.parquet as pq
-bucket, ok, bad, control, kinesis, firehose, subscriber, rollup = sys.argv[1], *map(json.loads, sys.argv[2:])
+bucket, ok, bad, control, kinesis, firehose, subscriber, rollup, unit = sys.argv[1], *map(json.loads, sys.argv[2:-1])
+unit_event = json.load(open(sys.argv[-1]))["unit"]
 s3 = boto3.client("s3")
+def rows_of(key):
+    return pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).num_rows
+unit_files = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"logs/{unit_event['hour']}/").get("Contents", [])]
+assert unit_files == [f"logs/{unit_event['hour']}/r000000-10000.parquet"], unit_files
+staged_rows = sum(rows_of(k) for k in unit_event["staging"])
+assert unit["files"] == 1 and unit["stats"]["rows_out"] == staged_rows == rows_of(unit_files[0]) > 0, unit
 assert [(r["window"], r["outcome"], r["rows"]) for r in rollup] == [("2026-11-20T09", "STORED", 1)], rollup
 summary_key = "summaries/errors_by_group_hourly/dt=2026-11-20/hour=09/part-00000.parquet"
 summary = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=summary_key)["Body"].read())).to_pylist()
@@ -113,7 +137,7 @@ assert bad["records"] == 0 and bad["dead_letters"][0]["kind"] == "corrupt_gzip",
 assert control["control_messages"] == 1 and control["objects"] == [], control
 assert kinesis == {"batchItemFailures": []}, kinesis
 keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-              if not o["Key"].startswith(("summaries/", "_loglake/", "_athena/")))
+              if not o["Key"].startswith(("summaries/", "_loglake/", "_athena/", "logs/")))
 firehose_keys = [k for k in keys if "/firehose-" in k or k.startswith("errors/firehose/")]
 assert len([k for k in firehose_keys if k.startswith("errors/")]) == 1, firehose_keys
 assert len([k for k in firehose_keys if k.endswith(".parquet")]) == 2, firehose_keys  # the record across the hour
@@ -126,7 +150,7 @@ assert len(letters) == 4, kinesis_keys
 messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
                   for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
 assert messages == ["first good line", "last good line"], messages
-print(f"runtime API: 7 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run, query-runner); "
+print(f"runtime API: 8 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run, query-runner, a compactor unit of {unit['stats']['rows_out']} rows); "
       f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
 sys.stdout.flush()
 # pyarrow's and boto3's threads can abort the interpreter's shutdown ("terminate called without

@@ -64,7 +64,7 @@ loglake="$CARGO_TARGET_DIR/debug/loglake"
 "$loglake" schema --table logs-all --lake "$demo/lake" >"$demo/logs_all.sql"
 python scripts/check_demo.py "$demo/lake" "$demo/logs_all.sql"
 
-step "ingest-cloudwatch through the Lambda runtime API (cargo lambda watch + invoke)"
+step "the functions through the Lambda runtime API (cargo lambda watch + invoke)"
 scripts/lambda_runtime_test.sh
 
 step "all checks passed"

@@ -54,7 +54,7 @@ fn resolve(template: &Value, value: &Value) -> String {
 fn every_function_reads_its_environment_and_its_defaults_parse() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 6);
+    assert_eq!(functions.len(), 7);
     for (name, function) in functions {
         let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
         let env: Vec<(String, String)> =
@@ -259,6 +259,53 @@ fn the_compactor_may_touch_staging_curated_and_state_and_only_write_what_it_sets
     assert!(delay >= 30, "{delay} min");
     assert_eq!(properties["Events"]["Every15Minutes"]["Properties"]["Schedule"], "rate(15 minutes)");
     assert!(properties["Timeout"].as_u64().unwrap() < 15 * 60, "a scheduled run ends before the next starts");
+}
+
+/// The unit function only reads a run's inputs and writes curated files (the run holds the
+/// lease, the state, the view and every delete), and the compactor may invoke that one function.
+#[test]
+fn the_compactor_units_function_reads_inputs_writes_curated_files_and_nothing_else() {
+    let template = template();
+    let units = &template["Resources"]["CompactorUnitsFunction"]["Properties"];
+    let statements = units["Policies"][0]["Statement"].as_sequence().unwrap();
+    let granted: Vec<(String, Vec<String>)> = statements
+        .iter()
+        .map(|s| {
+            let actions = s["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+            let resources = match s["Resource"].as_sequence() {
+                Some(list) => list.iter().map(|r| resolve(&template, r)).collect(),
+                None => vec![resolve(&template, &s["Resource"])],
+            };
+            (actions, resources)
+        })
+        .flat_map(|(actions, resources): (Vec<String>, Vec<String>)| {
+            actions.into_iter().map(move |a| (a, resources.clone()))
+        })
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            (
+                "s3:GetObject".to_owned(),
+                vec!["${LakeBucket.Arn}/staging/*".to_owned(), "${LakeBucket.Arn}/logs/*".to_owned()]
+            ),
+            ("s3:PutObject".to_owned(), vec!["${LakeBucket.Arn}/logs/*".to_owned()]),
+        ]
+    );
+    let budget: u64 = units["Environment"]["Variables"]["LOGLAKE_COMPACT_MEMORY_MB"].as_str().unwrap().parse().unwrap();
+    assert!(units["MemorySize"].as_u64().unwrap() >= 5 * budget);
+
+    let compactor = &template["Resources"]["CompactorFunction"]["Properties"];
+    let variables = &compactor["Environment"]["Variables"];
+    // `!Ref CompactorUnitsFunction` (a resource resolves to its placeholder).
+    assert_eq!(resolve(&template, &variables["LOGLAKE_COMPACT_UNIT_FUNCTION"]), "compactorunitsfunction-placeholder");
+    let invoke = compactor["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"][0] == "lambda:InvokeFunction")
+        .expect("the compactor may invoke the unit function");
+    assert!(format!("{:?}", invoke["Resource"]).contains("CompactorUnitsFunction.Arn"), "{:?}", invoke["Resource"]);
 }
 
 /// The view text the template deploys is the one the compactor makes for a lake never compacted,

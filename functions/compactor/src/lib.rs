@@ -1,17 +1,23 @@
 //! compactor: an EventBridge schedule runs one compaction of the lake's staging files into the
 //! curated `logs` table (see docs/compaction-design.md). The run is the shared crate's
 //! [`loglake::compact::run`]; this crate reads its settings, publishes the reader view `logs_all` to
-//! Glue for Athena ([`GlueView`]); a failed run is a `Loglake.CompactionError`.
+//! Glue for Athena ([`GlueView`]); a failed run is a `Loglake.CompactionError`. The same binary,
+//! deployed a second time, merges one unit of a large hour per invocation ([`handle_unit`]), which
+//! a run invokes through [`units::LambdaUnits`].
 
 use aws_sdk_glue::error::DisplayErrorContext;
 use loglake::compact::merge::MergeOptions;
-use loglake::compact::run::{CompactOptions, compact_until, default_workers};
+use loglake::compact::run::{CompactOptions, HourOutput, UnitInvokerRef, compact_until, default_workers, merge_unit};
 use loglake::compact::state::{CompactError, RunRecord};
+use loglake::compact::units::Unit;
 use loglake::compact::view::{Readers, VIEW_NAME, ViewPublisher, glue_view_original_text};
 use loglake::config::ConfigError;
 use loglake::function::{FunctionConfig, now_ms};
 use loglake::lake::schema::hive_columns;
 use loglake::lake::storage::ObjectStore;
+
+#[cfg(feature = "lambda")]
+pub mod units;
 
 pub mod vars {
     pub const MEMORY_MB: &str = "LOGLAKE_COMPACT_MEMORY_MB";
@@ -25,6 +31,8 @@ pub mod vars {
     pub const DELETE_DELAY_MINUTES: &str = "LOGLAKE_COMPACT_DELETE_DELAY_MINUTES";
     pub const MAX_INPUT_MB: &str = "LOGLAKE_COMPACT_MAX_INPUT_MB";
     pub const DELTA_PERCENT: &str = "LOGLAKE_COMPACT_DELTA_PERCENT";
+    pub const UNIT_FUNCTION: &str = "LOGLAKE_COMPACT_UNIT_FUNCTION";
+    pub const UNIT_CONCURRENCY: &str = "LOGLAKE_COMPACT_UNIT_CONCURRENCY";
     pub const ALL: &[&str] = &[
         MEMORY_MB,
         FILE_MB,
@@ -37,6 +45,8 @@ pub mod vars {
         DELETE_DELAY_MINUTES,
         MAX_INPUT_MB,
         DELTA_PERCENT,
+        UNIT_FUNCTION,
+        UNIT_CONCURRENCY,
     ];
 }
 
@@ -60,6 +70,13 @@ pub struct Config {
     /// Late data into a compacted hour goes into a delta file while the hour's deltas stay
     /// within this percentage of its base; 0 merges the whole hour every time.
     pub delta_percent: i64,
+    /// The function that merges units of a large hour (this binary, deployed a second time),
+    /// invoked once per unit; none: units are merged in this process one after another.
+    pub unit_function: Option<String>,
+    /// Units invoked at once at most (the unit function's reserved concurrency).
+    pub unit_concurrency: usize,
+    /// The client for `unit_function`, set by the binary ([`units::LambdaUnits`]).
+    pub unit_invoker: Option<UnitInvokerRef>,
     /// The Glue database of the `logs_all` view.
     pub glue_database: String,
 }
@@ -88,6 +105,8 @@ impl Config {
         // What one run merges well within its timeout and its /tmp (docs/compaction-design.md,
         // "Bounded runs"): the compressed spill takes about the input's size, plus one output file.
         let max_input_mb = number(vars::MAX_INPUT_MB, 2048, 16..=1_000_000) as u64;
+        let unit_concurrency = number(vars::UNIT_CONCURRENCY, 16, 1..=1000) as usize;
+        let unit_function = lookup(vars::UNIT_FUNCTION).filter(|name| !name.trim().is_empty());
         let delta_percent =
             number(vars::DELTA_PERCENT, (loglake::compact::run::DEFAULT_DELTA_FRACTION * 100.0) as i64, 0..=100);
         if delete_delay_minutes > retry_horizon_hours * 60 {
@@ -117,6 +136,9 @@ would show again before they are deleted",
             delete_delay_minutes,
             max_input_mb,
             delta_percent,
+            unit_function,
+            unit_concurrency,
+            unit_invoker: None,
             glue_database,
         })
     }
@@ -134,8 +156,13 @@ would show again before they are deleted",
             holder: holder.to_owned(),
             lease_ms: self.lease_minutes * 60_000,
             delete_delay_ms: self.delete_delay_minutes * 60_000,
-            max_input_bytes: self.max_input_mb << 20,
+            // A unit is what one invocation merges; with a unit function a run takes as many
+            // units as it may invoke at once.
+            max_input_bytes: (self.max_input_mb << 20)
+                * if self.unit_invoker.is_some() { self.unit_concurrency as u64 } else { 1 },
             delta_fraction: self.delta_percent as f64 / 100.0,
+            unit_bytes: self.max_input_mb << 20,
+            unit_invoker: self.unit_invoker.clone(),
         }
     }
 }
@@ -215,6 +242,7 @@ pub async fn handle(
             None => tracing::info!(
                 run = record.run,
                 hours = record.hours.len(),
+                units = record.units,
                 staging_in = record.staging_in,
                 curated_in = record.curated_in,
                 files_out = record.files_out,
@@ -235,6 +263,35 @@ pub async fn handle(
     result
 }
 
+/// The event that runs one unit of a large hour (sent by a run's [`units::LambdaUnits`]).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct UnitEvent {
+    pub unit: Unit,
+}
+
+/// Merges one unit, as the unit function's invocation: nothing is written at or after its
+/// `write_until_ms` (the run's lease less a margin), so no write lands after another run could
+/// have taken over.
+pub async fn handle_unit(
+    config: &Config,
+    store: &dyn ObjectStore,
+    spill_dir: &std::path::Path,
+    request_id: &str,
+    unit: &Unit,
+) -> Result<HourOutput, CompactError> {
+    if unit.write_until_ms.is_some_and(|until| now_ms() >= until) {
+        return Err(CompactError::LeaseLost { holder: format!("the run of unit {} of {}", unit.index, unit.hour) });
+    }
+    let options = CompactOptions { unit_invoker: None, ..config.options(now_ms(), request_id) };
+    let result = merge_unit(store, unit, &options, spill_dir).await;
+    match &result {
+        Ok(_) => tracing::info!(hour = unit.hour, unit = unit.index, run = unit.run, "unit merged"),
+        Err(error) => tracing::error!(hour = unit.hour, unit = unit.index, error = %error, "unit failed"),
+    }
+    let _ = std::fs::remove_dir_all(spill_dir);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +306,10 @@ mod tests {
             (256, 256, 3, 48)
         );
         assert_eq!((config.max_input_mb, config.delete_delay_minutes), (2048, 60));
+        assert_eq!((config.unit_function.as_deref(), config.unit_concurrency), (None, 16));
         let options = config.options(0, "request");
+        // Without a unit function, a run takes one unit's input; units run in this process.
+        assert_eq!((options.max_input_bytes, options.unit_bytes), (2048 << 20, 2048 << 20));
         assert_eq!((options.merge.memory_budget_bytes, options.lease_ms), (256 << 20, 20 * 60_000));
         let error =
             Config::from_lookup(lookup(&[("LOGLAKE_COMPACT_MEMORY_MB", "4"), ("LOGLAKE_COMPACT_ZSTD_LEVEL", "x")]))

@@ -1,12 +1,20 @@
-use compactor::{Config, GlueView, handle};
+use compactor::units::LambdaUnits;
+use compactor::{Config, GlueView, UnitEvent, handle, handle_unit};
+use loglake::compact::run::UnitInvokerRef;
+use loglake::compact::state::CompactError;
 use loglake::compact::view::Readers;
 use loglake::lake::storage::{S3Store, load_aws_config};
 use loglake_lambda::{Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let config = &loglake_lambda::start(Config::from_lookup)?;
+    let mut config = loglake_lambda::start(Config::from_lookup)?;
     let aws = load_aws_config().await;
+    if let Some(function) = &config.unit_function {
+        let units = LambdaUnits::new(&aws, function, config.unit_concurrency, None);
+        config.unit_invoker = Some(UnitInvokerRef(std::sync::Arc::new(units)));
+    }
+    let config = &config;
     let store = &S3Store::new(&aws, &config.lake.bucket, config.lake.force_path_style);
     let view = &GlueView { client: aws_sdk_glue::Client::new(&aws), database: config.glue_database.clone() };
     // Athena's "$path" of an object: s3://bucket/key.
@@ -14,11 +22,20 @@ async fn main() -> Result<(), Error> {
     // Lambda's only writable disk; sorted runs spill here.
     let spill = &std::env::temp_dir().join("loglake-compaction");
     loglake_lambda::serve(move |event: LambdaEvent<serde_json::Value>| async move {
+        let request_id = &event.context.request_id;
+        // A unit of a large hour, sent by a run of the scheduled compactor.
+        if event.payload.get("unit").is_some() {
+            let unit: UnitEvent = serde_json::from_value(event.payload)
+                .map_err(|e| CompactError::Worker(format!("not a unit event: {e}")))?;
+            let output = handle_unit(config, store, spill, request_id, &unit.unit).await?;
+            return serde_json::to_value(output).map_err(CompactError::State);
+        }
         // Runs stop two minutes before the invocation's deadline (a run is bounded; the next
         // schedule goes on with what waits).
         let left_ms = (event.context.deadline as i64 - loglake::function::now_ms() - 120_000).max(0);
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(left_ms as u64);
-        handle(config, store, readers, spill, &event.context.request_id, deadline).await
+        let records = handle(config, store, readers, spill, request_id, deadline).await?;
+        serde_json::to_value(records).map_err(CompactError::State)
     })
     .await
 }
