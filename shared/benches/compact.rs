@@ -6,19 +6,27 @@
 //!     cargo bench -p loglake --bench compact -- late-add LAKE ROWS ROWS_PER_FILE
 //!     cargo bench -p loglake --bench compact -- late LAKE MEMORY_MB DELTA_PERCENT
 //!
+//!     cargo bench -p loglake --bench compact -- generate-batches LAKE FILES ROWS_PER_FILE
+//!     cargo bench -p loglake --bench compact -- units LAKE MEMORY_MB UNIT_MB
+//!
 //! `generate` writes FILES staging files of synthetic log records (JSON, Lambda and text lines
 //! spread over 6 hours, one file per writer and hour, as ingest writes them); `compact` runs one compaction with a
 //! MEMORY_MB sort budget and prints MB/s of staging data, files in → out and rows. bench/compact.sh
 //! runs both under /usr/bin/time and DuckDB on the same files as the baseline. `late-add` writes ROWS
 //! late records (and ten a writer delivered already) into a compacted hour; `late` compacts them
 //! with deltas up to DELTA_PERCENT of the hour (0: the hour merged whole) and prints what it read
-//! and wrote; bench/compact_late.sh runs both on copies of one lake.
+//! and wrote; bench/compact_late.sh runs both on copies of one lake. `generate-batches` writes the
+//! same kind of records as deliveries do (each file a few minutes of many log groups' events, the
+//! files one after another over 6 hours); `units` compacts with hours split into units of
+//! UNIT_MB (0: each hour whole) and prints units, bytes read against the input, MB/s and the
+//! largest spill; bench/compact_units.sh runs both.
 
 use std::borrow::Cow;
 use std::time::Instant;
 
 use loglake::compact::merge::MergeOptions;
 use loglake::compact::run::{CompactOptions, compact};
+use loglake::compact::state::RunRecord;
 use loglake::lake::encode::encode_parquet;
 use loglake::lake::layout::Partition;
 use loglake::lake::storage::{LocalStore, ObjectStore};
@@ -74,6 +82,29 @@ fn generated_time(f: usize, i: usize, rows_per_file: usize) -> i64 {
     BASE_MS + ((f * rows_per_file + i) as i64 * 7_919) % (6 * 3_600_000)
 }
 
+/// One staging file per hour of `records`, named `name`, as ingest writes them; returns the bytes.
+async fn write_by_hour(store: &LocalStore, records: &[loglake::lake::record::Record<'_>], name: &str) -> usize {
+    let mut by_hour: std::collections::BTreeMap<Partition, Vec<_>> = Default::default();
+    for record in records {
+        by_hour.entry(Partition::of(record.event_time_ms, chrono_tz::UTC)).or_default().push(record);
+    }
+    let mut bytes = 0;
+    for (partition, records) in by_hour {
+        let body = encode_parquet(&records, 1).unwrap();
+        bytes += body.len();
+        store.put(&format!("staging/logs/{}/{name}.parquet", partition.path()), body).await.unwrap();
+    }
+    bytes
+}
+
+/// One compaction of the lake, and its seconds.
+async fn timed_compaction(store: &LocalStore, lake: &str, options: &CompactOptions) -> (RunRecord, f64) {
+    let spill = std::path::Path::new(lake).join("_loglake/spill");
+    let start = Instant::now();
+    let record = compact(store, &loglake::compact::view::local_readers(), options, &spill).await.unwrap();
+    (record, start.elapsed().as_secs_f64())
+}
+
 async fn generate(lake: &str, files: usize, rows_per_file: usize) {
     let store = LocalStore::new(lake);
     let mut rng = Rng(0x5EED);
@@ -86,21 +117,68 @@ async fn generate(lake: &str, files: usize, rows_per_file: usize) {
         let records: Vec<_> =
             rows.iter().map(|(t, id, m)| normalize_line(&ctx, Cow::Borrowed(id.as_str()), Some(*t), m)).collect();
         // One file per (writer, hour), as ingest writes them.
-        let mut by_hour: std::collections::BTreeMap<Partition, Vec<_>> = Default::default();
-        for record in &records {
-            by_hour.entry(Partition::of(record.event_time_ms, chrono_tz::UTC)).or_default().push(record);
-        }
-        for (partition, records) in by_hour {
-            let body = encode_parquet(&records, 1).unwrap();
-            bytes += body.len();
-            store
-                .put(&format!("staging/logs/{}/cloudwatch-bench-{f:05}.parquet", partition.path()), body)
-                .await
-                .unwrap();
-        }
+        bytes += write_by_hour(&store, &records, &format!("cloudwatch-bench-{f:05}")).await;
     }
     let count = store.list("staging/").await.unwrap().len();
     println!("generated {count} staging files, {:.1} MB", bytes as f64 / 1e6);
+}
+
+/// FILES deliveries one after another over 6 hours, each ROWS_PER_FILE events of 20 log groups
+/// within its own few minutes (as a Kinesis or Firehose batch holds them).
+async fn generate_batches(lake: &str, files: usize, rows_per_file: usize) {
+    let store = LocalStore::new(lake);
+    let mut rng = Rng(0xBA7C);
+    let span = 6 * 3_600_000 / files as i64;
+    let mut bytes = 0;
+    for f in 0..files {
+        let contexts: Vec<LineContext<'static>> =
+            (0..20).map(|g| bench_context(format!("/aws/lambda/fn-{g}"))).collect();
+        let rows: Vec<(i64, String, String)> = (0..rows_per_file)
+            .map(|i| {
+                let time = BASE_MS + f as i64 * span + (i as i64 * span) / rows_per_file as i64;
+                // The Lambda lines carry their own time (which the parser takes): the row's.
+                let at = chrono::DateTime::from_timestamp_millis(time).unwrap().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+                (
+                    time,
+                    format!("{f:05}-{i:06}"),
+                    message(&mut rng, i).replace("2026-11-20T10:00:00.000Z", &at.to_string()),
+                )
+            })
+            .collect();
+        let records: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (t, id, m))| normalize_line(&contexts[i % 20], Cow::Borrowed(id.as_str()), Some(*t), m))
+            .collect();
+        bytes += write_by_hour(&store, &records, &format!("kinesis-bench-{f:05}")).await;
+    }
+    let count = store.list("staging/").await.unwrap().len();
+    println!("generated {count} staging files (deliveries), {:.1} MB", bytes as f64 / 1e6);
+}
+
+/// One compaction with hours split into units of `unit_mb` (0: each hour merged whole).
+async fn run_units(lake: &str, memory_mb: usize, unit_mb: u64) {
+    let store = LocalStore::new(lake);
+    let staged: u64 = store.list_objects("staging/").await.unwrap().iter().map(|o| o.size).sum();
+    let unit_bytes = if unit_mb == 0 { u64::MAX } else { unit_mb << 20 };
+    let options = CompactOptions { unit_bytes, ..bench_options(memory_mb, u64::MAX) };
+    let (record, seconds) = timed_compaction(&store, lake, &options).await;
+    let read_ratio = record.bytes_in as f64 / staged as f64;
+    println!(
+        "units of {unit_mb} MB (0: whole hours): {} hours in {} units, {:.1} MB of staging, {:.1} MB read ({read_ratio:.2}x), {} rows out, {} files, {seconds:.2} s, {:.1} MB/s of staging, largest spill {:.1} MB",
+        record.hours.len(),
+        record.units,
+        staged as f64 / 1e6,
+        record.bytes_in as f64 / 1e6,
+        record.rows_out,
+        record.files_out,
+        staged as f64 / 1e6 / seconds,
+        record.spilled_bytes as f64 / 1e6
+    );
+    println!("RESULT units_{unit_mb}_units={}", record.units);
+    println!("RESULT units_{unit_mb}_read_ratio={read_ratio:.3}");
+    println!("RESULT units_{unit_mb}_mbps={:.2}", staged as f64 / 1e6 / seconds);
+    println!("RESULT units_{unit_mb}_largest_spill_mb={:.1}", record.spilled_bytes as f64 / 1e6);
 }
 
 fn bench_options(memory_mb: usize, max_input_bytes: u64) -> CompactOptions {
@@ -122,11 +200,8 @@ fn bench_options(memory_mb: usize, max_input_bytes: u64) -> CompactOptions {
 async fn run_compaction(lake: &str, memory_mb: usize) {
     let store = LocalStore::new(lake);
     let staging = store.list("staging/").await.unwrap();
-    let spill = std::path::Path::new(lake).join("_loglake/spill");
     let options = bench_options(memory_mb, u64::MAX);
-    let start = Instant::now();
-    let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();
-    let seconds = start.elapsed().as_secs_f64();
+    let (record, seconds) = timed_compaction(&store, lake, &options).await;
     println!(
         "loglake compact: {} staging files ({:.1} MB) -> {} curated files ({:.1} MB), {} rows in, {} out, {} duplicates, {:.2} s, {:.1} MB/s of staging data, budget {memory_mb} MiB, {} workers",
         staging.len(),
@@ -220,12 +295,9 @@ async fn add_late(lake: &str, rows: usize, rows_per_file: usize) {
 /// One run over the late records, with deltas up to `delta_percent` of an hour (0: merged whole).
 async fn run_late(lake: &str, memory_mb: usize, delta_percent: u32) {
     let store = LocalStore::new(lake);
-    let spill = std::path::Path::new(lake).join("_loglake/spill");
     let options =
         CompactOptions { delta_fraction: f64::from(delta_percent) / 100.0, ..bench_options(memory_mb, u64::MAX) };
-    let start = Instant::now();
-    let record = compact(&store, &loglake::compact::view::local_readers(), &options, &spill).await.unwrap();
-    let seconds = start.elapsed().as_secs_f64();
+    let (record, seconds) = timed_compaction(&store, lake, &options).await;
     let read = record.bytes_in as u64 + record.delta_search_bytes;
     println!(
         "late run (deltas up to {delta_percent}%): {} delta hours, {} curated files rewritten, {:.2} MB read ({:.2} MB searched in {} of {} row groups), {:.2} MB written, {} rows out, {} duplicates, {seconds:.3} s",
@@ -258,11 +330,17 @@ fn main() {
         ["late-add", lake, rows, rows_per_file] => {
             runtime.block_on(add_late(lake, rows.parse().unwrap(), rows_per_file.parse().unwrap()))
         }
+        ["generate-batches", lake, files, rows] => {
+            runtime.block_on(generate_batches(lake, files.parse().unwrap(), rows.parse().unwrap()))
+        }
+        ["units", lake, memory_mb, unit_mb] => {
+            runtime.block_on(run_units(lake, memory_mb.parse().unwrap(), unit_mb.parse().unwrap()))
+        }
         ["late", lake, memory_mb, delta_percent] => {
             runtime.block_on(run_late(lake, memory_mb.parse().unwrap(), delta_percent.parse().unwrap()))
         }
         _ => eprintln!(
-            "usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB | compact backlog LAKE MEMORY_MB MAX_INPUT_MB | compact late-add LAKE ROWS ROWS_PER_FILE | compact late LAKE MEMORY_MB DELTA_PERCENT"
+            "usage: compact generate LAKE FILES ROWS_PER_FILE | compact compact LAKE MEMORY_MB | compact backlog LAKE MEMORY_MB MAX_INPUT_MB | compact late-add LAKE ROWS ROWS_PER_FILE | compact late LAKE MEMORY_MB DELTA_PERCENT | compact generate-batches LAKE FILES ROWS_PER_FILE | compact units LAKE MEMORY_MB UNIT_MB"
         ),
     }
 }

@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::compaction::{
-    RecordedView, assert_exactly, assert_views_on_duckdb, batch_events, fill, fresh, ingest, options, readers,
-    snapshot, view,
+    RecordedView, assert_every_crash_is_invisible, assert_exactly, assert_views_on_duckdb, batch_events, fill, fresh,
+    ingest, options, readers, snapshot, view,
 };
 use loglake::compact::run::{CompactOptions, compact};
 use loglake::lake::storage::{LocalStore, ObjectStore};
@@ -171,11 +171,8 @@ fn without_column(parquet: Vec<u8>, column: &str) -> Vec<u8> {
 /// the next run converges.
 #[tokio::test]
 async fn a_crash_after_any_step_of_a_delta_run_is_invisible_and_the_next_run_converges() {
-    use loglake::lake::storage::FailAfter;
     let spill = tempfile::tempdir().unwrap();
     let (options, spill_dir) = delta_options(spill.path());
-    let snapshots = tempfile::tempdir().unwrap();
-    let mut cases = Vec::new();
     let prepare = || async {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
@@ -186,44 +183,9 @@ async fn a_crash_after_any_step_of_a_delta_run_is_invisible_and_the_next_run_con
         expected.sort();
         (dir, glue.text(), expected)
     };
-
-    let (dir, published, expected) = prepare().await;
-    let counting = FailAfter::new(LocalStore::new(dir.path()), usize::MAX);
-    let glue = RecordedView::new(None);
-    *glue.current.lock().unwrap() = published;
-    let record = compact(&counting, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
-    assert_eq!(record.delta_hours, vec![HOUR_09.to_owned()]);
-    assert_exactly(&view(&LocalStore::new(dir.path())).await, &expected, "the delta run without a crash");
-    let (store_steps, publications) = (counting.written().len(), glue.count());
-
-    let crashes = (0..store_steps - 1).map(|n| (Some(n), None)).chain((0..publications).map(|n| (None, Some(n))));
-    for (store_crash, view_crash) in crashes {
-        let (dir, published, expected) = prepare().await;
-        let store = LocalStore::new(dir.path());
-        let crashing = FailAfter::new(LocalStore::new(dir.path()), store_crash.unwrap_or(usize::MAX));
-        let glue = RecordedView::new(view_crash);
-        *glue.current.lock().unwrap() = published;
-        assert!(compact(&crashing, &readers(&glue), &fresh(&options), &spill_dir).await.is_err());
-        let context =
-            format!("delta run: crash after store step {store_crash:?} of {store_steps} / publication {view_crash:?}");
-        assert_exactly(&view(&store).await, &expected, &context);
-        let path = snapshots.path().join(format!("case-{}", cases.len()));
-        snapshot(dir.path(), &glue.text(), &path);
-        cases.push((path, context.clone()));
-
-        common::compaction::lapse_the_lease(&store).await;
-        let glue = RecordedView::new(None);
-        *glue.current.lock().unwrap() =
-            cases.last().map(|(p, _)| std::fs::read_to_string(p.join("view.sql")).unwrap()).unwrap();
-        compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
-        assert_exactly(&view(&store).await, &expected, &format!("after the recovery run ({context})"));
-        assert!(store.list("staging/").await.unwrap().is_empty(), "{context}");
-        let path = snapshots.path().join(format!("case-{}", cases.len()));
-        snapshot(dir.path(), &glue.text(), &path);
-        cases.push((path, format!("after the recovery run ({context})")));
-        drop(dir);
-    }
-    assert!(cases.len() >= 8, "{} cases", cases.len());
-    let expected = prepare().await.2;
-    assert_views_on_duckdb(&cases, &expected);
+    let check = |record: &loglake::compact::state::RunRecord| {
+        assert_eq!(record.delta_hours, vec![HOUR_09.to_owned()]);
+    };
+    let cases = assert_every_crash_is_invisible("delta run", &options, &spill_dir, prepare, check).await;
+    assert!(cases >= 8, "{cases} cases");
 }

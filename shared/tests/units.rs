@@ -7,7 +7,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::compaction::{
-    RecordedView, assert_exactly, assert_views_on_duckdb, batch_events, fresh, ingest, options, readers, snapshot, view,
+    RecordedView, assert_every_crash_is_invisible, assert_exactly, assert_views_on_duckdb, batch_events, fresh, ingest,
+    options, readers, snapshot, view,
 };
 use loglake::compact::run::{CompactOptions, compact};
 use loglake::compact::units::PARTS_PER_UNIT;
@@ -120,11 +121,8 @@ async fn units_merge_the_same_rows_as_one_merge_of_the_hour() {
 /// once, and the next run converges.
 #[tokio::test]
 async fn a_crash_after_any_step_of_a_run_in_units_is_invisible_and_the_next_run_converges() {
-    use loglake::lake::storage::FailAfter;
     let spill = tempfile::tempdir().unwrap();
     let (options, spill_dir) = unit_options(spill.path());
-    let snapshots = tempfile::tempdir().unwrap();
-    let mut cases = Vec::new();
     // The hours compacted once; then four batches more and four delivered again, which the
     // crashing run merges with the hours' curated files, in units (staging holds duplicates only
     // of compacted records, which readers do not see twice).
@@ -141,43 +139,9 @@ async fn a_crash_after_any_step_of_a_run_in_units_is_invisible_and_the_next_run_
         expected.sort();
         (dir, glue.text(), expected)
     };
-
-    let (dir, published, expected) = prepare().await;
-    let counting = FailAfter::new(LocalStore::new(dir.path()), usize::MAX);
-    let glue = RecordedView::new(None);
-    *glue.current.lock().unwrap() = published;
-    let record = compact(&counting, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
-    assert!(record.units >= 6 && record.curated_in > 0 && record.duplicates == 4 * 300, "{record:?}");
-    assert_exactly(&view(&LocalStore::new(dir.path())).await, &expected, "the run without a crash");
-    let (store_steps, publications) = (counting.written().len(), glue.count());
-
-    let crashes = (0..store_steps - 1).map(|n| (Some(n), None)).chain((0..publications).map(|n| (None, Some(n))));
-    for (store_crash, view_crash) in crashes {
-        let (dir, published, expected) = prepare().await;
-        let store = LocalStore::new(dir.path());
-        let crashing = FailAfter::new(LocalStore::new(dir.path()), store_crash.unwrap_or(usize::MAX));
-        let glue = RecordedView::new(view_crash);
-        *glue.current.lock().unwrap() = published;
-        assert!(compact(&crashing, &readers(&glue), &fresh(&options), &spill_dir).await.is_err());
-        let context =
-            format!("units: crash after store step {store_crash:?} of {store_steps} / publication {view_crash:?}");
-        assert_exactly(&view(&store).await, &expected, &context);
-        let path = snapshots.path().join(format!("case-{}", cases.len()));
-        snapshot(dir.path(), &glue.text(), &path);
-        cases.push((path, context.clone()));
-
-        common::compaction::lapse_the_lease(&store).await;
-        let glue = RecordedView::new(None);
-        *glue.current.lock().unwrap() =
-            cases.last().map(|(p, _)| std::fs::read_to_string(p.join("view.sql")).unwrap()).unwrap();
-        compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
-        assert_exactly(&view(&store).await, &expected, &format!("after the recovery run ({context})"));
-        assert!(store.list("staging/").await.unwrap().is_empty(), "{context}");
-        let path = snapshots.path().join(format!("case-{}", cases.len()));
-        snapshot(dir.path(), &glue.text(), &path);
-        cases.push((path, format!("after the recovery run ({context})")));
-    }
-    assert!(cases.len() >= 20, "{} cases", cases.len());
-    let expected = prepare().await.2;
-    assert_views_on_duckdb(&cases, &expected);
+    let check = |record: &loglake::compact::state::RunRecord| {
+        assert!(record.units >= 6 && record.curated_in > 0 && record.duplicates == 4 * 300, "{record:?}");
+    };
+    let cases = assert_every_crash_is_invisible("units", &options, &spill_dir, prepare, check).await;
+    assert!(cases >= 20, "{cases} cases");
 }

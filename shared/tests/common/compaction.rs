@@ -205,3 +205,66 @@ pub fn assert_views_on_duckdb(cases: &[(PathBuf, String)], input: &[String]) {
         assert_exactly(&ids, input, &format!("Athena's view on DuckDB, {context}"));
     }
 }
+
+/// A lake made ready for the run under test: its directory, the view text published so far, and
+/// the ids readers must see.
+pub type Prepared = (tempfile::TempDir, String, Vec<String>);
+
+/// A crash after each step of the run `prepare` sets up (each store write and delete, each
+/// publication) leaves both readers — the state's rules and the view text on DuckDB — seeing every
+/// record once, and the next run converges. `check` sees the record of the run without a crash.
+/// Returns how many cases were checked.
+pub async fn assert_every_crash_is_invisible<P, F>(
+    label: &str,
+    options: &CompactOptions,
+    spill_dir: &Path,
+    prepare: P,
+    check: impl Fn(&loglake::compact::state::RunRecord),
+) -> usize
+where
+    P: Fn() -> F,
+    F: std::future::Future<Output = Prepared>,
+{
+    use loglake::compact::run::compact;
+    use loglake::lake::storage::{FailAfter, ObjectStore};
+    let snapshots = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(PathBuf, String)> = Vec::new();
+
+    let (dir, published, expected) = prepare().await;
+    let counting = FailAfter::new(LocalStore::new(dir.path()), usize::MAX);
+    let glue = RecordedView::new(None);
+    *glue.current.lock().unwrap() = published;
+    check(&compact(&counting, &readers(&glue), &fresh(options), spill_dir).await.unwrap());
+    assert_exactly(&view(&LocalStore::new(dir.path())).await, &expected, &format!("{label}: without a crash"));
+    let (store_steps, publications) = (counting.written().len(), glue.count());
+
+    let crashes = (0..store_steps - 1).map(|n| (Some(n), None)).chain((0..publications).map(|n| (None, Some(n))));
+    for (store_crash, view_crash) in crashes {
+        let (dir, published, expected) = prepare().await;
+        let store = LocalStore::new(dir.path());
+        let crashing = FailAfter::new(LocalStore::new(dir.path()), store_crash.unwrap_or(usize::MAX));
+        let glue = RecordedView::new(view_crash);
+        *glue.current.lock().unwrap() = published;
+        assert!(compact(&crashing, &readers(&glue), &fresh(options), spill_dir).await.is_err());
+        let context =
+            format!("{label}: crash after store step {store_crash:?} of {store_steps} / publication {view_crash:?}");
+        assert_exactly(&view(&store).await, &expected, &context);
+        let path = snapshots.path().join(format!("case-{}", cases.len()));
+        snapshot(dir.path(), &glue.text(), &path);
+        cases.push((path, context.clone()));
+
+        lapse_the_lease(&store).await;
+        let glue = RecordedView::new(None);
+        *glue.current.lock().unwrap() =
+            cases.last().map(|(p, _)| std::fs::read_to_string(p.join("view.sql")).unwrap()).unwrap();
+        compact(&store, &readers(&glue), &fresh(options), spill_dir).await.unwrap();
+        assert_exactly(&view(&store).await, &expected, &format!("after the recovery run ({context})"));
+        assert!(store.list("staging/").await.unwrap().is_empty(), "{context}");
+        let path = snapshots.path().join(format!("case-{}", cases.len()));
+        snapshot(dir.path(), &glue.text(), &path);
+        cases.push((path, format!("after the recovery run ({context})")));
+    }
+    let expected = prepare().await.2;
+    assert_views_on_duckdb(&cases, &expected);
+    cases.len()
+}
