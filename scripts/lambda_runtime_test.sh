@@ -15,6 +15,8 @@ python - "$bucket" <<'PY'
 import sys, boto3
 boto3.client("s3").create_bucket(Bucket=sys.argv[1])
 boto3.client("logs").create_log_group(logGroupName=f"/runtime-api-test/{sys.argv[1]}/app")
+# A retention shorter than the function's minimum (30 days), which it lengthens.
+boto3.client("logs").put_retention_policy(logGroupName=f"/runtime-api-test/{sys.argv[1]}/app", retentionInDays=7)
 boto3.client("athena").create_work_group(Name=f"wg-{sys.argv[1]}", Configuration={
     "ResultConfiguration": {"OutputLocation": f"s3://{sys.argv[1]}/_athena/"}, "EnforceWorkGroupConfiguration": True})
 # moto runs no SQL: the rows Athena would return for the rollup the query-runner starts.

@@ -1,9 +1,11 @@
-//! log-subscriber: keeps every matching log group subscribed to loglake and given a retention.
+//! log-subscriber: keeps every matching log group subscribed to loglake, and (when asked) its
+//! retention no shorter than a minimum.
 //!
 //! An EventBridge rule on `CreateLogGroup` (through CloudTrail) reconciles the new group at once;
 //! a schedule sweeps all groups. For each group whose name matches the include patterns and none
 //! of the exclude patterns it ensures loglake's subscription filter (to the Kinesis stream or the
-//! ingest function) and the retention. It changes nothing that is already right, never touches a
+//! ingest function) and, when a retention is set, lengthens a shorter one (never shortens one, and
+//! never gives one to a group that keeps events forever). It changes nothing that is already right, never touches a
 //! filter loglake did not create, and never subscribes loglake's own log groups (a function whose
 //! logs feed itself loops forever).
 
@@ -121,9 +123,14 @@ impl Config {
         let retention_days = match non_empty(vars::RETENTION_DAYS) {
             None => None,
             Some(text) => match text.trim().parse::<i32>() {
+                // 0 (the template's default): retention untouched.
+                Ok(0) => None,
                 Ok(days) if RETENTION_DAYS.contains(&days) => Some(days),
                 _ => {
-                    problems.push(format!("{}={text:?}: expected one of {RETENTION_DAYS:?}", vars::RETENTION_DAYS));
+                    problems.push(format!(
+                        "{}={text:?}: expected 0 (untouched) or one of {RETENTION_DAYS:?}",
+                        vars::RETENTION_DAYS
+                    ));
                     None
                 }
             },
@@ -370,8 +377,10 @@ async fn reconcile_group(
             changed = true;
         }
     }
+    // Retention only ever lengthens: a shorter one would make CloudWatch delete older events. A
+    // group that never expires, or keeps events longer, is left as it is.
     if let Some(days) = config.retention_days
-        && group.retention_days != Some(days)
+        && group.retention_days.is_some_and(|current| current < days)
     {
         write(report, api.put_retention(name, days)).await?;
         report.record(name, Action::RetentionSet, format!("{:?} -> {days} days", group.retention_days));

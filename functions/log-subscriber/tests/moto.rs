@@ -84,6 +84,8 @@ async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter(
     let stack_tag = ("aws:cloudformation:stack-name".to_owned(), run.clone());
     for (name, tagged) in [
         ("/aws/lambda/orders", false),
+        ("/aws/lambda/kept-long", false),
+        ("/aws/lambda/kept-forever", false),
         ("/aws/lambda/loglake-ingest-kinesis", false),
         ("/aws/lambda/tagged-by-stack", true),
         ("/aws/lambda/full", false),
@@ -93,6 +95,16 @@ async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter(
     ] {
         let tags = tagged.then(|| std::collections::HashMap::from([stack_tag.clone()]));
         client.create_log_group().log_group_name(format!("{p}{name}")).set_tags(tags).send().await.unwrap();
+    }
+    // Retention: 7 days (lengthened to the minimum of 30), 365 days (kept), none (kept forever).
+    for (group, days) in [("/aws/lambda/orders", 7), ("/aws/lambda/kept-long", 365)] {
+        client
+            .put_retention_policy()
+            .log_group_name(format!("{p}{group}"))
+            .retention_in_days(days)
+            .send()
+            .await
+            .unwrap();
     }
     // Two filters someone else made to elsewhere, and one that already delivers to our stream.
     for (group, filter, destination) in [
@@ -150,13 +162,15 @@ async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter(
             ("/aws/lambda/already-delivered".to_owned(), vec![SkippedAlreadySubscribedElsewhere]),
             ("/aws/lambda/debug-tool".to_owned(), vec![SkippedExcluded]),
             ("/aws/lambda/full".to_owned(), vec![SkippedNoFreeFilterSlot]),
+            ("/aws/lambda/kept-forever".to_owned(), vec![Subscribed]),
+            ("/aws/lambda/kept-long".to_owned(), vec![Subscribed]),
             ("/aws/lambda/loglake-ingest-kinesis".to_owned(), vec![SkippedOwnLogGroup]),
             ("/aws/lambda/orders".to_owned(), vec![Subscribed, RetentionSet]),
             ("/aws/lambda/tagged-by-stack".to_owned(), vec![SkippedOwnLogGroup]),
             ("/ecs/web".to_owned(), vec![SkippedNotIncluded]),
         ])
     );
-    assert_eq!(api.writes.load(Ordering::SeqCst), 2);
+    assert_eq!(api.writes.load(Ordering::SeqCst), 4);
 
     // What CloudWatch Logs now holds.
     let filters = |group: &str| {
@@ -176,20 +190,28 @@ async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter(
     );
     assert!(filters("/aws/lambda/loglake-ingest-kinesis").await.is_empty(), "never subscribes itself");
     assert!(filters("/aws/lambda/tagged-by-stack").await.is_empty(), "never subscribes itself");
-    let groups =
-        client.describe_log_groups().log_group_name_prefix(format!("{p}/aws/lambda/orders")).send().await.unwrap();
-    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+    let retention = |group: &str| {
+        let group = format!("{p}{group}");
+        async move {
+            let out = client.describe_log_groups().log_group_name_prefix(&group).send().await.unwrap();
+            out.log_groups().iter().find(|g| g.log_group_name() == Some(group.as_str())).unwrap().retention_in_days()
+        }
+    };
+    assert_eq!(retention("/aws/lambda/orders").await, Some(30), "lengthened");
+    assert_eq!(retention("/aws/lambda/kept-long").await, Some(365), "never shortened");
+    assert_eq!(retention("/aws/lambda/kept-forever").await, None, "a group kept forever stays so");
+    assert_eq!(retention("/aws/lambda/debug-tool").await, None, "an excluded group is not touched");
 
     // Idempotent: a second run makes no write call.
     let again = reconcile(&api, &config, &Scope::All, false).await;
-    assert_eq!(api.writes.load(Ordering::SeqCst), 2, "{:?}", again.outcomes);
+    assert_eq!(api.writes.load(Ordering::SeqCst), 4, "{:?}", again.outcomes);
     assert_eq!(actions(&again, &p)["/aws/lambda/orders"], [AlreadyRight]);
 
     // A changed setting corrects loglake's own filter, in place, and nothing else.
     let narrower = Config { filter_pattern: "ERROR".into(), ..config.clone() };
     let corrected = reconcile(&api, &narrower, &Scope::Group(format!("{p}/aws/lambda/orders")), false).await;
     assert_eq!(actions(&corrected, &p)["/aws/lambda/orders"], [FilterUpdated]);
-    assert_eq!(api.writes.load(Ordering::SeqCst), 3);
+    assert_eq!(api.writes.load(Ordering::SeqCst), 5);
     let out =
         client.describe_subscription_filters().log_group_name(format!("{p}/aws/lambda/orders")).send().await.unwrap();
     let patterns: Vec<(&str, &str)> =
@@ -200,7 +222,9 @@ async fn reconciles_groups_idempotently_never_itself_and_never_a_foreign_filter(
     client.create_log_group().log_group_name(format!("{p}/aws/lambda/new")).send().await.unwrap();
     let one = reconcile(&api, &config, &Scope::Group(format!("{p}/aws/lambda/new")), false).await;
     assert_eq!(one.examined, 1);
-    assert_eq!(actions(&one, &p)["/aws/lambda/new"], [Subscribed, RetentionSet]);
+    // A new group keeps CloudWatch's default (never expire): no retention is given to it.
+    assert_eq!(actions(&one, &p)["/aws/lambda/new"], [Subscribed]);
+    assert_eq!(retention("/aws/lambda/new").await, None);
 }
 
 /// Backfill of a group with several pages of events, interrupted and resumed from its saved
