@@ -261,6 +261,40 @@ fn the_compactor_may_touch_staging_curated_and_state_and_only_write_what_it_sets
     assert!(properties["Timeout"].as_u64().unwrap() < 15 * 60, "a scheduled run ends before the next starts");
 }
 
+/// The bucket is versioned with old versions expiring, aborts unfinished uploads everywhere, tiers
+/// and expires `logs/` and `summaries/` only as asked (by default: tiered after 30 days, never
+/// expired), and the queues outlive the stack.
+#[test]
+fn the_bucket_keeps_versions_briefly_tiers_logs_and_expires_nothing_curated_by_default() {
+    let template = template();
+    let bucket = &template["Resources"]["LakeBucket"]["Properties"];
+    assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+    let rules = bucket["LifecycleConfiguration"]["Rules"].as_sequence().unwrap();
+    let rule = |id: &str| rules.iter().find(|r| r["Id"] == id).unwrap_or_else(|| panic!("no rule {id}"));
+    let abort = rule("abort-incomplete-uploads");
+    assert!(abort.get("Prefix").is_none() && abort.get("Filter").is_none(), "bucket-wide");
+    assert_eq!(abort["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"], 1);
+    let noncurrent = &rule("expire-noncurrent-versions")["NoncurrentVersionExpiration"]["NoncurrentDays"];
+    assert_eq!(resolve(&template, noncurrent), "7");
+    let parameter = |name: &str| resolve(&template, &template["Parameters"][name]["Default"]);
+    assert_eq!(
+        (parameter("LogsTieringDays"), parameter("LogsExpirationDays"), parameter("SummariesExpirationDays")),
+        ("30".to_owned(), "0".to_owned(), "0".to_owned()),
+        "tiered, never expired by default"
+    );
+    for (id, prefix, condition) in [
+        ("tier-logs", "logs/", "HasLogsTiering"),
+        ("expire-logs", "logs/", "HasLogsExpiration"),
+        ("expire-summaries", "summaries/", "HasSummariesExpiration"),
+    ] {
+        assert_eq!(rule(id)["Prefix"], prefix);
+        assert!(format!("{:?}", rule(id)["Status"]).contains(condition), "{id} follows {condition}");
+    }
+    for queue in ["IngestFailureQueue", "IngestKinesisFailureQueue"] {
+        assert_eq!(template["Resources"][queue]["DeletionPolicy"], "Retain", "{queue}");
+    }
+}
+
 /// The unit function only reads a run's inputs and writes curated files (the run holds the
 /// lease, the state, the view and every delete), and the compactor may invoke that one function.
 #[test]
