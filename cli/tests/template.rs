@@ -261,6 +261,54 @@ fn the_compactor_may_touch_staging_curated_and_state_and_only_write_what_it_sets
     assert!(properties["Timeout"].as_u64().unwrap() < 15 * 60, "a scheduled run ends before the next starts");
 }
 
+/// Two stacks in one account and region do not collide: every name CloudFormation does not make
+/// unique is the stack's own — the subscription filters, the rollup schedules (in a group
+/// CloudFormation names), the Glue database (which Athena takes unquoted).
+#[test]
+fn names_that_are_account_wide_are_per_stack() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut filters = 0;
+    for (name, resource) in resources {
+        if resource["Type"] == "AWS::Logs::SubscriptionFilter" {
+            let filter = format!("{:?}", resource["Properties"]["FilterName"]);
+            assert!(filter.contains("${AWS::StackName}"), "{name:?}: {filter}");
+            filters += 1;
+        }
+        for (event, spec) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if spec["Type"] == "ScheduleV2" {
+                let group = format!("{:?}", spec["Properties"]["GroupName"]);
+                assert!(group.contains("QuerySchedules"), "{name:?} {event:?}: {group}");
+            }
+        }
+    }
+    assert_eq!(filters, 2);
+    assert_eq!(template["Resources"]["QuerySchedules"]["Type"], "AWS::Scheduler::ScheduleGroup");
+    assert!(template["Resources"]["QuerySchedules"].get("Properties").is_none(), "named by CloudFormation");
+    let subscriber = &template["Resources"]["LogSubscriberFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(resolve(&template, &subscriber["LOGLAKE_SUBSCRIBER_FILTER_NAME"]), "loglake-loglake");
+    // The database: "loglake_" and the stack name with its hyphens made underscores.
+    let database = format!("{:?}", template["Resources"]["LakeDatabase"]["Properties"]["DatabaseInput"]["Name"]);
+    assert!(
+        database.contains("!Split") && database.contains("\"-\"") && database.contains("AWS::StackName"),
+        "{database}"
+    );
+}
+
+/// The zone parameter takes every zone the functions know, and nothing shaped otherwise.
+#[test]
+fn the_partition_zone_parameter_takes_every_iana_zone_name() {
+    let template = template();
+    let pattern = template["Parameters"]["PartitionTimeZone"]["AllowedPattern"].as_str().unwrap();
+    let pattern = regex_lite::Regex::new(pattern).unwrap();
+    for zone in chrono_tz::TZ_VARIANTS {
+        assert!(pattern.is_match(zone.name()), "{}", zone.name());
+    }
+    for bad in ["", "Asia/Tokyo ", "Tokyo time", "../etc", "/UTC", "UTC'", "Asia/Tokyo/x/y"] {
+        assert!(!pattern.is_match(bad), "{bad:?}");
+    }
+}
+
 /// The bucket is versioned with old versions expiring, aborts unfinished uploads everywhere, tiers
 /// and expires `logs/` and `summaries/` only as asked (by default: tiered after 30 days, never
 /// expired), and the queues outlive the stack.
