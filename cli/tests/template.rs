@@ -77,6 +77,7 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
             };
             log_subscriber::Config::from_lookup(with_patterns).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(function["Condition"], "HasLogSubscriber");
+            assert!(implies(&template, Some("HasLogSubscriber"), "HasKinesis"), "log-subscriber needs the stream");
         } else if binary == "compactor" {
             compactor::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else if binary == "query-runner" {
@@ -559,4 +560,126 @@ fn projection_ranges_and_the_rollup_clock_follow_the_partitions() {
         variables["LOGLAKE_PARTITION_TIME_ZONE"],
         template["Resources"]["IngestCloudWatchFunction"]["Properties"]["Environment"]["Variables"]["LOGLAKE_PARTITION_TIME_ZONE"]
     );
+}
+
+/// The names a value refers to (`!Ref`, `!GetAtt`, `${…}` in `!Sub`), leaving out what sits
+/// inside an `!If` (guarded by its condition) and pseudo parameters.
+fn references(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Tagged(tagged) => match tagged.tag.to_string().as_str() {
+            "!If" => {}
+            "!Ref" => out.extend(tagged.value.as_str().map(str::to_owned)),
+            "!GetAtt" => out.extend(tagged.value.as_str().and_then(|v| v.split('.').next()).map(str::to_owned)),
+            "!Sub" => {
+                let text = match &tagged.value {
+                    Value::Sequence(items) => items[0].as_str().unwrap_or_default(),
+                    other => other.as_str().unwrap_or_default(),
+                };
+                for part in text.split("${").skip(1) {
+                    let name = part.split('}').next().unwrap().split('.').next().unwrap();
+                    out.push(name.to_owned());
+                }
+                if let Value::Sequence(items) = &tagged.value {
+                    items.iter().skip(1).for_each(|item| references(item, out));
+                }
+            }
+            _ => references(&tagged.value, out),
+        },
+        Value::Sequence(items) => items.iter().for_each(|item| references(item, out)),
+        Value::Mapping(map) => map.values().for_each(|item| references(item, out)),
+        _ => {}
+    }
+    out.retain(|name| !name.starts_with("AWS::"));
+}
+
+/// Whether condition `held` (of the one who refers) implies `needed` (of what it refers to): the
+/// same condition, or an `!And` with it among its terms.
+fn implies(template: &Value, held: Option<&str>, needed: &str) -> bool {
+    let Some(held) = held else { return false };
+    if held == needed {
+        return true;
+    }
+    match &template["Conditions"][held] {
+        Value::Tagged(and) if and.tag == "!And" => and.value.as_sequence().unwrap().iter().any(|term| match term {
+            Value::Tagged(c) if c.tag == "!Condition" => implies(template, c.value.as_str(), needed),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// A condition's value when every parameter has its default.
+fn holds_by_default(template: &Value, condition: &Value) -> bool {
+    let operand = |value: &Value| match value {
+        Value::Tagged(r) if r.tag == "!Ref" => resolve(template, value),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("unexpected operand {other:?}"),
+    };
+    let Value::Tagged(tagged) = condition else { panic!("unexpected condition {condition:?}") };
+    let terms = || tagged.value.as_sequence().unwrap().iter();
+    match tagged.tag.to_string().as_str() {
+        "!Equals" => {
+            let pair: Vec<String> = terms().map(operand).collect();
+            pair[0] == pair[1]
+        }
+        "!Not" => !holds_by_default(template, &tagged.value.as_sequence().unwrap()[0]),
+        "!And" => terms().all(|term| holds_by_default(template, term)),
+        "!Or" => terms().any(|term| holds_by_default(template, term)),
+        "!Condition" => holds_by_default(template, &template["Conditions"][tagged.value.as_str().unwrap()]),
+        other => panic!("unexpected condition function {other}"),
+    }
+}
+
+/// `sam deploy --guided` with every default gives a working stack: every parameter has a
+/// default, and nothing deployed refers to a resource its condition may leave out. With the
+/// defaults, no idle-billed path (the Kinesis stream) and no subscription is deployed.
+#[test]
+fn the_stack_deploys_with_every_default_and_its_conditions_are_consistent() {
+    let template = template();
+    for (name, parameter) in template["Parameters"].as_mapping().unwrap() {
+        assert!(parameter.get("Default").is_some(), "{name:?} has no default");
+    }
+    let resources = template["Resources"].as_mapping().unwrap();
+    let condition_of = |name: &str| resources.get(name).and_then(|r| r["Condition"].as_str());
+    let outputs = template["Outputs"].as_mapping().unwrap();
+    let mut checked = 0;
+    for (name, item) in resources.iter().chain(outputs) {
+        let mut refs = Vec::new();
+        references(item, &mut refs);
+        match &item["DependsOn"] {
+            Value::String(target) => refs.push(target.clone()),
+            Value::Sequence(targets) => refs.extend(targets.iter().filter_map(|t| t.as_str().map(str::to_owned))),
+            _ => {}
+        }
+        for target in refs {
+            if let Some(needed) = condition_of(&target) {
+                assert!(
+                    implies(&template, item["Condition"].as_str(), needed),
+                    "{name:?} refers to {target} (condition {needed}) without that condition"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 12, "{checked} conditional references");
+
+    let deployed = |name: &str| {
+        let condition = &resources[name]["Condition"];
+        condition.as_str().is_none_or(|c| holds_by_default(&template, &template["Conditions"][c]))
+    };
+    for absent in [
+        "LogStream",
+        "IngestKinesisFunction",
+        "SubscriptionFilter",
+        "KinesisSubscriptionFilter",
+        "LogSubscriberFunction",
+    ] {
+        assert!(!deployed(absent), "{absent} is deployed by default");
+    }
+    for present in
+        ["LakeBucket", "IngestCloudWatchFunction", "DeliveryStream", "CompactorFunction", "QueryRunnerFunction"]
+    {
+        assert!(deployed(present), "{present} is not deployed by default");
+    }
 }
