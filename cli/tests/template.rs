@@ -683,3 +683,44 @@ fn the_stack_deploys_with_every_default_and_its_conditions_are_consistent() {
         assert!(deployed(present), "{present} is not deployed by default");
     }
 }
+
+/// Someone is told: every function's errors and throttles, both failure queues, the Kinesis
+/// iterator age and Firehose's freshness and transform failures each have an alarm that notifies
+/// the topic (when it fires and when it clears), and the topic mails the address given.
+#[test]
+fn every_function_and_queue_has_an_alarm_on_the_topic() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let alarms: Vec<&Value> = resources.values().filter(|r| r["Type"] == "AWS::CloudWatch::Alarm").collect();
+    for alarm in &alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            assert!(format!("{:?}", alarm["Properties"][actions]).contains("AlarmTopic"), "{alarm:?}");
+        }
+        assert_eq!(alarm["Properties"]["TreatMissingData"], "notBreaching");
+    }
+    let watched = |namespace: &str, metric: &str, target: &str| {
+        alarms.iter().any(|a| {
+            let p = &a["Properties"];
+            p["Namespace"] == namespace
+                && p["MetricName"] == metric
+                && format!("{:?}", p["Dimensions"]).contains(target)
+        })
+    };
+    for (name, _) in functions(&template) {
+        for metric in ["Errors", "Throttles"] {
+            assert!(watched("AWS/Lambda", metric, &name), "{name}: no {metric} alarm");
+        }
+    }
+    assert!(watched("AWS/Lambda", "IteratorAge", "IngestKinesisFunction"));
+    for queue in ["IngestFailureQueue", "IngestKinesisFailureQueue"] {
+        assert!(watched("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue), "{queue}");
+    }
+    for metric in ["DeliveryToS3.DataFreshness", "ExecuteProcessing.Success"] {
+        assert!(watched("AWS/Firehose", metric, "DeliveryStream"), "{metric}");
+    }
+    let subscription = &template["Resources"]["AlarmEmailSubscription"];
+    assert_eq!(
+        (subscription["Condition"].as_str(), subscription["Properties"]["Protocol"].as_str()),
+        (Some("HasAlarmEmail"), Some("email"))
+    );
+}
