@@ -145,3 +145,29 @@ async fn a_crash_after_any_step_of_a_run_in_units_is_invisible_and_the_next_run_
     let cases = assert_every_crash_is_invisible("units", &options, &spill_dir, prepare, check).await;
     assert!(cases >= 20, "{cases} cases");
 }
+
+/// A unit run elsewhere starts no write at or after its `write_until_ms` (the run's lease less a
+/// margin): one sent too late fails with a lease error and leaves no file behind.
+#[tokio::test]
+async fn a_unit_past_its_write_deadline_writes_nothing() {
+    use loglake::compact::run::merge_unit;
+    use loglake::compact::state::CompactError;
+    use loglake::compact::units::Unit;
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = unit_options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    fill_batches(&store, 0..4).await;
+    let staging = store.list(&format!("staging/logs/{HOUR_09}/")).await.unwrap();
+    let unit = Unit {
+        write_until_ms: Some(loglake::function::now_ms() - 1),
+        ..Unit::whole(HOUR_09, 0, Vec::new(), staging.clone(), 0)
+    };
+    let error = merge_unit(&store, &unit, &options, &spill_dir).await.unwrap_err();
+    assert!(matches!(error, CompactError::LeaseLost { .. }), "{error}");
+    assert!(store.list("logs/").await.unwrap().is_empty(), "no file written");
+    // The same unit with time left writes its files.
+    let unit = Unit { write_until_ms: Some(loglake::function::now_ms() + 60_000), ..unit };
+    let output = merge_unit(&store, &unit, &options, &spill_dir).await.unwrap();
+    assert!(!store.list("logs/").await.unwrap().is_empty(), "{output:?}");
+}

@@ -68,6 +68,8 @@ enum Answer {
     /// Closes the connection at once, then runs the unit anyway: an invocation whose answer was
     /// lost while the function went on.
     RunSilently,
+    /// Answers as Lambda does for a function that failed, without running the unit.
+    Fail,
 }
 
 struct InvokeServer {
@@ -121,7 +123,11 @@ async fn invoke_server(config: Config, store: S3Store, answer: fn(usize) -> Answ
                     }));
                     return;
                 }
-                let (error, body) = match run().await {
+                let result = match answer(index) {
+                    Answer::Fail => Err(CompactError::Worker("out of memory (a test's unit)".into())),
+                    _ => run().await,
+                };
+                let (error, body) = match result {
                     Ok(output) => (None, serde_json::to_vec(&output).unwrap()),
                     Err(error) => (
                         Some("Unhandled"),
@@ -241,5 +247,37 @@ async fn a_unit_that_does_not_answer_stops_the_run_and_the_next_run_removes_what
     let record =
         compact(&s3, &local_readers(), &options(&config, &answering, "third").await, spill.path()).await.unwrap();
     assert!(record.deleted > 0 && record.units >= 3, "{record:?}");
+    assert_eq!(curated_ids(&s3, &python).await, ids, "every record once, read back by pyarrow");
+}
+
+#[tokio::test]
+async fn a_unit_that_fails_fails_its_hour_with_the_reason_and_the_next_run_lands_every_record_once() {
+    let Some(python) = integration_python() else { return };
+    let (config, s3, ids) = lake("compactor-failed-unit").await;
+    let store = || async { S3Store::new(&load_aws_config().await, &config.lake.bucket, true) };
+    let failing = invoke_server(config.clone(), store().await, |index| match index {
+        2 => Answer::Fail,
+        _ => Answer::Run,
+    })
+    .await;
+    let spill = tempfile::tempdir().unwrap();
+    let first = options(&config, &failing, "first").await;
+    // The lake's one hour failed, so the run did nothing and says why (the unit's own report).
+    let error = compact(&s3, &local_readers(), &first, spill.path()).await.unwrap_err();
+    match &error {
+        CompactError::UnitFailed { unit: 2, reason, .. } => assert!(reason.contains("out of memory"), "{reason}"),
+        other => panic!("{other}"),
+    }
+    // Nothing switched: the other units' files stay hidden (the hour is still `writing`).
+    let state = load_state(&s3).await.unwrap();
+    assert_eq!((state.next_run, state.writing.len()), (0, 1), "{state:?}");
+    assert!(!s3.list("logs/").await.unwrap().is_empty(), "the other units wrote files");
+
+    // The unit answered, so the lease was released: the next run goes on at once, removes those
+    // files and merges the hour.
+    let answering = invoke_server(config.clone(), store().await, |_| Answer::Run).await;
+    let record =
+        compact(&s3, &local_readers(), &options(&config, &answering, "second").await, spill.path()).await.unwrap();
+    assert!(record.skipped.is_none() && record.deleted > 0 && record.units >= 3, "{record:?}");
     assert_eq!(curated_ids(&s3, &python).await, ids, "every record once, read back by pyarrow");
 }
