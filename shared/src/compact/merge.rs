@@ -104,6 +104,19 @@ pub struct MergeStats {
     pub merged_runs: usize,
 }
 
+impl MergeStats {
+    /// Adds the counts of another merge that ran after this one (the spill is the larger: one
+    /// merge's spill is on disk at a time).
+    pub fn add(&mut self, other: &MergeStats) {
+        self.rows_in += other.rows_in;
+        self.rows_out += other.rows_out;
+        self.duplicates += other.duplicates;
+        self.runs += other.runs;
+        self.spilled_bytes = self.spilled_bytes.max(other.spilled_bytes);
+        self.merged_runs += other.merged_runs;
+    }
+}
+
 /// Phase 1: sorted runs. Feed input files with [`RunWriter::add_file`], then [`RunWriter::finish`].
 pub struct RunWriter<'d> {
     spill_dir: &'d Path,

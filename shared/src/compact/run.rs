@@ -732,12 +732,7 @@ async fn run_units(
     }
     let mut hour = HourOutput::default();
     for unit in outputs {
-        hour.stats.rows_in += unit.stats.rows_in;
-        hour.stats.rows_out += unit.stats.rows_out;
-        hour.stats.duplicates += unit.stats.duplicates;
-        hour.stats.runs += unit.stats.runs;
-        hour.stats.spilled_bytes = hour.stats.spilled_bytes.max(unit.stats.spilled_bytes);
-        hour.stats.merged_runs += unit.stats.merged_runs;
+        hour.stats.add(&unit.stats);
         hour.files += unit.files;
         hour.bytes_in += unit.bytes_in;
         hour.bytes_out += unit.bytes_out;
