@@ -38,7 +38,8 @@ cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-
   --env-var "LOGLAKE_SUBSCRIBER_DESTINATION_ARN=arn:aws:lambda:us-east-1:123456789012:function:ingest-cloudwatch" \
   --env-var "LOGLAKE_SUBSCRIBER_RETENTION_DAYS=30" \
   --env-var "LOGLAKE_ATHENA_WORKGROUP=wg-$bucket" \
-  --env-var "LOGLAKE_GLUE_DATABASE=loglake" >"$logs/watch.log" 2>&1 &
+  --env-var "LOGLAKE_GLUE_DATABASE=loglake" \
+  --env-var "LOGLAKE_STACK=runtime-api-test" >"$logs/watch.log" 2>&1 &
 watch_pid=$!
 cleanup() { kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -111,11 +112,27 @@ for _ in $(seq 1 120); do
 done
 [ -n "$unit" ] || { echo "FAIL: no response from compactor" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" "$rollup" "$unit" "$logs/unit.json" <<'PY'
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" "$rollup" "$unit" "$logs/unit.json" "$logs/watch.log" <<'PY'
 import io, json, sys, boto3
 import pyarrow.parquet as pq
-bucket, ok, bad, control, kinesis, firehose, subscriber, rollup, unit = sys.argv[1], *map(json.loads, sys.argv[2:-1])
-unit_event = json.load(open(sys.argv[-1]))["unit"]
+bucket, ok, bad, control, kinesis, firehose, subscriber, rollup, unit = sys.argv[1], *map(json.loads, sys.argv[2:-2])
+unit_event = json.load(open(sys.argv[-2]))["unit"]
+# The metrics the binaries printed (embedded metric format), one JSON line each, in call order.
+emf = []
+for line in open(sys.argv[-1], errors="replace"):
+    if line.startswith("{") and '"_aws"' in line:
+        emf.append(json.loads(line))
+by_function = {}
+for m in emf:
+    assert m["Stack"] == "runtime-api-test" and m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "loglake", m
+    assert ["Stack"] in m["_aws"]["CloudWatchMetrics"][0]["Dimensions"], m
+    by_function.setdefault(m["Function"], []).append(m)
+cloudwatch = by_function.get("ingest-cloudwatch", [])
+assert [(m["RecordsWritten"], m["DeadLetters"]) for m in cloudwatch] == [(8, 0), (0, 1), (0, 0)], cloudwatch
+assert [m["DeadLetters"] for m in by_function.get("ingest-kinesis", [])] == [4], by_function.keys()
+assert [m["DeadLetters"] for m in by_function.get("firehose-transform", [])] == [1], by_function.keys()
+assert [(m["Query"], m["State"], m["RollupWindowsFailed"]) for m in by_function.get("query-runner", [])] == \
+    [("errors_by_group_hourly", "SUCCEEDED", 0)], by_function.keys()
 s3 = boto3.client("s3")
 def rows_of(key):
     return pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).num_rows
@@ -152,6 +169,7 @@ assert len(letters) == 4, kinesis_keys
 messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
                   for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
 assert messages == ["first good line", "last good line"], messages
+print(f"runtime API: {len(emf)} metric lines (EMF) printed by the functions")
 print(f"runtime API: 8 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run, query-runner, a compactor unit of {unit['stats']['rows_out']} rows); "
       f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
 sys.stdout.flush()

@@ -99,8 +99,17 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
 fn the_kinesis_event_source_expects_what_the_handler_does() {
     let template = template();
     let function = &template["Resources"]["IngestKinesisFunction"];
-    let source = &function["Properties"]["Events"]["Stream"]["Properties"];
-    assert_eq!(function["Properties"]["Events"]["Stream"]["Type"], "Kinesis");
+    let mapping = &template["Resources"]["IngestKinesisEventSource"];
+    let source = &mapping["Properties"];
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    assert_eq!(mapping["Condition"], function["Condition"]);
+    assert!(format!("{:?}", source["FunctionName"]).contains("IngestKinesisFunction"));
+    // The function reads this stream only: no SAM event (which attaches the managed policy for
+    // every stream), and its own statement names the stream.
+    assert!(function["Properties"].get("Events").is_none());
+    let policies = format!("{:?}", function["Properties"]["Policies"]);
+    assert!(policies.contains("kinesis:GetRecords") && policies.contains("LogStream.Arn"), "{policies}");
+    assert!(!policies.contains("kinesis:*") && !policies.contains("KinesisStreamReadPolicy"), "{policies}");
 
     // The handler answers with batchItemFailures; Lambda reads them only when told to.
     let response = serde_json::to_value(loglake::ingest::kinesis::BatchResponse::default()).unwrap();
@@ -120,7 +129,9 @@ fn the_kinesis_event_source_expects_what_the_handler_does() {
         record_age > 0 && record_age < retention_hours * 3600,
         "records are given up on before the stream drops them"
     );
-    assert_eq!(source["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert!(
+        format!("{:?}", source["DestinationConfig"]["OnFailure"]["Destination"]).contains("IngestKinesisFailureQueue")
+    );
     assert!(source["BatchSize"].as_i64().unwrap() <= 10_000);
 
     // The handler stops writing DEADLINE_MARGIN (at most a fifth of the time) before the timeout.
@@ -505,6 +516,8 @@ fn every_function_takes_runtime_architecture_and_logging_from_globals() {
     assert_eq!(globals["Handler"], "bootstrap");
     assert_eq!(globals["Architectures"], serde_yaml::from_str::<Value>("[arm64]").unwrap());
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    // START and REPORT lines (duration, memory) are kept: WARN would drop them.
+    assert_eq!(globals["LoggingConfig"]["SystemLogLevel"], "INFO");
     for (name, function) in functions(&template) {
         for key in ["Runtime", "Handler", "Architectures", "LoggingConfig"] {
             assert!(function["Properties"].get(key).is_none(), "{name} sets {key} again");
@@ -696,7 +709,11 @@ fn every_function_and_queue_has_an_alarm_on_the_topic() {
         for actions in ["AlarmActions", "OKActions"] {
             assert!(format!("{:?}", alarm["Properties"][actions]).contains("AlarmTopic"), "{alarm:?}");
         }
-        assert_eq!(alarm["Properties"]["TreatMissingData"], "notBreaching");
+        // Only staleness is an alarm when its metric stops: a compactor that never finishes a
+        // run emits nothing. Every other silence means nothing happened.
+        let missing =
+            if alarm["Properties"]["MetricName"] == "OldestStagingAge" { "breaching" } else { "notBreaching" };
+        assert_eq!(alarm["Properties"]["TreatMissingData"], missing, "{alarm:?}");
     }
     let watched = |namespace: &str, metric: &str, target: &str| {
         alarms.iter().any(|a| {
@@ -723,4 +740,59 @@ fn every_function_and_queue_has_an_alarm_on_the_topic() {
         (subscription["Condition"].as_str(), subscription["Properties"]["Protocol"].as_str()),
         (Some("HasAlarmEmail"), Some("email"))
     );
+}
+
+/// The alarms on loglake's own metrics watch what the functions emit: each metric name is one of
+/// the measurements the binaries print (the same functions: `IngestReport::measurement`,
+/// `RunRecord::measurement`, `QueryRun::measurement`), in exactly this stack's series (dimension
+/// `Stack`, which every function is given in `Globals`).
+#[test]
+fn every_alarm_on_loglake_metrics_watches_a_metric_the_functions_emit() {
+    use loglake::compact::state::RunRecord;
+    use loglake::ingest::report::IngestReport;
+    use loglake::metrics::{NAMESPACE, STACK_DIMENSION};
+    use loglake::rollup::query_file::{Window, WindowBounds};
+    use loglake::rollup::runs::{QueryRun, RunState};
+
+    let finished = chrono::DateTime::from_timestamp(1_795_168_900, 0).unwrap();
+    let query_run = QueryRun {
+        query: "errors_by_group_hourly".into(),
+        window: WindowBounds::last_closed(Window::Hourly, finished, chrono_tz::UTC),
+        engine: "athena",
+        execution_id: "e".into(),
+        state: RunState::Failed("SYNTAX_ERROR".into()),
+        bytes_scanned: 0,
+        engine_ms: 0,
+        reused: false,
+        rows: None,
+        started: finished,
+        finished,
+    };
+    let measurements = [
+        IngestReport::default().measurement(0),
+        RunRecord::measurement(&[RunRecord::default()], 0),
+        query_run.measurement(),
+    ];
+    let emitted: Vec<&str> =
+        measurements.iter().flat_map(|m| m.values.iter().map(|(metric, _)| metric.name())).collect();
+
+    let template = template();
+    let mut watched: Vec<&str> = Vec::new();
+    for (name, alarm) in template["Resources"].as_mapping().unwrap() {
+        let properties = &alarm["Properties"];
+        if alarm["Type"] != "AWS::CloudWatch::Alarm" || properties["Namespace"] != NAMESPACE {
+            continue;
+        }
+        let metric = properties["MetricName"].as_str().unwrap();
+        assert!(emitted.contains(&metric), "{name:?} watches {metric}, which no function emits ({emitted:?})");
+        let dimensions = format!("{:?}", properties["Dimensions"]);
+        assert_eq!(properties["Dimensions"].as_sequence().unwrap().len(), 1, "{name:?}: {dimensions}");
+        assert_eq!(properties["Dimensions"][0]["Name"], STACK_DIMENSION, "{name:?}");
+        assert!(dimensions.contains("AWS::StackName"), "{name:?}: {dimensions}");
+        watched.push(metric);
+    }
+    watched.sort();
+    assert_eq!(watched, ["CompactionHoursFailed", "DeadLetters", "OldestStagingAge", "RollupWindowsFailed"]);
+    let stack = &template["Globals"]["Function"]["Environment"]["Variables"][loglake::config::vars::STACK];
+    assert!(format!("{stack:?}").contains("AWS::StackName"), "{stack:?}");
 }

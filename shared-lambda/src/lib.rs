@@ -10,7 +10,9 @@ use std::future::Future;
 
 use lambda_runtime::{Diagnostic, service_fn};
 use loglake::config::ConfigError;
+use loglake::config::vars;
 use loglake::function::FunctionError;
+use loglake::metrics::{Measurement, emf_line};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,6 +28,28 @@ pub fn start<C>(read: impl FnOnce(fn(&str) -> Option<String>) -> Result<C, Confi
 /// A setting from the process environment.
 fn environment(name: &str) -> Option<String> {
     std::env::var(name).ok()
+}
+
+/// Prints a function's metrics as embedded-metric-format lines on standard output, where
+/// CloudWatch Logs extracts them ([`loglake::metrics`]). The stack comes from `LOGLAKE_STACK`
+/// (the template sets it on every function); without it nothing is printed.
+pub struct Metrics {
+    stack: Option<String>,
+    function: &'static str,
+}
+
+impl Metrics {
+    /// The metrics of `function` (its crate name: `ingest-cloudwatch`, `compactor` …).
+    pub fn from_environment(function: &'static str) -> Metrics {
+        Metrics { stack: environment(vars::STACK).filter(|s| !s.is_empty()), function }
+    }
+
+    pub fn emit(&self, measurement: &Measurement) {
+        if let Some(line) = self.stack.as_deref().and_then(|stack| emf_line(stack, self.function, measurement)) {
+            // One line, alone: CloudWatch reads EMF from a log event that is the JSON object.
+            println!("{line}");
+        }
+    }
 }
 
 /// Serves `handler` until the runtime stops. A failed invocation is reported with the error's

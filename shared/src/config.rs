@@ -222,6 +222,8 @@ pub mod vars {
     pub const REGION: &str = "AWS_REGION";
     pub const BUCKET: &str = "LOGLAKE_BUCKET";
     pub const S3_FORCE_PATH_STYLE: &str = "LOGLAKE_S3_FORCE_PATH_STYLE";
+    /// The CloudFormation stack: the `Stack` dimension of the functions' metrics.
+    pub const STACK: &str = "LOGLAKE_STACK";
 
     /// Every setting the functions read (the template may set only these).
     pub const ALL: &[&str] = &[
@@ -235,6 +237,7 @@ pub mod vars {
         REGION,
         BUCKET,
         S3_FORCE_PATH_STYLE,
+        STACK,
     ];
 }
 

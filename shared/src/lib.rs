@@ -7,9 +7,10 @@
 //! | [`decode`] | what arrives, before any line is read: CloudWatch Logs payloads, KPL aggregates, what a stream record's data holds | |
 //! | [`parse`] | one line into one record: every line format, agent envelopes, multi-line events, times in lines | `lake` |
 //! | [`config`] | settings read once, and the per-group / per-stream rules that choose how input is read | `lake`, `decode`, `parse` |
-//! | [`ingest`] | the ingest paths (CloudWatch, Kinesis, Firehose, backfill): decode → parse → partition → encode → write | `lake`, `decode`, `parse`, `config` |
-//! | [`compact`] | staging into curated files, invisible to readers: the run, the external merge, the state, the reader view | `lake` |
-//! | [`rollup`] | query files, windows, the record and cost of every run | `lake` |
+//! | [`metrics`] | the metrics the functions emit (names, units, dimensions) and their embedded-metric-format lines | |
+//! | [`ingest`] | the ingest paths (CloudWatch, Kinesis, Firehose, backfill): decode → parse → partition → encode → write | `lake`, `decode`, `parse`, `config`, `metrics` |
+//! | [`compact`] | staging into curated files, invisible to readers: the run, the external merge, the state, the reader view | `lake`, `metrics` |
+//! | [`rollup`] | query files, windows, the record and cost of every run | `lake`, `metrics` |
 //! | [`function`] | what every function reads at cold start, and how its errors name themselves | `lake`, `config`, `ingest`, `compact` |
 //! | [`testing`] | helpers of the tests of every crate (feature `testing`; any stage's tests may use it) | `lake` |
 //!
@@ -28,6 +29,7 @@ pub mod decode;
 pub mod function;
 pub mod ingest;
 pub mod lake;
+pub mod metrics;
 pub mod parse;
 pub mod rollup;
 #[cfg(any(test, feature = "testing"))]

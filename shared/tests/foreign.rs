@@ -13,7 +13,9 @@ use std::path::Path;
 use async_trait::async_trait;
 use common::compaction::{RecordedView, assert_exactly, fill, fresh, options, python, readers, view};
 use loglake::compact::run::compact;
+use loglake::compact::state::RunRecord;
 use loglake::lake::storage::{Expected, ListedObject, LocalStore, ObjectStore, StorageError, Version};
+use loglake::metrics::Metric;
 use loglake::testing::read_lake_table_with_pyarrow;
 
 /// A store whose reads of keys containing `failing` fail (a permission or a network fault on
@@ -137,10 +139,20 @@ async fn foreign_files_are_cast_unusable_ones_set_aside_and_a_failing_hour_stops
     assert!(!left.contains(&firehose));
     assert!(store.list("logs/dt=2026-11-20/hour=09/").await.unwrap().is_empty(), "the failed hour left no files");
     assert_exactly(&view(&store).await, &input, "after the first run (hour 09 still in staging)");
+    // What the compactor emits: two dead letters, the failed hour, and hour 09's staging waiting.
+    let waited = |record: &RunRecord| {
+        let measured = RunRecord::measurement(std::slice::from_ref(record), 0).values;
+        let value = |metric: Metric| measured.iter().find(|(m, _)| *m == metric).map(|(_, v)| *v);
+        (value(Metric::DeadLetters), value(Metric::CompactionHoursFailed), value(Metric::OldestStagingAge))
+    };
+    let (letters, failed, age) = waited(&first);
+    assert_eq!((letters, failed), (Some(2.0), Some(1.0)));
+    assert!(age.unwrap() >= 1.0, "hour 09's staging is a second old at the run's clock: {age:?}");
 
     // The next run, without the fault, compacts hour 09.
     let second = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
     assert_eq!((second.hours.len(), second.failed_hours.len()), (1, 0), "{second:?}");
+    assert_eq!(waited(&second), (Some(0.0), Some(0.0), Some(0.0)), "nothing waits");
     assert!(store.list("staging/").await.unwrap().is_empty());
     assert_exactly(&view(&store).await, &input, "after the second run");
 

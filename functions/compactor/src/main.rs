@@ -1,10 +1,10 @@
 use compactor::units::LambdaUnits;
 use compactor::{Config, GlueView, UnitEvent, handle, handle_unit};
 use loglake::compact::run::UnitInvokerRef;
-use loglake::compact::state::CompactError;
+use loglake::compact::state::{CompactError, RunRecord};
 use loglake::compact::view::Readers;
 use loglake::lake::storage::{S3Store, load_aws_config};
-use loglake_lambda::{Error, LambdaEvent};
+use loglake_lambda::{Error, LambdaEvent, Metrics};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
     let readers = &Readers { view, path_prefix: format!("s3://{}/", config.lake.bucket) };
     // Lambda's only writable disk; sorted runs spill here.
     let spill = &std::env::temp_dir().join("loglake-compaction");
+    let metrics = &Metrics::from_environment(env!("CARGO_PKG_NAME"));
     loglake_lambda::serve(move |event: LambdaEvent<serde_json::Value>| async move {
         let request_id = &event.context.request_id;
         // A unit of a large hour, sent by a run of the scheduled compactor.
@@ -35,6 +36,7 @@ async fn main() -> Result<(), Error> {
         let left_ms = (event.context.deadline as i64 - loglake::function::now_ms() - 120_000).max(0);
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(left_ms as u64);
         let records = handle(config, store, readers, spill, request_id, deadline).await?;
+        metrics.emit(&RunRecord::measurement(&records, loglake::function::now_ms()));
         serde_json::to_value(records).map_err(CompactError::State)
     })
     .await

@@ -1,6 +1,8 @@
 use firehose_transform::{Config, State, handle};
+use loglake::function::now_ms;
 use loglake::ingest::firehose::FirehoseEvent;
-use loglake_lambda::{Error, LambdaEvent};
+use loglake::ingest::write::IngestError;
+use loglake_lambda::{Error, LambdaEvent, Metrics};
 
 // The system allocator, as in ingest-kinesis: batches are processed in windows whose memory
 // glibc returns, where mimalloc would keep it.
@@ -9,8 +11,11 @@ use loglake_lambda::{Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     let config = loglake_lambda::start(Config::from_lookup)?;
     let state = &State::from_config(config).await;
+    let metrics = &Metrics::from_environment(env!("CARGO_PKG_NAME"));
     loglake_lambda::serve(move |event: LambdaEvent<FirehoseEvent>| async move {
-        handle(state, &event.payload).await.map(|(response, _)| response)
+        let (response, report) = handle(state, &event.payload).await?;
+        metrics.emit(&report.ingest.measurement(now_ms()));
+        Ok::<_, IngestError>(response)
     })
     .await
 }

@@ -1,6 +1,8 @@
 use ingest_cloudwatch::{Config, State, handle};
 use loglake::decode::subscription::SubscriptionEvent;
-use loglake_lambda::{Error, LambdaEvent};
+use loglake::function::now_ms;
+use loglake::ingest::write::IngestError;
+use loglake_lambda::{Error, LambdaEvent, Metrics};
 
 // glibc malloc hands the per-invocation buffers back to the kernel and faults them in again.
 #[global_allocator]
@@ -10,8 +12,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     let config = loglake_lambda::start(Config::from_lookup)?;
     let state = &State::from_config(config).await;
-    loglake_lambda::serve(
-        move |event: LambdaEvent<SubscriptionEvent>| async move { handle(state, &event.payload).await },
-    )
+    let metrics = &Metrics::from_environment(env!("CARGO_PKG_NAME"));
+    loglake_lambda::serve(move |event: LambdaEvent<SubscriptionEvent>| async move {
+        let report = handle(state, &event.payload).await?;
+        metrics.emit(&report.measurement(now_ms()));
+        Ok::<_, IngestError>(report)
+    })
     .await
 }

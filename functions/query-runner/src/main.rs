@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant};
 
 use loglake::lake::storage::{S3Store, load_aws_config};
-use loglake_lambda::{Error, LambdaEvent};
-use query_runner::{Athena, Config, RunEvent, Runner};
+use loglake_lambda::{Error, LambdaEvent, Metrics};
+use query_runner::{Athena, Config, RunError, RunEvent, Runner};
 
 /// Time kept after polling stops, to read a result and write the summary and the run.
 const STORE_TIME: Duration = Duration::from_secs(20);
@@ -15,10 +15,15 @@ async fn main() -> Result<(), Error> {
     let queries = loglake::rollup::query_file::shipped()?;
     let athena = Athena::new(aws_sdk_athena::Client::new(&aws), config);
     let runner = &Runner { config, athena, store, queries };
+    let metrics = &Metrics::from_environment(env!("CARGO_PKG_NAME"));
     loglake_lambda::serve(move |event: LambdaEvent<RunEvent>| async move {
         let remaining = event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
         let poll_until = Instant::now() + remaining.saturating_sub(STORE_TIME);
-        runner.handle(&event.payload, poll_until).await
+        let results = runner.handle(&event.payload, poll_until).await?;
+        for measurement in results.iter().filter_map(|r| r.measurement.as_ref()) {
+            metrics.emit(measurement);
+        }
+        Ok::<_, RunError>(results)
     })
     .await
 }

@@ -15,6 +15,7 @@ use loglake::lake::layout::{
     query_window_key, summary_key,
 };
 use loglake::lake::storage::ObjectStore;
+use loglake::metrics::Measurement;
 use loglake::rollup::query_file::{QueryFile, WindowBounds};
 use loglake::rollup::runs::{QueryRun, RunState, RunStateKind};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,10 @@ pub struct WindowResult {
     pub execution_id: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// The metrics of the window's finished run (none while it is still running or not due):
+    /// the function prints them ([`loglake::metrics`]).
+    #[serde(skip)]
+    pub measurement: Option<Measurement>,
 }
 
 /// A window's history: which generation the next start uses (its request token), and how the
@@ -171,6 +176,7 @@ impl Runner<'_> {
                         window: last.name(),
                         execution_id: None,
                         outcome,
+                        measurement: None,
                     });
                 }
                 due
@@ -347,6 +353,7 @@ impl Runner<'_> {
                             window: window.name(),
                             execution_id: Some(running.execution_id),
                             outcome: Outcome::StillRunning,
+                            measurement: None,
                         });
                     }
                     tokio::time::sleep(wait.min(poll_until - now)).await;
@@ -392,8 +399,6 @@ impl Runner<'_> {
         };
         let parquet = run.to_parquet().map_err(|e| RunError::State { key: run.key(), message: e.to_string() })?;
         self.store.put(&run.key(), parquet).await?;
-        // The metrics, in embedded metric format: CloudWatch reads them from the log.
-        println!("{}", run.emf_line());
         // The next start of this window gets a new token; then the execution is no longer running.
         // Whatever the outcome, this run read the data as compacted at `from_run`: the window is
         // due again once more data is compacted in (a failing query is not retried every hour).
@@ -409,6 +414,7 @@ impl Runner<'_> {
             window: window.name(),
             execution_id: Some(running.execution_id),
             outcome,
+            measurement: Some(run.measurement()),
         })
     }
 

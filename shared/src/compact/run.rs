@@ -309,6 +309,7 @@ async fn run_holding(
         hours.insert(hour, HourPlan { staging: keys, delta });
     }
     if hours.is_empty() {
+        record.oldest_staging_age_ms = oldest_waiting_ms(&staging, state, options.now_ms);
         if *state != before {
             stored.save(store).await?;
             readers.publish(&stored.state).await?;
@@ -466,6 +467,7 @@ async fn run_holding(
     lease.ensure_held()?;
     stored.save(store).await?;
     readers.publish(&stored.state).await?;
+    record.oldest_staging_age_ms = oldest_waiting_ms(&staging, &stored.state, options.now_ms);
 
     // 5. Delete what the new files replace, if no delay keeps it (a local lake: none).
     if options.delete_delay_ms <= 0 {
@@ -485,6 +487,21 @@ async fn run_holding(
     let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
     store.put(&compaction_run_key(run), body).await?;
     Ok(record)
+}
+
+/// How long the oldest staging object not merged yet (in `staging`, the listing, and not
+/// consumed by `state`) has waited at `now_ms`; 0 when none waits. Healthy, this stays below the
+/// schedule plus the grace period; a failing hour or a stopped compactor makes it grow.
+fn oldest_waiting_ms(staging: &BTreeMap<String, i64>, state: &CompactionState, now_ms: i64) -> u64 {
+    staging
+        .iter()
+        .filter(|(key, modified_ms)| {
+            partition_of(key, STAGING_PREFIX).is_some()
+                && state.consumed.get(*key).is_none_or(|consumed| consumed.modified_ms != **modified_ms)
+        })
+        .map(|(_, modified_ms)| (now_ms - modified_ms).max(0) as u64)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Deletes the replaced curated files and consumed staging objects whose delay has passed at

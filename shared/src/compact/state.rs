@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::compact::merge::MergeError;
 use crate::lake::layout::{COMPACTION_STATE_KEY, CURATED_PREFIX, curated_run_marker, curated_run_of};
 use crate::lake::storage::{Expected, ObjectStore, StorageError, Version};
+use crate::metrics::{Measurement, Metric};
 
 /// What readers must not see, and how far runs have got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -175,7 +176,32 @@ pub struct RunRecord {
     /// Units merged: one per hour merged whole in one, more for an hour split by key ranges.
     #[serde(default)]
     pub units: usize,
+    /// Age of the oldest staging object left to a later run once this one switched (0: none).
+    #[serde(default)]
+    pub oldest_staging_age_ms: u64,
     pub duration_ms: u64,
+}
+
+impl RunRecord {
+    /// The metrics of one invocation's runs ([`crate::metrics`]); runs skipped (another held the
+    /// lease) measure nothing, so an invocation of skipped runs only emits no line.
+    pub fn measurement(records: &[RunRecord], at_ms: i64) -> Measurement {
+        let done: Vec<&RunRecord> = records.iter().filter(|r| r.skipped.is_none()).collect();
+        let Some(last) = done.last() else {
+            return Measurement::new(at_ms, Vec::new());
+        };
+        let sum = |count: fn(&RunRecord) -> usize| done.iter().map(|r| count(r)).sum::<usize>() as f64;
+        Measurement::new(
+            at_ms,
+            vec![
+                (Metric::RowsCompacted, sum(|r| r.rows_out)),
+                (Metric::DeadLetters, sum(|r| r.set_aside.len())),
+                (Metric::CompactionHoursFailed, sum(|r| r.failed_hours.len())),
+                (Metric::CompactionHoursWaiting, last.hours_waiting as f64),
+                (Metric::OldestStagingAge, (last.oldest_staging_age_ms / 1000) as f64),
+            ],
+        )
+    }
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::lake::record::Record;
+use crate::metrics::{Measurement, Metric};
 
 /// One object written to the lake.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -58,6 +59,18 @@ impl IngestReport {
             self.message_bytes += record.message.len();
             self.records += 1;
         }
+    }
+
+    /// The metrics of this invocation ([`crate::metrics`]).
+    pub fn measurement(&self, at_ms: i64) -> Measurement {
+        Measurement::new(
+            at_ms,
+            vec![
+                (Metric::RecordsWritten, self.records as f64),
+                (Metric::MessageBytes, self.message_bytes as f64),
+                (Metric::DeadLetters, self.dead_letters.len() as f64),
+            ],
+        )
     }
 
     /// Adds another report's counts into this one (the CLI sums over many events).

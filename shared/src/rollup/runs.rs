@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lake::encode::{EncodeError, encode_batches};
 use crate::lake::layout::query_run_key;
+use crate::metrics::{Measurement, Metric};
 use crate::rollup::query_file::WindowBounds;
 
 /// What Athena charges for a query that scanned `bytes`: $5 per TB, each query billed at least
@@ -149,33 +150,21 @@ impl QueryRun {
         encode_batches(query_runs_schema(), &[batch])
     }
 
-    /// One CloudWatch embedded-metric-format line (namespace `loglake`, dimensions Query and
-    /// State): the function prints it and CloudWatch turns it into metrics.
-    pub fn emf_line(&self) -> String {
-        serde_json::json!({
-            "_aws": {
-                "Timestamp": self.finished.timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": "loglake",
-                    "Dimensions": [["Query"], ["Query", "State"]],
-                    "Metrics": [
-                        {"Name": "QueryRuns", "Unit": "Count"},
-                        {"Name": "BytesScanned", "Unit": "Bytes"},
-                        {"Name": "EngineTime", "Unit": "Milliseconds"},
-                        {"Name": "CostUSD", "Unit": "None"},
-                    ],
-                }],
-            },
-            "Query": self.query,
-            "State": self.state.name(),
-            "Window": self.window.name(),
-            "ExecutionId": self.execution_id,
-            "QueryRuns": 1,
-            "BytesScanned": self.bytes_scanned,
-            "EngineTime": self.engine_ms,
-            "CostUSD": self.cost_usd(),
-        })
-        .to_string()
+    /// The metrics of this run ([`crate::metrics`]), by Query and then Query and State; a
+    /// window whose query failed, was cancelled or gave no storable summary counts as failed.
+    pub fn measurement(&self) -> Measurement {
+        let failed = !matches!(self.state, RunState::Succeeded);
+        Measurement {
+            values: vec![
+                (Metric::QueryRuns, 1.0),
+                (Metric::BytesScanned, self.bytes_scanned as f64),
+                (Metric::EngineTime, self.engine_ms as f64),
+                (Metric::CostUSD, self.cost_usd()),
+                (Metric::RollupWindowsFailed, if failed { 1.0 } else { 0.0 }),
+            ],
+            dimensions: vec![("Query", self.query.clone()), ("State", self.state.name().to_owned())],
+            at_ms: self.finished.timestamp_millis(),
+        }
     }
 }
 
@@ -223,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_is_one_row_with_its_cost_and_one_metric_line() {
+    fn a_run_is_one_row_with_its_cost_and_its_metrics() {
         let r = run(RunState::Succeeded, 3 << 30, false);
         assert_eq!(
             r.key(),
@@ -238,10 +227,12 @@ mod tests {
         let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
         assert_eq!(batches[0].num_rows(), 1);
         assert_eq!(batches[0].schema().fields().len(), query_runs_schema().fields().len());
-        let emf: serde_json::Value = serde_json::from_str(&r.emf_line()).unwrap();
-        assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "loglake");
-        assert_eq!(emf["BytesScanned"], 3u64 << 30);
-        assert_eq!(emf["State"], "SUCCEEDED");
+        let measured = r.measurement();
+        assert!(measured.values.contains(&(Metric::BytesScanned, (3u64 << 30) as f64)));
+        assert!(measured.values.contains(&(Metric::RollupWindowsFailed, 0.0)));
+        assert_eq!(measured.dimensions[1], ("State", "SUCCEEDED".to_owned()));
+        let failed = run(RunState::Cancelled("cutoff".into()), 1 << 30, false).measurement();
+        assert!(failed.values.contains(&(Metric::RollupWindowsFailed, 1.0)));
     }
 
     #[test]
