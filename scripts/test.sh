@@ -14,13 +14,19 @@ step "python venv ($venv)"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 export PATH="$venv/bin:$PATH"
 
-step "static checks: rustfmt, module graph, clippy, sample events, cfn-lint"
+step "static checks: rustfmt, module graph, clippy, sample events, cfn-lint (informational checks too)"
 cargo fmt --all -- --check
 python scripts/check_modules.py
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 python events/generate.py --check
 python scripts/make_kpl_fixtures.py --check
-cfn-lint template.yaml
+cfn-lint --include-checks I -- template.yaml
+
+step "the template as deployed: sam validate --lint, checkov on the SAM-expanded template"
+template_venv=${LOGLAKE_TEMPLATE_VENV:-$venv-template}
+[ -x "$template_venv/bin/python" ] || python3 -m venv "$template_venv"
+"$template_venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-template.txt
+PATH="$template_venv/bin:$PATH" "$template_venv/bin/python" scripts/check_template.py
 
 step "moto server"
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
