@@ -37,7 +37,7 @@ pub async fn run(function: Function, paths: &[PathBuf], lake: Option<&Path>) -> 
 }
 
 /// Expands directories into their *.json files, in name order.
-fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod backfill;
 mod compact;
+mod cost_model;
 mod demo;
 mod dialect;
 mod engine;
@@ -108,6 +109,24 @@ enum Command {
         #[arg(long)]
         lake: PathBuf,
     },
+    /// What a TB of log text costs on each ingest path (Lambda, S3, Kinesis, Firehose,
+    /// compaction, storage, the rollups' Athena scans) and on Firehose to S3 or S3 Tables and
+    /// CloudWatch Logs: measured on the CloudWatch Logs events given, through the pipeline into a
+    /// scratch lake, priced from cost/prices.json with the throughputs of cost/model.json.
+    CostPerTb {
+        /// CloudWatch Logs subscription event files, or directories of *.json events.
+        #[arg(long = "event", required = true, num_args = 1..)]
+        events: Vec<PathBuf>,
+        /// Keep the measured lake here (default: a temporary directory).
+        #[arg(long)]
+        lake: Option<PathBuf>,
+        /// Prices to use instead of the shipped cost/prices.json.
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// Throughputs and settings instead of the shipped cost/model.json.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Prints the Athena DDL of a lake table, derived from the schema the writer uses, of the
     /// reader view `logs_all` (curated and staging, each record once), or of the summary tables.
     Schema {
@@ -137,6 +156,9 @@ async fn main() -> ExitCode {
         Command::Query { lake, sql } => query::run(&lake, &sql).await,
         Command::Rollup { lake, query, window } => rollups::rollup(&lake, query.as_deref(), window.as_deref()).await,
         Command::Cost { lake } => rollups::cost(&lake).await,
+        Command::CostPerTb { events, lake, prices, model } => {
+            cost_model::run(&events, lake.as_deref(), prices.as_deref(), model.as_deref()).await
+        }
         Command::Schema { table, bucket, lake } => schema::run(table, &bucket, lake.as_deref()).await,
     };
     match result {

@@ -796,3 +796,23 @@ fn every_alarm_on_loglake_metrics_watches_a_metric_the_functions_emit() {
     let stack = &template["Globals"]["Function"]["Environment"]["Variables"][loglake::config::vars::STACK];
     assert!(format!("{stack:?}").contains("AWS::StackName"), "{stack:?}");
 }
+
+/// The cost model (cost/model.json, `loglake cost-per-tb`) prices each function at the memory the
+/// template gives it.
+#[test]
+fn the_cost_model_prices_each_function_at_its_template_memory() {
+    let template = template();
+    let model: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/../cost/model.json", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+    )
+    .unwrap();
+    for (resource, key) in [
+        ("IngestCloudWatchFunction", "ingest_cloudwatch_memory_mb"),
+        ("IngestKinesisFunction", "ingest_kinesis_memory_mb"),
+        ("FirehoseTransformFunction", "firehose_transform_memory_mb"),
+        ("CompactorFunction", "compactor_memory_mb"),
+    ] {
+        let memory = template["Resources"][resource]["Properties"]["MemorySize"].as_f64().unwrap();
+        assert_eq!(model[key].as_f64(), Some(memory), "{key} vs {resource}");
+    }
+}
