@@ -329,3 +329,19 @@ async fn oversized_records_are_dead_lettered() {
     assert_eq!(kinds, BTreeMap::from([("too_large", 2)]));
     assert_eq!(report.ingest.records, 0);
 }
+
+/// CloudWatch Logs payloads of loglake's own log groups (`/loglake/…`) that reach the stream are
+/// counted and dropped; the other payloads of the batch land.
+#[tokio::test]
+async fn loglake_own_log_events_in_a_batch_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let own = cloudwatch_payload("/loglake/prod/compactor", &[("1", NOW, "compacted"), ("2", NOW, "REPORT")]);
+    let app = cloudwatch_payload("/app/orders", &[("3", NOW, "order placed")]);
+    let event = batch(vec![record(1, own, "p"), record(2, app, "p")]);
+    let report = ingest(&event, &store, &BatchOptions::default()).await;
+    assert_eq!((report.ingest.own_log_events, report.ingest.records), (2, 1), "{report:?}");
+    assert!(report.retry_from.is_none() && report.ingest.dead_letters.is_empty());
+    let rows = lake_rows(&store).await;
+    assert_eq!(rows.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(), ["order placed"]);
+}

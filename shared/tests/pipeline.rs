@@ -338,3 +338,26 @@ async fn a_flow_log_header_names_the_fields_of_the_lines_after_it() {
     ingest_cloudwatch_data(&payload("/vpc/flows", &events[1..]), &config(), NOW, &store).await.unwrap();
     assert!(lake_rows(&store).await.iter().all(|r| r.format == "text"));
 }
+
+/// Every loglake stack's functions log under `/loglake/` (template.yaml). Those events are never
+/// ingested — by this stack or another — and an invocation holding nothing else writes nothing:
+/// no object, no dead letter, no metric line (which would itself be a log event to deliver).
+#[tokio::test]
+async fn loglake_own_log_events_are_never_ingested_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let own = payload(
+        "/loglake/other-stack/ingest-cloudwatch",
+        &[("1", NOW, r#"{"level":"INFO","fields":{"message":"ingested"}}"#), ("2", NOW, "REPORT RequestId: 7f")],
+    );
+    let report = ingest_cloudwatch_data(&own, &config(), NOW, &store).await.unwrap();
+    assert_eq!((report.own_log_events, report.records, report.dead_letters.len()), (2, 0, 0));
+    assert!(store.list("").await.unwrap().is_empty());
+    assert!(report.only_own_logs() && report.measurement(NOW).values.is_empty());
+
+    // A group that merely contains the word is a user's: ingested and measured.
+    let theirs = payload("/aws/loglake/app", &[("3", NOW, "hello")]);
+    let report = ingest_cloudwatch_data(&theirs, &config(), NOW, &store).await.unwrap();
+    assert_eq!((report.own_log_events, report.records), (0, 1));
+    assert!(!report.only_own_logs() && !report.measurement(NOW).values.is_empty());
+}

@@ -30,6 +30,11 @@ pub async fn handle_at(
     )
     .await;
     match &result {
+        // Nothing but loglake's own log events: nothing is written, not even a log line (see
+        // `IngestReport::measurement`).
+        Ok(report) if report.only_own_logs() => {
+            tracing::debug!(own_log_events = report.own_log_events, "skipped loglake's own log events")
+        }
         Ok(report) => tracing::info!(
             log_events = report.log_events,
             records = report.records,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::config::PipelineConfig;
 use crate::decode::subscription::{self, DecodeError, LogEvent, LogsPayload, MessageType};
-use crate::ingest::payload::normalize_payload;
+use crate::ingest::payload::{is_own_log_group, normalize_payload};
 use crate::ingest::report::IngestReport;
 use crate::ingest::write::{IngestError, Rejection, dead_letter, write_staging};
 use crate::lake::record::Record;
@@ -34,6 +34,10 @@ pub async fn ingest_cloudwatch_data(
     };
     if kind == MessageType::Control {
         report.control_messages = 1;
+        return Ok(report);
+    }
+    if is_own_log_group(&payload.log_group) {
+        report.own_log_events = payload.log_events.len();
         return Ok(report);
     }
     let normalized = normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);

@@ -31,6 +31,16 @@ impl NormalizedPayload<'_> {
     }
 }
 
+/// Where every loglake stack's functions log (`/loglake/<stack>/<function>`, template.yaml).
+/// Events of these groups are never ingested, by any stack: an account-level subscription
+/// policy can exclude only the groups it names, so without this two stacks' policies would feed
+/// each stack's function logs to the other, and back.
+pub const OWN_LOG_GROUP_PREFIX: &str = "/loglake/";
+
+pub fn is_own_log_group(log_group: &str) -> bool {
+    log_group.starts_with(OWN_LOG_GROUP_PREFIX)
+}
+
 /// Turns every log event of a DATA_MESSAGE into records: one per event, except that lines a
 /// stream split from one event are joined (runtime log groups, [`multiline`]) and a CloudTrail
 /// `Records` array becomes one record per element (ids `<event id>:<index>`, each element's

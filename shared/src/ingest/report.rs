@@ -30,6 +30,9 @@ pub struct IngestReport {
     /// Payloads received (one per CloudWatch Logs event).
     pub payloads: usize,
     pub control_messages: usize,
+    /// Log events of loglake's own log groups (`/loglake/…`), never ingested.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub own_log_events: usize,
     /// Log events decoded from the payloads.
     pub log_events: usize,
     /// Records written to the lake.
@@ -50,6 +53,10 @@ pub struct IngestReport {
     pub dead_letters: Vec<DeadLetter>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl IngestReport {
     /// Counts records that reached the lake (or, for Firehose, the response): records, message
     /// bytes and records per format.
@@ -61,8 +68,18 @@ impl IngestReport {
         }
     }
 
-    /// The metrics of this invocation ([`crate::metrics`]).
+    /// Whether the invocation held nothing but loglake's own log events (and wrote nothing).
+    pub fn only_own_logs(&self) -> bool {
+        self.own_log_events > 0 && self.records == 0 && self.objects.is_empty() && self.dead_letters.is_empty()
+    }
+
+    /// The metrics of this invocation ([`crate::metrics`]). An invocation that only skipped
+    /// loglake's own log events measures nothing: a line it printed would be a log event that a
+    /// subscription could deliver to another stack, whose invocation would print one back.
     pub fn measurement(&self, at_ms: i64) -> Measurement {
+        if self.only_own_logs() {
+            return Measurement::new(at_ms, Vec::new());
+        }
         Measurement::new(
             at_ms,
             vec![
@@ -77,6 +94,7 @@ impl IngestReport {
     pub fn merge(&mut self, other: IngestReport) {
         self.payloads += other.payloads;
         self.control_messages += other.control_messages;
+        self.own_log_events += other.own_log_events;
         self.log_events += other.log_events;
         self.records += other.records;
         self.joined_lines += other.joined_lines;

@@ -13,7 +13,7 @@ use crate::config::PipelineConfig;
 use crate::decode::kpl;
 use crate::decode::stream_data::{self, RecordDataChoice, RecordDataKind};
 use crate::decode::subscription::{self, DecodeError, LogsPayload, MessageType};
-use crate::ingest::payload::normalize_payload;
+use crate::ingest::payload::{is_own_log_group, normalize_payload};
 use crate::ingest::report::IngestReport;
 use crate::ingest::write::Rejection;
 use crate::lake::record::Record;
@@ -188,6 +188,9 @@ pub fn normalize<'p>(
     for part in parts {
         match part {
             ParsedPart::Control => report.control_messages += 1,
+            ParsedPart::Payload(payload) if is_own_log_group(&payload.log_group) => {
+                report.own_log_events += payload.log_events.len()
+            }
             ParsedPart::Payload(payload) => {
                 let normalized = normalize_payload(payload, origin.source, config, ingest_time_ms);
                 normalized.count(report, payload.log_events.len());
