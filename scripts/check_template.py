@@ -23,13 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 # Every optional path on: the direct subscription, Kinesis (and its subscription), log-subscriber,
-# the alarm e-mail.
+# the account-level subscription, the alarm e-mail.
 EVERY_PATH = {
     "SubscribedLogGroupName": "/app/orders",
     "KinesisStreamMode": "ON_DEMAND",
     "KinesisSubscribedLogGroupName": "/app/payments",
     "SubscribeLogGroupPatterns": "/aws/lambda/*",
     "AlarmEmail": "ops@example.com",
+    "SubscribeAccount": "true",
 }
 
 

@@ -34,7 +34,7 @@ def main() -> int:
     kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.1})
     stream_arn = kinesis.describe_stream(StreamName=stream)["StreamDescription"]["StreamARN"]
 
-    group = f"/loglake/moto/{stream}"
+    group = f"/app/moto/{stream}"
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="app/1")
     logs.put_subscription_filter(

@@ -197,17 +197,15 @@ fn the_log_subscriber_never_subscribes_this_stack_and_may_only_do_what_it_needs(
     let template = template();
     let properties = &template["Resources"]["LogSubscriberFunction"]["Properties"];
     let variables = &properties["Environment"]["Variables"];
-    // Its own functions' log groups (named after their functions, /aws/lambda/<stack>-…) and
-    // everything tagged with the stack are recognised as loglake's own.
+    // Every loglake stack's log groups (/loglake/<stack>/…) and everything tagged with this
+    // stack are recognised as loglake's own.
     let prefix = resolve(&template, &variables["LOGLAKE_SUBSCRIBER_OWN_PREFIXES"]);
-    assert_eq!(prefix, "/aws/lambda/loglake-");
+    assert_eq!(prefix, "/loglake/");
     assert_eq!(resolve(&template, &variables["LOGLAKE_SUBSCRIBER_OWN_TAG"]), "aws:cloudformation:stack-name=loglake");
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"] == "AWS::Logs::LogGroup"
-            && matches!(resource["Properties"]["LogGroupName"], Value::Tagged(_))
-        {
+        if resource["Type"] == "AWS::Logs::LogGroup" {
             let group = resolve(&template, &resource["Properties"]["LogGroupName"]);
-            assert!(group.starts_with("/aws/lambda/"), "{name:?}: {group}");
+            assert!(group.starts_with(&prefix), "{name:?}: {group}");
         }
     }
     // The events: CreateLogGroup through CloudTrail, and a sweep.
@@ -516,13 +514,58 @@ fn every_function_takes_runtime_architecture_and_logging_from_globals() {
     assert_eq!(globals["Handler"], "bootstrap");
     assert_eq!(globals["Architectures"], serde_yaml::from_str::<Value>("[arm64]").unwrap());
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
-    // START and REPORT lines (duration, memory) are kept: WARN would drop them.
-    assert_eq!(globals["LoggingConfig"]["SystemLogLevel"], "INFO");
     for (name, function) in functions(&template) {
-        for key in ["Runtime", "Handler", "Architectures", "LoggingConfig"] {
+        for key in ["Runtime", "Handler", "Architectures"] {
             assert!(function["Properties"].get(key).is_none(), "{name} sets {key} again");
         }
+        // Of logging, a function names only its own log group (SAM merges the rest in).
+        let logging = function["Properties"]["LoggingConfig"].as_mapping().unwrap();
+        assert_eq!(logging.keys().map(|k| k.as_str().unwrap()).collect::<Vec<_>>(), ["LogGroup"], "{name}");
     }
+}
+
+/// Every log group of the stack is `/loglake/<stack>/<name>` and each function logs into its
+/// own: no loglake stack subscribes another's (log-subscriber skips the prefix, ingest drops its
+/// events), and the account-level subscription excludes each of this stack's groups by name —
+/// the only selection an account policy takes. With that policy Lambda's own START/REPORT lines
+/// are off, so an invocation that only dropped another stack's events writes nothing.
+#[test]
+fn every_log_group_is_under_the_loglake_prefix_and_the_account_subscription_excludes_them() {
+    use loglake::ingest::payload::OWN_LOG_GROUP_PREFIX;
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut names = Vec::new();
+    for (id, resource) in resources {
+        if resource["Type"] != "AWS::Logs::LogGroup" {
+            continue;
+        }
+        let name = format!("{:?}", resource["Properties"]["LogGroupName"]);
+        let prefix = format!("{OWN_LOG_GROUP_PREFIX}${{AWS::StackName}}/");
+        let at = name.find(&prefix).unwrap_or_else(|| panic!("{id:?}: {name}"));
+        let short = name[at + prefix.len()..].split('"').next().unwrap().to_owned();
+        names.push((id.as_str().unwrap().to_owned(), format!("{prefix}{short}")));
+    }
+    assert_eq!(names.len(), 8, "{names:?}"); // seven functions and Firehose delivery
+    for (name, function) in functions(&template) {
+        let group = format!("{:?}", function["Properties"]["LoggingConfig"]["LogGroup"]);
+        assert!(group.contains(&name.replace("Function", "LogGroup")), "{name}: {group}");
+    }
+    let policy = &template["Resources"]["AccountSubscriptionPolicy"];
+    assert_eq!(policy["Condition"], "HasAccountSubscription");
+    assert_eq!(policy["Properties"]["PolicyType"], "SUBSCRIPTION_FILTER_POLICY");
+    let criteria = match &policy["Properties"]["SelectionCriteria"] {
+        Value::Tagged(sub) => sub.value.as_str().unwrap().to_owned(),
+        other => other.as_str().unwrap().to_owned(),
+    };
+    assert!(criteria.contains("LogGroupName NOT IN ["), "{criteria}");
+    for (id, name) in &names {
+        assert!(criteria.contains(&format!("\"{name}\"")), "{id} ({name}) is not excluded: {criteria}");
+    }
+    assert!(format!("{:?}", policy["Properties"]["PolicyDocument"]).contains("IngestCloudWatchFunction.Arn"));
+    let subscriber = &template["Resources"]["LogSubscriberFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(subscriber[log_subscriber::vars::OWN_PREFIXES], OWN_LOG_GROUP_PREFIX);
+    let system = format!("{:?}", template["Globals"]["Function"]["LoggingConfig"]["SystemLogLevel"]);
+    assert!(system.contains("HasAccountSubscription") && system.contains("WARN"), "{system}");
 }
 
 /// Every place of the bucket the template names — permissions, lifecycle rules, table locations,
