@@ -117,6 +117,13 @@ pub struct Line {
     pub usd: f64,
 }
 
+impl Line {
+    /// `quantity` of `unit` at `dollars_per_unit` each.
+    pub fn priced(item: &'static str, quantity: f64, unit: &'static str, dollars_per_unit: f64) -> Line {
+        Line { item, quantity, unit, usd: quantity * dollars_per_unit }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PricedPath {
     pub name: &'static str,
@@ -162,25 +169,20 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
     let compaction_input = staging_bytes * model.compaction_reads_per_staging_byte;
     let lake = [
         lambda("compactor", compaction_input, model.compactor_input_mb_s, model.compactor_memory_mb),
-        Line {
-            item: "compaction GET (staging read)",
-            quantity: staging_objects * model.compaction_reads_per_staging_byte,
-            unit: "GET",
-            usd: staging_objects * model.compaction_reads_per_staging_byte / 1000.0 * p.s3_get_per_1000,
-        },
+        Line::priced(
+            "compaction GET (staging read)",
+            staging_objects * model.compaction_reads_per_staging_byte,
+            "GET",
+            p.s3_get_per_1000 / 1000.0,
+        ),
         puts("compaction PUT (curated files)", curated_objects * model.compaction_reads_per_staging_byte),
-        Line {
-            item: "compaction LIST (4 a run)",
-            quantity: 4.0 * model.compaction_runs_per_month / model.tb_per_month,
-            unit: "LIST",
-            usd: 4.0 * model.compaction_runs_per_month / model.tb_per_month / 1000.0 * p.s3_list_per_1000,
-        },
-        Line {
-            item: "S3 storage of curated logs, a month",
-            quantity: curated_bytes / GB,
-            unit: "GB-month",
-            usd: curated_bytes / GB * p.s3_standard_gb_month,
-        },
+        Line::priced(
+            "compaction LIST (4 a run)",
+            4.0 * model.compaction_runs_per_month / model.tb_per_month,
+            "LIST",
+            p.s3_list_per_1000 / 1000.0,
+        ),
+        Line::priced("S3 storage of curated logs, a month", curated_bytes / GB, "GB-month", p.s3_standard_gb_month),
         athena("Athena, shipped rollups on curated files", m.rollup_scan_curated * scale),
     ];
     let with_lake = |mut lines: Vec<Line>| {
@@ -188,12 +190,12 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
         lines
     };
 
-    let cloudwatch_ingest = Line {
-        item: "CloudWatch Logs ingestion (paid before any subscription)",
-        quantity: TB / GB,
-        unit: "GB",
-        usd: TB / GB * p.cloudwatch_logs_gb_ingested,
-    };
+    let cloudwatch_ingest = Line::priced(
+        "CloudWatch Logs ingestion (paid before any subscription)",
+        TB / GB,
+        "GB",
+        p.cloudwatch_logs_gb_ingested,
+    );
     let stream_hours = 730.0 / model.tb_per_month;
     let mb_s = TB * model.tb_per_month / (730.0 * 3600.0) / 1e6 * model.record_bytes_per_message_byte;
     let shards = mb_s.ceil().max(1.0); // a shard takes 1 MB/s
@@ -207,13 +209,12 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
     };
     let firehose_gb = record_bytes / GB;
     let gzip_bytes = m.payload_bytes * scale * 3.0 / 4.0;
-    let firehose_to_parquet = Line {
-        item: "Firehose ingestion + Parquet conversion + dynamic partitioning",
-        quantity: firehose_gb,
-        unit: "GB",
-        usd: firehose_gb
-            * (p.firehose_gb_ingested + p.firehose_format_conversion_gb + p.firehose_dynamic_partitioning_gb),
-    };
+    let firehose_to_parquet = Line::priced(
+        "Firehose ingestion + Parquet conversion + dynamic partitioning",
+        firehose_gb,
+        "GB",
+        p.firehose_gb_ingested + p.firehose_format_conversion_gb + p.firehose_dynamic_partitioning_gb,
+    );
     vec![
         PricedPath {
             name: "loglake: CloudWatch Logs subscription -> ingest-cloudwatch",
@@ -229,24 +230,19 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
             lines: with_lake(
                 [
                     vec![
-                        Line {
-                            item: "Kinesis stream hours",
-                            quantity: stream_hours,
-                            unit: "hours",
-                            usd: stream_hours * p.kinesis_on_demand_stream_hour,
-                        },
-                        Line {
-                            item: "Kinesis data in + out",
-                            quantity: firehose_gb,
-                            unit: "GB",
-                            usd: firehose_gb * (p.kinesis_on_demand_gb_ingested + p.kinesis_on_demand_gb_retrieved),
-                        },
-                        Line {
-                            item: "Kinesis retention past 24 h (7 days)",
-                            quantity: firehose_gb * 6.0 / 30.0,
-                            unit: "GB-month",
-                            usd: firehose_gb * 6.0 / 30.0 * p.kinesis_on_demand_retention_gb_month,
-                        },
+                        Line::priced("Kinesis stream hours", stream_hours, "hours", p.kinesis_on_demand_stream_hour),
+                        Line::priced(
+                            "Kinesis data in + out",
+                            firehose_gb,
+                            "GB",
+                            p.kinesis_on_demand_gb_ingested + p.kinesis_on_demand_gb_retrieved,
+                        ),
+                        Line::priced(
+                            "Kinesis retention past 24 h (7 days)",
+                            firehose_gb * 6.0 / 30.0,
+                            "GB-month",
+                            p.kinesis_on_demand_retention_gb_month,
+                        ),
                     ],
                     kinesis_function(),
                 ]
@@ -258,21 +254,18 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
             lines: with_lake(
                 [
                     vec![
-                        Line {
-                            item: "Kinesis shard hours (with 7-day retention)",
-                            quantity: shards * stream_hours,
-                            unit: "shard-hours",
-                            usd: shards
-                                * stream_hours
-                                * (p.kinesis_provisioned_shard_hour + p.kinesis_provisioned_retention_shard_hour),
-                        },
-                        Line {
-                            item: "Kinesis PUT payload units",
-                            quantity: record_bytes / model.kinesis_put_unit_bytes,
-                            unit: "units",
-                            usd: record_bytes / model.kinesis_put_unit_bytes / 1e6
-                                * p.kinesis_provisioned_put_units_per_million,
-                        },
+                        Line::priced(
+                            "Kinesis shard hours (with 7-day retention)",
+                            shards * stream_hours,
+                            "shard-hours",
+                            p.kinesis_provisioned_shard_hour + p.kinesis_provisioned_retention_shard_hour,
+                        ),
+                        Line::priced(
+                            "Kinesis PUT payload units",
+                            record_bytes / model.kinesis_put_unit_bytes,
+                            "units",
+                            p.kinesis_provisioned_put_units_per_million / 1e6,
+                        ),
                     ],
                     kinesis_function(),
                 ]
@@ -283,13 +276,12 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
             name: "loglake: agents -> Firehose -> firehose-transform",
             lines: with_lake(vec![
                 firehose_to_parquet.clone(),
-                Line {
-                    item: "Firehose objects delivered",
-                    quantity: record_bytes / model.firehose_object_bytes,
-                    unit: "objects",
-                    usd: record_bytes / model.firehose_object_bytes / 1000.0
-                        * p.firehose_dynamic_partitioning_objects_per_1000,
-                },
+                Line::priced(
+                    "Firehose objects delivered",
+                    record_bytes / model.firehose_object_bytes,
+                    "objects",
+                    p.firehose_dynamic_partitioning_objects_per_1000 / 1000.0,
+                ),
                 lambda("firehose-transform", TB, model.firehose_transform_mb_s, model.firehose_transform_memory_mb),
                 requests("firehose-transform invocations", record_bytes / model.firehose_invocation_bytes),
                 puts("staging PUT (Firehose's objects)", record_bytes / model.firehose_object_bytes),
@@ -299,34 +291,30 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
             name: "compare: Firehose -> S3 Parquet (no compaction)",
             lines: vec![
                 firehose_to_parquet.clone(),
-                Line {
-                    item: "S3 storage (staging-sized Parquet), a month",
-                    quantity: staging_bytes / GB,
-                    unit: "GB-month",
-                    usd: staging_bytes / GB * p.s3_standard_gb_month,
-                },
+                Line::priced(
+                    "S3 storage (staging-sized Parquet), a month",
+                    staging_bytes / GB,
+                    "GB-month",
+                    p.s3_standard_gb_month,
+                ),
                 athena("Athena, the same rollups on uncompacted files", m.rollup_scan_staging * scale),
             ],
         },
         PricedPath {
             name: "compare: Firehose -> S3 Tables (Iceberg)",
             lines: vec![
-                Line {
-                    item: "Firehose ingestion into Iceberg",
-                    quantity: firehose_gb,
-                    unit: "GB",
-                    usd: firehose_gb * p.firehose_iceberg_gb,
-                },
-                Line {
-                    item: "S3 Tables storage (curated-sized), a month",
-                    quantity: curated_bytes / GB,
-                    unit: "GB-month",
-                    usd: curated_bytes / GB * p.s3_tables_gb_month,
-                },
+                Line::priced("Firehose ingestion into Iceberg", firehose_gb, "GB", p.firehose_iceberg_gb),
+                Line::priced(
+                    "S3 Tables storage (curated-sized), a month",
+                    curated_bytes / GB,
+                    "GB-month",
+                    p.s3_tables_gb_month,
+                ),
                 Line {
                     item: "S3 Tables compaction",
                     quantity: staging_bytes / GB,
                     unit: "GB processed",
+                    // Per GB processed and per object.
                     usd: staging_bytes / GB * p.s3_tables_compaction_gb
                         + staging_objects / 1000.0 * p.s3_tables_compaction_objects_per_1000,
                 },
@@ -337,18 +325,18 @@ pub fn per_tb(m: &Measured, p: &Prices, model: &Model) -> Vec<PricedPath> {
             name: "compare: kept in CloudWatch Logs, rollups with Logs Insights",
             lines: vec![
                 cloudwatch_ingest,
-                Line {
-                    item: "CloudWatch Logs storage (gzip-sized), a month",
-                    quantity: gzip_bytes / GB,
-                    unit: "GB-month",
-                    usd: gzip_bytes / GB * p.cloudwatch_logs_gb_month_stored,
-                },
-                Line {
-                    item: "Logs Insights: each shipped rollup scans the text once",
-                    quantity: TB / GB * model.rollup_queries,
-                    unit: "GB scanned",
-                    usd: TB / GB * model.rollup_queries * p.cloudwatch_logs_insights_gb_scanned,
-                },
+                Line::priced(
+                    "CloudWatch Logs storage (gzip-sized), a month",
+                    gzip_bytes / GB,
+                    "GB-month",
+                    p.cloudwatch_logs_gb_month_stored,
+                ),
+                Line::priced(
+                    "Logs Insights: each shipped rollup scans the text once",
+                    TB / GB * model.rollup_queries,
+                    "GB scanned",
+                    p.cloudwatch_logs_insights_gb_scanned,
+                ),
             ],
         },
     ]
