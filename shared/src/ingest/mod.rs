@@ -13,5 +13,6 @@ pub mod firehose;
 pub mod kinesis;
 pub mod payload;
 pub mod report;
+pub mod s3;
 pub mod stream_record;
 pub mod write;

@@ -7,6 +7,7 @@
 //! staging/logs/dt=YYYY-MM-DD/hour=HH/kinesis-<stream slug>-<hash>.parquet        ingest-kinesis
 //! staging/logs/dt=YYYY-MM-DD/hour=HH/firehose-<delivery stream>-….parquet        Firehose, from the transform's rows
 //! staging/logs/dt=YYYY-MM-DD/hour=HH/firehose-<slug>-<hash>.parquet              firehose-transform, directly
+//! staging/logs/dt=YYYY-MM-DD/hour=HH/s3-<source bucket slug>-<hash>.parquet    ingest-s3: lines of the log objects of other buckets
 //! logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                               compactor: curated, sorted
 //! _loglake/compaction/state.json                                                 compaction state: what readers must not see
 //! _loglake/compaction/lease.json                                                 the lease of the one compaction run at work
@@ -14,6 +15,7 @@
 //! summaries/<query output>/dt=YYYY-MM-DD/[hour=HH/]part-00000.parquet            rollup results: one object per window
 //! _loglake/query_runs/dt=YYYY-MM-DD/<query>-<window>-<execution>.parquet         one row per rollup run
 //! _loglake/query-runner/running/…, windows/…                                     Athena executions in flight, window generations
+//! _loglake/ingest-s3/progress/<object hash>.json                                 ingest-s3: where a large object's reading continues
 //! _loglake/spill/                                                                a local lake's compaction spill directory
 //! _athena/results/                                                               Athena's own result files (expire after 8 days)
 //! errors/<source>/<hash>.json                                                    dead letters
@@ -52,6 +54,8 @@ pub const COMPACTION_RUNS_PREFIX: &str = "_loglake/compaction/runs/";
 pub const QUERY_RUNS_PREFIX: &str = "_loglake/query_runs/";
 /// The query runner's executions in flight and window generations.
 pub const QUERY_RUNNER_PREFIX: &str = "_loglake/query-runner/";
+/// Where ingest-s3 continues reading an object it could not finish in one invocation.
+pub const S3_PROGRESS_PREFIX: &str = "_loglake/ingest-s3/progress/";
 /// A local lake's compaction spill directory (a directory of the lake, never an S3 object).
 pub const LOCAL_SPILL_DIR: &str = "_loglake/spill";
 /// Athena's own result files (the workgroup's enforced result location).
@@ -70,6 +74,7 @@ pub const ALL_PREFIXES: &[&str] = &[
     COMPACTION_RUNS_PREFIX,
     QUERY_RUNS_PREFIX,
     QUERY_RUNNER_PREFIX,
+    S3_PROGRESS_PREFIX,
     LOCAL_SPILL_DIR,
     ATHENA_RESULTS_PREFIX,
 ];
@@ -175,6 +180,12 @@ pub fn summary_key(output: &str, window_partition: &str) -> String {
 pub fn query_run_key(day: &str, query: &str, window: &str, execution_id: &str) -> String {
     let id: String = execution_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(80).collect();
     format!("{QUERY_RUNS_PREFIX}dt={day}/{query}-{window}-{id}.parquet")
+}
+
+/// `_loglake/ingest-s3/progress/<object hash>.json`, the hash being of the object's bucket, key
+/// and content identity (version or ETag): an overwritten object starts afresh.
+pub fn s3_progress_key(object_hash: &str) -> String {
+    format!("{S3_PROGRESS_PREFIX}{object_hash}.json")
 }
 
 /// `_loglake/query-runner/running/<query>/`: the query's executions in flight.

@@ -1,6 +1,7 @@
 //! The lake: the `logs` table and where it lives. A row ([`record`]), its schema and the DDL
 //! derived from it ([`schema`]), reading files of other writers as its rows ([`conform`]), every
-//! prefix and key ([`layout`]), Parquet encoding ([`encode`]) and the bucket or directory that holds the objects ([`storage`]).
+//! prefix and key ([`layout`]), Parquet encoding ([`encode`]), the bucket or directory that holds the objects ([`storage`]),
+//! and the other buckets whose log objects ingest-s3 reads ([`source`]).
 //!
 //! Every other stage builds on this one; it uses none of them.
 
@@ -9,4 +10,5 @@ pub mod encode;
 pub mod layout;
 pub mod record;
 pub mod schema;
+pub mod source;
 pub mod storage;
