@@ -18,6 +18,13 @@ batch of bad records between good ones. expected/lines.json lists every log line
 firehose-transform: a data-transformation batch as Firehose delivers it: CloudWatch Logs payloads
 (one within an hour, one across the hour), a control message, Fluent Bit records, a plain line
 and an undecodable record.
+
+ingest-s3: log objects as AWS services deliver them to a bucket, at their documented keys under
+ingest-s3/source/ (an ALB log, a CloudTrail log file, a VPC flow log with its header; gzip,
+mtime 0), and an SQS batch notifying them the three ways S3 can: an S3 event notification, the
+same inside an SNS envelope, and an EventBridge event, plus the test event S3 sends when a
+notification is configured. expected/objects.json lists what each object holds (the message of
+every record: each line, or each CloudTrail record's JSON text).
 """
 import base64
 import gzip
@@ -30,6 +37,7 @@ EVENTS = pathlib.Path(__file__).resolve().parent
 HERE = EVENTS / "ingest-cloudwatch"
 KINESIS = EVENTS / "ingest-kinesis"
 FIREHOSE = EVENTS / "firehose-transform"
+S3 = EVENTS / "ingest-s3"
 
 
 def gzip_bytes(raw: bytes) -> bytes:
@@ -232,6 +240,112 @@ def build_firehose() -> dict:
     }}
 
 
+S3_ACCOUNT = "123456789012"
+S3_BUCKET = "central-logs"
+S3_CREATED = "2026-11-20T10:00:30.000Z"
+S3_KEYS = {
+    "alb": f"AWSLogs/{S3_ACCOUNT}/elasticloadbalancing/eu-west-1/2026/11/20/"
+           f"{S3_ACCOUNT}_elasticloadbalancing_eu-west-1_app.shop-front.0f1e2d3c4b5a6978_20261120T1000Z_10.20.1.5_2f8x9c1d.log.gz",
+    "cloudtrail": f"AWSLogs/{S3_ACCOUNT}/CloudTrail/eu-west-1/2026/11/20/"
+                  f"{S3_ACCOUNT}_CloudTrail_eu-west-1_20261120T1000Z_Kp3vQ9xZ.json.gz",
+    "vpc_flow": f"AWSLogs/{S3_ACCOUNT}/vpcflowlogs/eu-west-1/2026/11/20/"
+                f"{S3_ACCOUNT}_vpcflowlogs_eu-west-1_fl-0a1b2c3d4e5f60718_20261120T1000Z_5c1e.log.gz",
+}
+
+
+def s3_objects() -> dict:
+    """kind -> (object bytes, the messages of its records)."""
+    alb = []
+    for i in range(40):
+        status = 503 if i % 9 == 4 else (404 if i % 7 == 3 else 200)
+        alb.append(
+            f'https 2026-11-20T09:{55 + i // 10:02d}:{(i * 7) % 60:02d}.{i:06d}Z app/shop-front/0f1e2d3c4b5a6978 '
+            f'203.0.113.{10 + i}:{50000 + i} 10.20.1.{17 + i % 3}:8080 0.001 {0.012 + i / 1000:.3f} 0.000 {status} {status} '
+            f'{300 + i} {1200 + 10 * i} "GET https://shop.example.org:443/product/{100 + i} HTTP/1.1" "Mozilla/5.0 (X11; Linux)" '
+            f'ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:{S3_ACCOUNT}:targetgroup/web/0123456789abcdef '
+            f'"Root=1-673da1b6-{i:024x}" "shop.example.org" "arn:aws:acm:eu-west-1:{S3_ACCOUNT}:certificate/abc" 0 '
+            f'2026-11-20T09:{55 + i // 10:02d}:{(i * 7) % 60:02d}.000000Z "forward" "-" "-" "10.20.1.{17 + i % 3}:8080" "{status}" "-" "-"'
+        )
+    records = []
+    for i in range(12):
+        record = {"eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "arn": f"arn:aws:sts::{S3_ACCOUNT}:assumed-role/deploy/ci"},
+                  "eventTime": f"2026-11-20T09:5{i // 6 + 7}:{(i * 5) % 60:02d}Z", "eventSource": "s3.amazonaws.com",
+                  "eventName": ["GetObject", "PutObject", "DeleteObject"][i % 3], "awsRegion": "eu-west-1",
+                  "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.17", "requestID": f"REQ{i:04d}EXAMPLE",
+                  "eventID": f"0a1b2c3d-0000-4000-8000-{i:012d}", "readOnly": i % 3 == 0, "eventType": "AwsApiCall",
+                  "recipientAccountId": S3_ACCOUNT}
+        if i % 4 == 3:
+            record["errorCode"] = "AccessDenied"
+        records.append(json.dumps(record, separators=(",", ":")))
+    trail = ('{"Records":[' + ",".join(records) + "]}").encode("utf-8")
+    header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    flows = [
+        f"2 {S3_ACCOUNT} eni-0a1b2c3d4e5f60718 10.20.1.{17 + i % 3} 10.20.2.{i + 1} {40000 + i} {[443, 5432, 6379][i % 3]} 6 "
+        f"{5 + i} {400 + 37 * i} {1795168500 + 10 * i} {1795168560 + 10 * i} {'REJECT' if i % 6 == 5 else 'ACCEPT'} OK"
+        for i in range(30)
+    ]
+    text = lambda lines: ("\n".join(lines) + "\n").encode("utf-8")
+    return {
+        "alb": (gzip_bytes(text(alb)), alb),
+        "cloudtrail": (gzip_bytes(trail), records),
+        "vpc_flow": (gzip_bytes(text([header] + flows)), [header] + flows),
+    }
+
+
+def s3_event_notification(key: str, size: int, etag: str) -> dict:
+    from urllib.parse import quote_plus
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1", "eventTime": S3_CREATED,
+        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "198.51.100.1"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "loglake",
+               "bucket": {"name": S3_BUCKET, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": f"arn:aws:s3:::{S3_BUCKET}"},
+               "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": "0055AED6DCD90281E5"}},
+    }]}
+
+
+def build_s3() -> list:
+    import hashlib
+    outputs = []
+    expected = {}
+    messages = []
+    for n, (kind, (body, holds)) in enumerate(s3_objects().items()):
+        key = S3_KEYS[kind]
+        outputs.append((S3 / "source" / key, body))
+        expected[key] = holds
+        etag = hashlib.md5(body).hexdigest()
+        notification = s3_event_notification(key, len(body), etag)
+        if kind == "cloudtrail":
+            body_text = json.dumps({
+                "Type": "Notification", "MessageId": "5f8c2a41-0000-4000-8000-000000000001",
+                "TopicArn": f"arn:aws:sns:eu-west-1:{S3_ACCOUNT}:central-logs-created", "Subject": "Amazon S3 Notification",
+                "Message": json.dumps(notification), "Timestamp": S3_CREATED, "SignatureVersion": "1"})
+        elif kind == "vpc_flow":
+            body_text = json.dumps({
+                "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": "Object Created",
+                "source": "aws.s3", "account": S3_ACCOUNT, "time": "2026-11-20T10:00:30Z", "region": "eu-west-1",
+                "resources": [f"arn:aws:s3:::{S3_BUCKET}"],
+                "detail": {"version": "0", "bucket": {"name": S3_BUCKET},
+                           "object": {"key": key, "size": len(body), "etag": etag, "sequencer": "00617F08299329D189"},
+                           "request-id": "N4N7GDK58NMKJ12R", "requester": S3_ACCOUNT, "reason": "PutObject"}})
+        else:
+            body_text = json.dumps(notification)
+        messages.append(body_text)
+    messages.insert(0, json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": S3_CREATED,
+                                   "Bucket": S3_BUCKET, "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}))
+    records = [{
+        "messageId": f"2e1424d4-f796-459a-8184-9c92662be6d{n}", "receiptHandle": f"AQEBzWwaftRI0KuVm4tP+/7q1rGgNqicHq{n}",
+        "body": body, "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795168831000",
+                                     "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1795168831100"},
+        "messageAttributes": {}, "md5OfBody": hashlib.md5(body.encode()).hexdigest(), "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:eu-west-1:{S3_ACCOUNT}:loglake-s3-notifications", "awsRegion": "eu-west-1",
+    } for n, body in enumerate(messages)]
+    outputs.append((S3 / "notifications.json", {"Records": records}))
+    outputs.append((S3 / "expected" / "objects.json", expected))
+    return outputs
+
+
 def main() -> int:
     check = "--check" in sys.argv[1:]
     stale = []
@@ -240,15 +354,16 @@ def main() -> int:
     outputs += [(KINESIS / name, event) for name, event in kinesis_events.items()]
     outputs.append((KINESIS / "expected" / "lines.json", expected))
     outputs += [(FIREHOSE / name, event) for name, event in build_firehose().items()]
+    outputs += build_s3()
     for path, event in outputs:
         name = str(path.relative_to(EVENTS))
-        text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+        data = event if isinstance(event, bytes) else (json.dumps(event, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         if check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
+            if not path.exists() or path.read_bytes() != data:
                 stale.append(name)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(data)
     if stale:
         print("out of date (run python3 events/generate.py):", ", ".join(stale), file=sys.stderr)
         return 1

@@ -7,8 +7,9 @@ The lake is read as Athena reads it: through the `logs_all` view text loglake ma
 compaction state (`loglake schema --table logs-all --lake LAKE_DIR`), run on DuckDB by
 run_reader_view.py. Every log event of the sample DATA_MESSAGE batches (events/ingest-cloudwatch/decoded) and every
 line of the sample Kinesis batches (events/ingest-kinesis/expected/lines.json, written by
-events/generate.py from the records it encodes) must be in the lake exactly once with its
-message unchanged; the truncated CloudWatch event and the bad Kinesis records must be dead
+events/generate.py from the records it encodes) and every record of the sample S3 objects
+(events/ingest-s3/expected/objects.json) must be in the lake exactly once with its message
+unchanged; the truncated CloudWatch event and the bad Kinesis records must be dead
 letters. The rollup errors_by_group_hourly the demo stored must equal the same aggregation done
 by DuckDB over the view. Prints the counts it compared.
 """
@@ -23,6 +24,7 @@ from run_reader_view import view_rows
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DECODED = ROOT / "events" / "ingest-cloudwatch" / "decoded"
 KINESIS_EXPECTED = ROOT / "events" / "ingest-kinesis" / "expected" / "lines.json"
+S3_EXPECTED = ROOT / "events" / "ingest-s3" / "expected" / "objects.json"
 
 
 def main() -> int:
@@ -41,7 +43,23 @@ def main() -> int:
     # What a reader sees: the view over curated and staging files.
     sql = pathlib.Path(sys.argv[2]).read_text(encoding="utf-8")
     sql = sql.split(" AS\n", 1)[1].rstrip().rstrip(";")  # the SELECT of CREATE VIEW … AS
-    rows = view_rows(lake, sql, "event_id, message")
+    all_rows = view_rows(lake, sql, "event_id, message, source, log_stream")
+    rows = [(event_id, message) for event_id, message, source, _ in all_rows if source != "s3"]
+    # The S3 objects' records: each object's lines (CloudTrail records) exactly once, unchanged.
+    s3_expected = json.loads(S3_EXPECTED.read_text(encoding="utf-8"))
+    s3_rows = {}
+    for _, message, source, key in all_rows:
+        if source == "s3":
+            s3_rows.setdefault(key, []).append(message)
+    for key, messages in s3_expected.items():
+        if sorted(s3_rows.get(key, [])) != sorted(messages):
+            problems_s3 = f"S3 object {key}: {len(s3_rows.get(key, []))} rows, {len(messages)} records sent, or a message changed"
+            print("FAIL:", problems_s3, file=sys.stderr)
+            return 1
+    if set(s3_rows) - set(s3_expected):
+        print("FAIL: rows of S3 objects never sent:", sorted(set(s3_rows) - set(s3_expected)), file=sys.stderr)
+        return 1
+    s3_count = sum(len(m) for m in s3_expected.values())
     files = sorted(lake.rglob("*.parquet"))
     compacted = sum(1 for f in files if f.relative_to(lake).as_posix().startswith("logs/"))
     ids = [r[0] for r in rows]
@@ -83,6 +101,7 @@ def main() -> int:
         problems.append(f"errors_by_group_hourly differs: stored {stored} vs DuckDB {recomputed}")
     print(f"demo lake: {len(rows)} rows read by DuckDB through the logs_all view from {len(files)} files ({compacted} curated), "
           f"{len(expected)} log events and lines sent ({len(expected) - len(rows)} joined into the event above them), "
+          f"{s3_count} records of {len(s3_expected)} S3 objects each once, "
           f"{len(letters)} dead letter(s); errors_by_group_hourly: {len(stored)} rows equal to DuckDB's own aggregation")
     for p in problems:
         print("FAIL:", p, file=sys.stderr)

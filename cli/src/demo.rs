@@ -9,10 +9,12 @@ use loglake::compact::run::compact;
 use loglake::compact::view::local_readers;
 use loglake::config::PipelineConfig;
 use loglake::decode::subscription::SubscriptionEvent;
-use loglake::function::State;
+use loglake::function::{FunctionConfig, State};
 use loglake::ingest::kinesis::KinesisEvent;
 use loglake::ingest::report::IngestReport;
+use loglake::ingest::s3::SqsEvent;
 use loglake::lake::layout::LOCAL_SPILL_DIR;
+use loglake::lake::source::LocalSource;
 use loglake::lake::storage::LocalStore;
 
 use crate::compact::compact_options;
@@ -38,6 +40,58 @@ pub const KINESIS_SAMPLE_EVENTS: &[(&str, &str)] = &[
     ("bad-records.json", include_str!("../../events/ingest-kinesis/bad-records.json")),
 ];
 
+/// The sample log objects of events/ingest-s3 (at their keys under its source/), and the SQS
+/// batch that notifies them.
+pub const S3_SAMPLE_OBJECTS: &[(&str, &[u8])] = &[
+    (
+        "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/20/123456789012_elasticloadbalancing_eu-west-1_app.shop-front.0f1e2d3c4b5a6978_20261120T1000Z_10.20.1.5_2f8x9c1d.log.gz",
+        include_bytes!(
+            "../../events/ingest-s3/source/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/20/123456789012_elasticloadbalancing_eu-west-1_app.shop-front.0f1e2d3c4b5a6978_20261120T1000Z_10.20.1.5_2f8x9c1d.log.gz"
+        ),
+    ),
+    (
+        "AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20/123456789012_CloudTrail_eu-west-1_20261120T1000Z_Kp3vQ9xZ.json.gz",
+        include_bytes!(
+            "../../events/ingest-s3/source/AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/20/123456789012_CloudTrail_eu-west-1_20261120T1000Z_Kp3vQ9xZ.json.gz"
+        ),
+    ),
+    (
+        "AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d4e5f60718_20261120T1000Z_5c1e.log.gz",
+        include_bytes!(
+            "../../events/ingest-s3/source/AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/20/123456789012_vpcflowlogs_eu-west-1_fl-0a1b2c3d4e5f60718_20261120T1000Z_5c1e.log.gz"
+        ),
+    ),
+];
+pub const S3_SAMPLE_NOTIFICATIONS: &str = include_str!("../../events/ingest-s3/notifications.json");
+
+/// The sample S3 objects through ingest-s3, read from a directory standing in for their bucket.
+async fn ingest_s3_samples(state: State) -> Result<(State, IngestReport)> {
+    let source = tempfile::tempdir().context("a directory for the sample objects")?;
+    for (key, body) in S3_SAMPLE_OBJECTS {
+        let path = source.path().join(key);
+        std::fs::create_dir_all(path.parent().unwrap_or(source.path()))?;
+        std::fs::write(&path, body).with_context(|| path.display().to_string())?;
+    }
+    let mut problems = Vec::new();
+    let limits = ingest_s3::object_limits(&environment, &mut problems);
+    if !problems.is_empty() {
+        bail!("invalid configuration: {}", problems.join("; "));
+    }
+    let lake = FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: state.pipeline };
+    let s3_state = ingest_s3::State {
+        config: ingest_s3::Config { lake, limits },
+        store: state.store,
+        source: Box::new(LocalSource::new(source.path())),
+    };
+    let event: SqsEvent = serde_json::from_str(S3_SAMPLE_NOTIFICATIONS).context("embedded notifications")?;
+    let report = ingest_s3::handle(&s3_state, &event, None).await;
+    if let Some(retry) = report.retry.first() {
+        bail!("notifications.json: message {} left for retry: {}", retry.message_id, retry.reason);
+    }
+    let state = State { pipeline: s3_state.config.lake.pipeline, store: s3_state.store };
+    Ok((state, report.ingest))
+}
+
 pub async fn run(lake: &Path) -> Result<()> {
     let pipeline = PipelineConfig::from_lookup(environment)?;
     let state = State { pipeline, store: Box::new(LocalStore::new(lake)) };
@@ -56,8 +110,10 @@ pub async fn run(lake: &Path) -> Result<()> {
         }
         kinesis.merge(report.ingest);
     }
+    let (state, s3) = ingest_s3_samples(state).await?;
     print!("{}", summary(lake, "CloudWatch Logs subscription events", &total));
     print!("{}", summary(lake, "Kinesis records", &kinesis));
+    print!("{}", summary(lake, "S3 notifications of ALB, CloudTrail and VPC flow log objects", &s3));
 
     // What the rollups would scan over raw staging, measured before compaction folds it.
     let queries = queries(None)?;
@@ -123,7 +179,7 @@ pub fn summary(lake: &Path, what: &str, r: &IngestReport) -> String {
         out.push_str(&format!("    {}  {} records, {}\n", o.key, o.records, human(o.bytes)));
     }
     out.push_str(&format!(
-        "  bytes            {} received (base64), {} decoded, {} of message text → {} Parquet\n",
+        "  bytes            {} received, {} decoded, {} of message text → {} Parquet\n",
         human(r.input_bytes),
         human(r.decompressed_bytes),
         human(r.message_bytes),

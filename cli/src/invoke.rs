@@ -9,8 +9,11 @@ use loglake::decode::subscription::SubscriptionEvent;
 use loglake::function::{FunctionError, State};
 use loglake::ingest::firehose::FirehoseEvent;
 use loglake::ingest::kinesis::KinesisEvent;
+use loglake::ingest::s3::SqsEvent;
+use loglake::lake::source::{LocalSource, ObjectSource, S3Source};
+use loglake::lake::storage::load_aws_config;
 
-use crate::lake::handler_state;
+use crate::lake::{environment, handler_state};
 
 /// The functions whose handlers run on event files.
 #[derive(Clone, Copy, ValueEnum)]
@@ -18,13 +21,24 @@ pub enum Function {
     IngestCloudwatch,
     IngestKinesis,
     FirehoseTransform,
+    IngestS3,
 }
 
-pub async fn run(function: Function, paths: &[PathBuf], lake: Option<&Path>) -> Result<()> {
+/// `source`: the directory ingest-s3 reads notified objects from (`<dir>/<key>`, the bucket
+/// name ignored); without it, the buckets the notifications name, through the AWS settings.
+pub async fn run(function: Function, paths: &[PathBuf], lake: Option<&Path>, source: Option<&Path>) -> Result<()> {
     let state = handler_state(lake).await?;
+    let target = match function {
+        Function::IngestS3 => Target::IngestS3(ingest_s3_state(state, source).await?),
+        _ => Target::Lake(state),
+    };
     let mut failures = 0;
     for path in event_files(paths)? {
-        let line = invoke_one(function, &state, &path).await.unwrap_or_else(|line| {
+        let invocation = match &target {
+            Target::IngestS3(state) => invoke_ingest_s3(state, &path).await,
+            Target::Lake(state) => invoke_one(function, state, &path).await,
+        };
+        let line = invocation.unwrap_or_else(|line| {
             failures += 1;
             line
         });
@@ -34,6 +48,48 @@ pub async fn run(function: Function, paths: &[PathBuf], lake: Option<&Path>) -> 
         bail!("{failures} event(s) failed");
     }
     Ok(())
+}
+
+/// What a handler runs with: the lake, and for ingest-s3 also where the objects are read from.
+enum Target {
+    Lake(State),
+    IngestS3(ingest_s3::State),
+}
+
+async fn ingest_s3_state(state: State, source: Option<&Path>) -> Result<ingest_s3::State> {
+    let mut problems = Vec::new();
+    let limits = ingest_s3::object_limits(&environment, &mut problems);
+    if !problems.is_empty() {
+        bail!("invalid configuration: {}", problems.join("; "));
+    }
+    let source: Box<dyn ObjectSource> = match source {
+        Some(dir) => Box::new(LocalSource::new(dir)),
+        None => {
+            let force_path_style = loglake::config::parse_bool(
+                loglake::config::vars::S3_FORCE_PATH_STYLE,
+                environment(loglake::config::vars::S3_FORCE_PATH_STYLE),
+            )?;
+            Box::new(S3Source::new(&load_aws_config().await, force_path_style))
+        }
+    };
+    let lake =
+        loglake::function::FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: state.pipeline };
+    Ok(ingest_s3::State { config: ingest_s3::Config { lake, limits }, store: state.store, source })
+}
+
+const SQS_EVENT: &str = "an SQS event ({\"Records\":[{\"messageId\":…,\"body\":…}]})";
+
+/// ingest-s3 on one event file; failed when it reported messages for SQS to deliver again.
+async fn invoke_ingest_s3(state: &ingest_s3::State, path: &Path) -> Result<serde_json::Value, serde_json::Value> {
+    let event: SqsEvent = read_event(path, SQS_EVENT).map_err(|error| {
+        serde_json::json!({"event": path, "errorType": "Loglake.InvalidEvent", "errorMessage": format!("{error:#}")})
+    })?;
+    let report = ingest_s3::handle(state, &event, None).await;
+    let mut line = response_line(path, &report);
+    if let Some(object) = line.as_object_mut() {
+        object.insert("response".into(), serde_json::json!(report.response()));
+    }
+    if report.retry.is_empty() { Ok(line) } else { Err(line) }
 }
 
 /// Expands directories into their *.json files, in name order.
@@ -87,6 +143,7 @@ async fn invoke_one(function: Function, state: &State, path: &Path) -> Result<se
             }
             if report.retry_from.is_some() { Err(line) } else { Ok(line) }
         }
+        Function::IngestS3 => Err(failure("Loglake.Bug", "ingest-s3 runs through invoke_ingest_s3".into())),
         Function::FirehoseTransform => {
             let event: FirehoseEvent = read_event(path, FIREHOSE_EVENT).map_err(invalid)?;
             match firehose_transform::handle(state, &event).await {

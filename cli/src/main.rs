@@ -42,6 +42,10 @@ enum Command {
         /// settings, AWS_ENDPOINT_URL included) name the bucket.
         #[arg(long)]
         lake: Option<PathBuf>,
+        /// ingest-s3 only: a local directory holding the notified objects, each at
+        /// `DIR/<key>` (the bucket name ignored). Without it, objects are read from S3.
+        #[arg(long)]
+        source: Option<PathBuf>,
     },
     /// Runs the sample events through the pipeline into a local lake and shows what happened.
     Demo {
@@ -145,7 +149,9 @@ enum Command {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Invoke { function, events, lake } => invoke::run(function, &events, lake.as_deref()).await,
+        Command::Invoke { function, events, lake, source } => {
+            invoke::run(function, &events, lake.as_deref(), source.as_deref()).await
+        }
         Command::Demo { lake } => demo::run(&lake).await,
         Command::Backfill { log_group, start, end, lake, state, page_size } => {
             backfill::run(&log_group, &start, &end, lake.as_deref(), state, page_size).await

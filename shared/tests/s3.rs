@@ -58,8 +58,7 @@ fn trail_records(n: usize) -> Vec<serde_json::Value> {
         .collect()
 }
 
-const FLOW_HEADER: &str =
-    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+const FLOW_HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
 
 fn flow_lines(n: usize) -> Vec<String> {
     (0..n)
@@ -145,11 +144,20 @@ fn sqs_event(bodies: &[String]) -> SqsEvent {
 }
 
 fn three_ways() -> SqsEvent {
-    sqs_event(&[s3_event(ALB_KEY, "e-alb"), sns_envelope(&s3_event(TRAIL_KEY, "e-trail")), eventbridge_event(FLOW_KEY, "e-flow")])
+    sqs_event(&[
+        s3_event(ALB_KEY, "e-alb"),
+        sns_envelope(&s3_event(TRAIL_KEY, "e-trail")),
+        eventbridge_event(FLOW_KEY, "e-flow"),
+    ])
 }
 
 fn small_options() -> S3Options {
-    let limits = ObjectLimits { chunk_bytes: 4_096, max_line_bytes: 1 << 20, max_object_bytes: 1 << 30, max_object_lines: 1 << 30 };
+    let limits = ObjectLimits {
+        chunk_bytes: 4_096,
+        max_line_bytes: 1 << 20,
+        max_object_bytes: 1 << 30,
+        max_object_lines: 1 << 30,
+    };
     S3Options { limits, deadline: None, range_bytes: 1_500 }
 }
 
@@ -187,7 +195,7 @@ fn assert_every_line_once(rows: &[Row], objects: &Objects) {
 
     let flow = of(FLOW_KEY);
     assert_eq!(flow.len(), objects.flow.len() + 1, "every flow line and the header");
-    assert_eq!(flow.iter().filter(|r| r.attributes.get("flow_log_header").is_some()).count(), 1);
+    assert_eq!(flow.iter().filter(|r| r.attributes.contains_key("flow_log_header")).count(), 1);
     let parsed: Vec<&&Row> = flow.iter().filter(|r| r.format == "vpc_flow").collect();
     assert_eq!(parsed.len(), objects.flow.len());
     assert!(parsed.iter().all(|r| r.attributes.get("interface_id").map(String::as_str) == Some("eni-0a1b2c3d")));
@@ -331,10 +339,8 @@ async fn bad_objects_and_messages_are_dead_letters_and_the_rest_of_the_batch_lan
         json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "central-logs"}).to_string(),
         s3_event("AWSLogs/123456789012/CloudTrail-Digest/eu-west-1/2026/11/20/digest.json.gz", "g"),
     ];
-    let options = S3Options {
-        limits: ObjectLimits { max_line_bytes: 1_000, ..small_options().limits },
-        ..small_options()
-    };
+    let options =
+        S3Options { limits: ObjectLimits { max_line_bytes: 1_000, ..small_options().limits }, ..small_options() };
     let store = LocalStore::new(lake.path());
     let report = ingest(&sqs_event(&bodies), &store, source.path(), &options).await;
     assert!(report.retry.is_empty(), "bad input is never retried: {:?}", report.retry);

@@ -50,15 +50,19 @@ impl Config {
 
 /// The bounds per object: derived from the function's memory, each one settable.
 pub fn object_limits(lookup: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> ObjectLimits {
-    let memory_mb = number_setting(lookup(vars::MEMORY_SIZE), vars::MEMORY_SIZE, DEFAULT_MEMORY_MB, 128..=10_240, problems);
+    let memory_mb =
+        number_setting(lookup(vars::MEMORY_SIZE), vars::MEMORY_SIZE, DEFAULT_MEMORY_MB, 128..=10_240, problems);
     let derived = ObjectLimits::for_memory_mb(memory_mb as u64);
     let mut number = |name: &str, default: u64, range: std::ops::RangeInclusive<i64>| {
         number_setting(lookup(name), name, default as i64, range, problems) as u64
     };
     ObjectLimits {
         max_object_bytes: number(vars::MAX_OBJECT_BYTES, derived.max_object_bytes, 1 << 20..=1 << 40),
-        max_line_bytes: number(vars::MAX_LINE_BYTES, derived.max_line_bytes as u64, 1 << 10..=derived.max_line_bytes as i64)
-            as usize,
+        max_line_bytes: number(
+            vars::MAX_LINE_BYTES,
+            derived.max_line_bytes as u64,
+            1 << 10..=derived.max_line_bytes as i64,
+        ) as usize,
         max_object_lines: number(vars::MAX_OBJECT_LINES, derived.max_object_lines, 1..=1 << 40),
         chunk_bytes: derived.chunk_bytes,
     }
@@ -132,8 +136,9 @@ mod tests {
 
     #[test]
     fn bounds_follow_the_memory_and_each_can_be_set() {
-        let config = Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")]))
-            .unwrap();
+        let config =
+            Config::from_lookup(lookup(&[("LOGLAKE_BUCKET", "lake"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")]))
+                .unwrap();
         assert_eq!(config.limits, ObjectLimits::for_memory_mb(512));
         let config = Config::from_lookup(lookup(&[
             ("LOGLAKE_BUCKET", "lake"),

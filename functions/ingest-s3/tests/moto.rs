@@ -124,7 +124,12 @@ async fn alb_cloudtrail_and_vpc_objects_notified_through_sqs_land_once() {
         };
         assert_eq!(row["format"], format, "{row}");
         assert_eq!((row["source"].as_str(), row["account_id"].as_str()), (Some("s3"), Some("123456789012")));
-        assert!(row["log_group"].as_str().unwrap().starts_with(&format!("s3://{}/AWSLogs/123456789012/", setup.source_bucket)));
+        assert!(
+            row["log_group"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("s3://{}/AWSLogs/123456789012/", setup.source_bucket))
+        );
     }
     let keys = setup.lake.list("staging/logs/").await.unwrap();
 
@@ -162,7 +167,9 @@ async fn a_batch_retried_after_a_failure_and_an_overwritten_object_leave_every_l
     // The ALB object overwritten: the new content is read anew, and the old notification, read
     // again now, finds its content gone (If-Match) rather than reading the new one under old ids.
     let overwritten = put(&setup.python, &setup.source_bucket, &setup.queue, &["alb:v2"]);
-    let late = SqsEvent { records: vec![notified.event.records.iter().find(|m| m.body.contains("elasticloadbalancing")).unwrap().clone()] };
+    let late = SqsEvent {
+        records: vec![notified.event.records.iter().find(|m| m.body.contains("elasticloadbalancing")).unwrap().clone()],
+    };
     let stale = handle_at(&state, &late, now_ms(), None).await;
     assert_eq!(stale.ingest.dead_letters.iter().map(|d| d.kind).collect::<Vec<_>>(), ["object_gone"]);
     let fresh = handle_at(&state, &overwritten.event, now_ms(), None).await;

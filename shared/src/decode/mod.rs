@@ -7,7 +7,7 @@
 //! Uses no other stage.
 
 pub mod kpl;
-pub mod stream_data;
-pub mod subscription;
 pub mod s3_notification;
 pub mod s3_object;
+pub mod stream_data;
+pub mod subscription;

@@ -141,7 +141,8 @@ fn s3_event_records(records: &Value) -> Result<Notification, NotificationError> 
             out.skipped_events.push(parsed.event_name);
             continue;
         }
-        let key = url_decode_plus(&parsed.s3.object.key).ok_or_else(|| malformed("the object key is not URL-encoded UTF-8".into()))?;
+        let key = url_decode_plus(&parsed.s3.object.key)
+            .ok_or_else(|| malformed("the object key is not URL-encoded UTF-8".into()))?;
         out.created.push(CreatedObject {
             bucket: parsed.s3.bucket.name,
             key,
@@ -292,7 +293,10 @@ mod tests {
             (r#"{"hello":"world"}"#, "not_an_s3_notification"),
             (r#"{"Records":{}}"#, "not_an_s3_notification"),
             (r#"{"Records":[{"eventName":"ObjectCreated:Put"}]}"#, "malformed_s3_notification"),
-            (r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"%zz"}}}]}"#, "malformed_s3_notification"),
+            (
+                r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"%zz"}}}]}"#,
+                "malformed_s3_notification",
+            ),
             (r#"{"source":"aws.s3","detail-type":"Object Created","detail":{}}"#, "malformed_s3_notification"),
         ] {
             assert_eq!(parse_message_body(body).unwrap_err().kind(), kind, "{body}");

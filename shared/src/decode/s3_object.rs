@@ -111,7 +111,12 @@ fn aws_logs_layout(key: &str) -> Option<KeyLayout<'_>> {
         "vpcflowlogs" => ObjectLogKind::VpcFlow,
         _ => ObjectLogKind::AwsLogsOther,
     };
-    Some(KeyLayout { kind, account_id: Some(account_id), region: Some(region_name), origin: &key[..rest_at + consumed] })
+    Some(KeyLayout {
+        kind,
+        account_id: Some(account_id),
+        region: Some(region_name),
+        origin: &key[..rest_at + consumed],
+    })
 }
 
 /// `E2EXAMPLE.2026-11-20-10.a1b2c3d4.gz` → `E2EXAMPLE`.
@@ -130,7 +135,10 @@ fn cloudfront_distribution(file: &str) -> Option<&str> {
 fn is_s3_access_log_name(file: &str) -> bool {
     let b = file.as_bytes();
     b.len() > 20
-        && b[..19].iter().enumerate().all(|(i, c)| if matches!(i, 4 | 7 | 10 | 13 | 16) { *c == b'-' } else { c.is_ascii_digit() })
+        && b[..19]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| if matches!(i, 4 | 7 | 10 | 13 | 16) { *c == b'-' } else { c.is_ascii_digit() })
         && b[19] == b'-'
 }
 
@@ -302,13 +310,14 @@ impl ObjectText {
             && let Err(error) = decoder.try_finish()
         {
             let decoded_bytes = self.taken_bytes + decoder.get_ref().len() as u64;
-            self.failed = Some(if error.kind() == std::io::ErrorKind::UnexpectedEof
-                || error.kind() == std::io::ErrorKind::InvalidInput
-            {
-                ObjectTextError::TruncatedGzip { decoded_bytes }
-            } else {
-                ObjectTextError::CorruptGzip { decoded_bytes, reason: error.to_string() }
-            });
+            self.failed = Some(
+                if error.kind() == std::io::ErrorKind::UnexpectedEof || error.kind() == std::io::ErrorKind::InvalidInput
+                {
+                    ObjectTextError::TruncatedGzip { decoded_bytes }
+                } else {
+                    ObjectTextError::CorruptGzip { decoded_bytes, reason: error.to_string() }
+                },
+            );
         }
         self.drop_skipped();
     }
@@ -368,10 +377,14 @@ impl ObjectText {
         let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(bytes.last() != Some(&b'\n'));
         // Bounds on the whole object: the chunk that crosses one is refused whole.
         if self.taken_bytes + bytes.len() as u64 > limits.max_object_bytes {
-            return Err(self.fail(ObjectTextError::ObjectTooLarge { line: chunk_start_line, limit: limits.max_object_bytes }));
+            return Err(
+                self.fail(ObjectTextError::ObjectTooLarge { line: chunk_start_line, limit: limits.max_object_bytes })
+            );
         }
         if chunk_start_line + lines > limits.max_object_lines {
-            return Err(self.fail(ObjectTextError::TooManyLines { line: chunk_start_line, limit: limits.max_object_lines }));
+            return Err(
+                self.fail(ObjectTextError::TooManyLines { line: chunk_start_line, limit: limits.max_object_lines })
+            );
         }
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
@@ -454,10 +467,18 @@ mod tests {
                 ObjectLogKind::S3Access,
                 "access/123456789012/us-east-1/bucket",
             ),
-            ("firehose/waf/2026/11/20/10/aws-waf-logs-x-1-2026-11-20-10-05-00-abc", ObjectLogKind::Unknown, "firehose/waf"),
+            (
+                "firehose/waf/2026/11/20/10/aws-waf-logs-x-1-2026-11-20-10-05-00-abc",
+                ObjectLogKind::Unknown,
+                "firehose/waf",
+            ),
             ("notes.txt", ObjectLogKind::Unknown, ""),
             // Not an account id: no AWSLogs layout.
-            ("AWSLogs/abc/elasticloadbalancing/us-east-1/x.log", ObjectLogKind::Unknown, "AWSLogs/abc/elasticloadbalancing/us-east-1"),
+            (
+                "AWSLogs/abc/elasticloadbalancing/us-east-1/x.log",
+                ObjectLogKind::Unknown,
+                "AWSLogs/abc/elasticloadbalancing/us-east-1",
+            ),
         ];
         for (key, kind, origin) in cases {
             let layout = key_layout(key);
@@ -483,7 +504,7 @@ mod tests {
     fn read_all(object: &[u8], limits: ObjectLimits, piece: usize) -> (Vec<Chunk>, Option<ObjectTextError>) {
         let mut text = ObjectText::new(is_gzip(object), limits);
         let mut chunks = Vec::new();
-        let mut drain = |text: &mut ObjectText, chunks: &mut Vec<Chunk>| -> Option<ObjectTextError> {
+        let drain = |text: &mut ObjectText, chunks: &mut Vec<Chunk>| -> Option<ObjectTextError> {
             loop {
                 match text.next_chunk() {
                     Ok(Some(chunk)) => chunks.push(chunk),
@@ -527,7 +548,11 @@ mod tests {
         }
         for piece in [1, 7, 1000, 65_536] {
             assert_eq!(read_all(text.as_bytes(), limits, piece), (reference.clone(), None), "plain, piece {piece}");
-            assert_eq!(read_all(&gzip(text.as_bytes()), limits, piece), (reference.clone(), None), "gzip, piece {piece}");
+            assert_eq!(
+                read_all(&gzip(text.as_bytes()), limits, piece),
+                (reference.clone(), None),
+                "gzip, piece {piece}"
+            );
         }
         // Two gzip members (as `cat a.gz b.gz` makes) are one object.
         let (first, second) = text.split_at(text.len() / 2 + 3);
@@ -542,7 +567,11 @@ mod tests {
         let (all, _) = read_all(&gzip(text.as_bytes()), limits, 4_096);
         let done = &all[3];
         let mut resumed = ObjectText::new(true, limits);
-        resumed.resume_at(done.first_line + done.text.lines().count() as u64, done.offset + done.text.len() as u64, true);
+        resumed.resume_at(
+            done.first_line + done.text.lines().count() as u64,
+            done.offset + done.text.len() as u64,
+            true,
+        );
         let object = gzip(text.as_bytes());
         let mut rest = Vec::new();
         for piece in object.chunks(500) {
@@ -605,7 +634,12 @@ mod tests {
     fn a_gzip_bomb_is_read_in_bounded_steps() {
         // 64 MiB of zeros in ~64 KiB of gzip: every feed adds at most what one decoder step makes.
         let zeros = gzip(&vec![b'0'; 64 << 20]);
-        let limits = ObjectLimits { chunk_bytes: 1 << 20, max_line_bytes: 4 << 20, max_object_bytes: 1 << 40, max_object_lines: 10 };
+        let limits = ObjectLimits {
+            chunk_bytes: 1 << 20,
+            max_line_bytes: 4 << 20,
+            max_object_bytes: 1 << 40,
+            max_object_lines: 10,
+        };
         let mut text = ObjectText::new(true, limits);
         let mut input = zeros.as_slice();
         let mut error = None;

@@ -190,7 +190,11 @@ pub async fn ingest_sqs_batch(
     let mut run = Run { config, options, ingest_time_ms, store, source, chunks_written: 0 };
     for message in &event.records {
         report.ingest.payloads += 1;
-        let outcome = if run.past_deadline() { Err(Stop::Deadline) } else { ingest_message(message, &mut run, &mut report).await };
+        let outcome = if run.past_deadline() {
+            Err(Stop::Deadline)
+        } else {
+            ingest_message(message, &mut run, &mut report).await
+        };
         if let Err(stop) = outcome {
             if matches!(stop, Stop::Deadline) {
                 tracing::info!(message_id = %message.message_id, "left for redelivery at the deadline");
@@ -240,11 +244,7 @@ async fn ingest_object(
         report.objects_skipped += 1;
         return Ok(());
     }
-    let object_hash = InputHasher::new()
-        .part(&object.bucket)
-        .part(&object.key)
-        .part(object.content_identity())
-        .hex(20);
+    let object_hash = InputHasher::new().part(&object.bucket).part(&object.key).part(object.content_identity()).hex(20);
     let progress_key = layout::s3_progress_key(&object_hash);
     let progress: Option<Progress> = match run.store.get_versioned(&progress_key).await? {
         Some((body, _)) => serde_json::from_slice(&body).ok(),
@@ -302,7 +302,12 @@ struct ObjectRun<'o> {
 
 impl ObjectRun<'_> {
     /// Reads the object (from where `progress` says) to its end or to a dead letter.
-    async fn read(&mut self, progress: Option<&Progress>, run: &mut Run<'_>, report: &mut S3Report) -> Result<(), Stop> {
+    async fn read(
+        &mut self,
+        progress: Option<&Progress>,
+        run: &mut Run<'_>,
+        report: &mut S3Report,
+    ) -> Result<(), Stop> {
         let object = self.object;
         let source_object = SourceObject {
             bucket: &object.bucket,
@@ -365,7 +370,12 @@ impl ObjectRun<'_> {
     }
 
     /// Writes every chunk the text has ready. False when the object ended in a dead letter.
-    async fn write_chunks(&mut self, text: &mut ObjectText, run: &mut Run<'_>, report: &mut S3Report) -> Result<bool, Stop> {
+    async fn write_chunks(
+        &mut self,
+        text: &mut ObjectText,
+        run: &mut Run<'_>,
+        report: &mut S3Report,
+    ) -> Result<bool, Stop> {
         loop {
             let chunk = match text.next_chunk() {
                 Ok(Some(chunk)) => chunk,
