@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 # Every optional path on: the direct subscription, Kinesis (and its subscription), log-subscriber,
-# the account-level subscription, the alarm e-mail.
+# the account-level subscription, ingest-s3 with its EventBridge rule and SNS subscription, the
+# alarm e-mail.
 EVERY_PATH = {
     "SubscribedLogGroupName": "/app/orders",
     "KinesisStreamMode": "ON_DEMAND",
@@ -31,6 +32,9 @@ EVERY_PATH = {
     "SubscribeLogGroupPatterns": "/aws/lambda/*",
     "AlarmEmail": "ops@example.com",
     "SubscribeAccount": "true",
+    "S3LogSources": "central-logs/AWSLogs,cf-logs",
+    "S3EventBridgeBuckets": "central-logs",
+    "S3NotificationTopicArn": "arn:aws:sns:us-east-1:123456789012:central-logs-created",
 }
 
 

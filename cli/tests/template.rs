@@ -54,7 +54,7 @@ fn resolve(template: &Value, value: &Value) -> String {
 fn every_function_reads_its_environment_and_its_defaults_parse() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 7);
+    assert_eq!(functions.len(), 8);
     for (name, function) in functions {
         let variables = function["Properties"]["Environment"]["Variables"].as_mapping().unwrap();
         let env: Vec<(String, String)> =
@@ -64,6 +64,7 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
             "log-subscriber" => log_subscriber::vars::ALL.to_vec(),
             "compactor" => [loglake::config::vars::ALL, compactor::vars::ALL].concat(),
             "query-runner" => [loglake::config::vars::ALL, query_runner::vars::ALL].concat(),
+            "ingest-s3" => [loglake::config::vars::ALL, ingest_s3::vars::ALL].concat(),
             _ => loglake::config::vars::ALL.to_vec(),
         };
         for (variable, _) in &env {
@@ -82,6 +83,8 @@ fn every_function_reads_its_environment_and_its_defaults_parse() {
             compactor::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else if binary == "query-runner" {
             query_runner::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+        } else if binary == "ingest-s3" {
+            ingest_s3::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else {
             loglake::function::FunctionConfig::from_lookup(lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
@@ -139,6 +142,52 @@ fn the_kinesis_event_source_expects_what_the_handler_does() {
     assert!(timeout >= 5 * ingest_kinesis::DEADLINE_MARGIN.as_secs(), "timeout {timeout} s leaves too little time");
     // The peak RSS of a full 6 MB batch is measured in bench/ to stay under 64 MB.
     assert_eq!(function["Properties"]["MemorySize"], 128);
+}
+
+#[test]
+fn the_s3_queue_and_event_source_expect_what_ingest_s3_does_and_it_reads_only_its_sources() {
+    let template = template();
+    let resources = &template["Resources"];
+    let function = &resources["IngestS3Function"];
+    let mapping = &resources["IngestS3EventSource"]["Properties"];
+    let queue = &resources["IngestS3Queue"]["Properties"];
+    for name in ["IngestS3Function", "IngestS3EventSource", "IngestS3Queue", "IngestS3DeadLetterQueue", "IngestS3QueuePolicy"] {
+        assert_eq!(resources[name]["Condition"], "HasS3Ingest", "{name}: off unless S3LogSources is given");
+    }
+    assert_eq!(template["Parameters"]["S3LogSources"]["Default"], "");
+    assert!(format!("{:?}", mapping["EventSourceArn"]).contains("IngestS3Queue"));
+    assert!(function["Properties"].get("Events").is_none(), "no SAM event: its managed policy reads every queue");
+    // The handler answers with batchItemFailures (message ids); Lambda reads them only when told to.
+    let types: Vec<&str> =
+        mapping["FunctionResponseTypes"].as_sequence().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    // A message in work is not delivered again before the invocation ends; what keeps failing
+    // goes to the dead-letter queue after a bounded number of deliveries.
+    let timeout = function["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() > timeout);
+    assert!(timeout >= 5 * ingest_s3::DEADLINE_MARGIN.as_secs());
+    let redrive = &queue["RedrivePolicy"];
+    assert!(format!("{:?}", redrive["deadLetterTargetArn"]).contains("IngestS3DeadLetterQueue"));
+    assert!((3..=20).contains(&redrive["maxReceiveCount"].as_i64().unwrap()));
+    for q in ["IngestS3Queue", "IngestS3DeadLetterQueue"] {
+        assert_eq!(resources[q]["Properties"]["SqsManagedSseEnabled"], true, "{q}");
+    }
+    // Reads only under the configured sources; writes only staging, errors and its progress.
+    let policies = format!("{:?}", function["Properties"]["Policies"]);
+    assert!(policies.contains("S3LogSources") && policies.contains("s3:GetObjectVersion"), "{policies}");
+    assert!(!policies.contains("arn:aws:s3:::*") && !policies.contains("s3:*"), "{policies}");
+    for prefix in ["/staging/*", "/errors/*", "/_loglake/ingest-s3/*"] {
+        assert!(policies.contains(prefix), "{prefix}: {policies}");
+    }
+    assert!(loglake::lake::layout::S3_PROGRESS_PREFIX.starts_with("_loglake/ingest-s3/"));
+    // The bounds per object are derived from the memory the template gives.
+    let memory = function["Properties"]["MemorySize"].as_u64().unwrap();
+    assert_eq!(memory as i64, ingest_s3::DEFAULT_MEMORY_MB, "the CLI assumes the template's memory");
+    // The EventBridge variant: Object Created events of the named buckets, to the queue.
+    let rule = &resources["IngestS3EventBridgeRule"];
+    assert_eq!(rule["Condition"], "HasS3EventBridge");
+    assert_eq!(rule["Properties"]["EventPattern"]["detail-type"][0], "Object Created");
+    assert!(format!("{:?}", rule["Properties"]["Targets"]).contains("IngestS3Queue"));
 }
 
 #[test]
@@ -348,7 +397,7 @@ fn the_bucket_keeps_versions_briefly_tiers_logs_and_expires_nothing_curated_by_d
         assert_eq!(rule(id)["Prefix"], prefix);
         assert!(format!("{:?}", rule(id)["Status"]).contains(condition), "{id} follows {condition}");
     }
-    for queue in ["IngestFailureQueue", "IngestKinesisFailureQueue"] {
+    for queue in ["IngestFailureQueue", "IngestKinesisFailureQueue", "IngestS3Queue", "IngestS3DeadLetterQueue"] {
         assert_eq!(template["Resources"][queue]["DeletionPolicy"], "Retain", "{queue}");
     }
 }
@@ -545,7 +594,7 @@ fn every_log_group_is_under_the_loglake_prefix_and_the_account_subscription_excl
         let short = name[at + prefix.len()..].split('"').next().unwrap().to_owned();
         names.push((id.as_str().unwrap().to_owned(), format!("{prefix}{short}")));
     }
-    assert_eq!(names.len(), 8, "{names:?}"); // seven functions and Firehose delivery
+    assert_eq!(names.len(), 9, "{names:?}"); // eight functions and Firehose delivery
     for (name, function) in functions(&template) {
         let group = format!("{:?}", function["Properties"]["LoggingConfig"]["LogGroup"]);
         assert!(group.contains(&name.replace("Function", "LogGroup")), "{name}: {group}");
@@ -772,7 +821,9 @@ fn every_function_and_queue_has_an_alarm_on_the_topic() {
         }
     }
     assert!(watched("AWS/Lambda", "IteratorAge", "IngestKinesisFunction"));
-    for queue in ["IngestFailureQueue", "IngestKinesisFailureQueue"] {
+    assert!(watched("AWS/SQS", "ApproximateAgeOfOldestMessage", "IngestS3Queue"));
+    assert!(watched("AWS/SQS", "ApproximateAgeOfOldestMessage", "IngestS3Queue"));
+    for queue in ["IngestFailureQueue", "IngestKinesisFailureQueue", "IngestS3DeadLetterQueue"] {
         assert!(watched("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue), "{queue}");
     }
     for metric in ["DeliveryToS3.DataFreshness", "ExecuteProcessing.Success"] {
