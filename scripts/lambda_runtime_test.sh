@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform, log-subscriber, query-runner
-# and compactor (one unit of a large hour) binaries
+# Drives the ingest-cloudwatch, ingest-kinesis, firehose-transform, ingest-s3, log-subscriber,
+# query-runner and compactor (one unit of a large hour) binaries
 # through the Lambda runtime API: `cargo lambda watch`
 # emulates the Lambda service, `cargo lambda invoke` sends it events from events/. The function
 # writes to moto (AWS_ENDPOINT_URL), and the objects are checked there.
@@ -19,6 +19,15 @@ boto3.client("logs").create_log_group(logGroupName=f"/runtime-api-test/{sys.argv
 boto3.client("logs").put_retention_policy(logGroupName=f"/runtime-api-test/{sys.argv[1]}/app", retentionInDays=7)
 boto3.client("athena").create_work_group(Name=f"wg-{sys.argv[1]}", Configuration={
     "ResultConfiguration": {"OutputLocation": f"s3://{sys.argv[1]}/_athena/"}, "EnforceWorkGroupConfiguration": True})
+# The sample log objects of events/ingest-s3, in the bucket its notifications name.
+import pathlib
+source = pathlib.Path("events/ingest-s3/source")
+try:
+    boto3.client("s3").create_bucket(Bucket="central-logs")
+except boto3.client("s3").exceptions.BucketAlreadyOwnedByYou:
+    pass
+for path in sorted(p for p in source.rglob("*") if p.is_file()):
+    boto3.client("s3").put_object(Bucket="central-logs", Key=path.relative_to(source).as_posix(), Body=path.read_bytes())
 # moto runs no SQL: the rows Athena would return for the rollup the query-runner starts.
 import json, os, urllib.request
 header = ["log_group", "events", "errors", "warnings"]
@@ -77,6 +86,13 @@ for _ in $(seq 1 120); do
   sleep 5
 done
 [ -n "$firehose" ] || { echo "FAIL: no response from firehose-transform" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
+objects=""
+for _ in $(seq 1 120); do
+  if objects=$(invoke events/ingest-s3/notifications.json ingest-s3 2>"$logs/invoke.err"); then break; fi
+  objects=""
+  sleep 5
+done
+[ -n "$objects" ] || { echo "FAIL: no response from ingest-s3" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 echo '{"sweep": true, "dry_run": true}' >"$logs/sweep.json"
 subscriber=""
 for _ in $(seq 1 120); do
@@ -112,10 +128,10 @@ for _ in $(seq 1 120); do
 done
 [ -n "$unit" ] || { echo "FAIL: no response from compactor" >&2; tail -n 40 "$logs/watch.log" "$logs/invoke.err" >&2; exit 1; }
 
-python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$subscriber" "$rollup" "$unit" "$logs/unit.json" "$logs/watch.log" <<'PY'
+python - "$bucket" "$response" "$bad" "$control" "$kinesis" "$firehose" "$objects" "$subscriber" "$rollup" "$unit" "$logs/unit.json" "$logs/watch.log" <<'PY'
 import io, json, sys, boto3
 import pyarrow.parquet as pq
-bucket, ok, bad, control, kinesis, firehose, subscriber, rollup, unit = sys.argv[1], *map(json.loads, sys.argv[2:-2])
+bucket, ok, bad, control, kinesis, firehose, objects, subscriber, rollup, unit = sys.argv[1], *map(json.loads, sys.argv[2:-2])
 unit_event = json.load(open(sys.argv[-2]))["unit"]
 # The metrics the binaries printed (embedded metric format), one JSON line each, in call order.
 emf = []
@@ -131,6 +147,7 @@ cloudwatch = by_function.get("ingest-cloudwatch", [])
 assert [(m["RecordsWritten"], m["DeadLetters"]) for m in cloudwatch] == [(8, 0), (0, 1), (0, 0)], cloudwatch
 assert [m["DeadLetters"] for m in by_function.get("ingest-kinesis", [])] == [4], by_function.keys()
 assert [m["DeadLetters"] for m in by_function.get("firehose-transform", [])] == [1], by_function.keys()
+assert [(m["RecordsWritten"], m["DeadLetters"]) for m in by_function.get("ingest-s3", [])] == [(83, 0)], by_function.keys()
 assert [(m["Query"], m["State"], m["RollupWindowsFailed"]) for m in by_function.get("query-runner", [])] == \
     [("errors_by_group_hourly", "SUCCEEDED", 0)], by_function.keys()
 s3 = boto3.client("s3")
@@ -161,6 +178,13 @@ firehose_keys = [k for k in keys if "/firehose-" in k or k.startswith("errors/fi
 assert len([k for k in firehose_keys if k.startswith("errors/")]) == 1, firehose_keys
 assert len([k for k in firehose_keys if k.endswith(".parquet")]) == 2, firehose_keys  # the record across the hour
 keys = [k for k in keys if k not in firehose_keys]
+# ingest-s3: the ALB, CloudTrail and VPC flow objects, every record once, read from the log bucket.
+assert objects == {"batchItemFailures": []}, objects
+s3_keys = [k for k in keys if "/s3-" in k or k.startswith("errors/s3/")]
+expected_s3 = json.load(open("events/ingest-s3/expected/objects.json"))
+s3_rows = sorted(m for k in s3_keys for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
+assert s3_rows == sorted(m for ms in expected_s3.values() for m in ms), len(s3_rows)
+keys = [k for k in keys if k not in s3_keys]
 kinesis_keys = [k for k in keys if "/kinesis-" in k or k.startswith("errors/kinesis/")]
 rest = [k for k in keys if k not in kinesis_keys]
 assert rest == sorted([o["key"] for o in ok["objects"]] + [bad["dead_letters"][0]["key"]]), keys
@@ -170,7 +194,7 @@ messages = sorted(m for k in kinesis_keys if k.endswith(".parquet")
                   for m in pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).column("message").to_pylist())
 assert messages == ["first good line", "last good line"], messages
 print(f"runtime API: {len(emf)} metric lines (EMF) printed by the functions")
-print(f"runtime API: 8 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, log-subscriber dry run, query-runner, a compactor unit of {unit['stats']['rows_out']} rows); "
+print(f"runtime API: 9 invocations through cargo lambda watch (ingest-cloudwatch x3, ingest-kinesis, firehose-transform, ingest-s3 ({len(s3_rows)} records of 3 objects), log-subscriber dry run, query-runner, a compactor unit of {unit['stats']['rows_out']} rows); "
       f"{ok['records']} + {len(messages)} records and 1 + {len(letters)} dead letters in s3://{bucket}: {len(keys)} objects")
 sys.stdout.flush()
 # pyarrow's and boto3's threads can abort the interpreter's shutdown ("terminate called without
