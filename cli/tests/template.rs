@@ -151,7 +151,9 @@ fn the_s3_queue_and_event_source_expect_what_ingest_s3_does_and_it_reads_only_it
     let function = &resources["IngestS3Function"];
     let mapping = &resources["IngestS3EventSource"]["Properties"];
     let queue = &resources["IngestS3Queue"]["Properties"];
-    for name in ["IngestS3Function", "IngestS3EventSource", "IngestS3Queue", "IngestS3DeadLetterQueue", "IngestS3QueuePolicy"] {
+    for name in
+        ["IngestS3Function", "IngestS3EventSource", "IngestS3Queue", "IngestS3DeadLetterQueue", "IngestS3QueuePolicy"]
+    {
         assert_eq!(resources[name]["Condition"], "HasS3Ingest", "{name}: off unless S3LogSources is given");
     }
     assert_eq!(template["Parameters"]["S3LogSources"]["Default"], "");

@@ -340,7 +340,15 @@ impl ObjectRun<'_> {
                 }
                 None => {
                     let gzip = progress.map_or_else(|| is_gzip(&bytes), |p| p.gzip);
-                    let mut fresh = ObjectText::new(gzip, run.options.limits);
+                    // A CloudTrail file is one JSON document, on one line as CloudTrail writes
+                    // it, across many when a person pretty-printed it: read it whole.
+                    let limits = match self.kind {
+                        ObjectLogKind::CloudTrail => {
+                            ObjectLimits { chunk_bytes: run.options.limits.max_line_bytes, ..run.options.limits }
+                        }
+                        _ => run.options.limits,
+                    };
+                    let mut fresh = ObjectText::new(gzip, limits);
                     if let Some(p) = progress {
                         fresh.resume_at(p.lines, p.bytes, gzip);
                     }
@@ -404,13 +412,6 @@ impl ObjectRun<'_> {
     /// Parses and writes one chunk. False when the object turned out to be of no known type.
     async fn write_chunk(&mut self, chunk: &Chunk, run: &mut Run<'_>, report: &mut S3Report) -> Result<bool, Stop> {
         let line_format = run.config.line_formats.for_log_group(&self.log_group);
-        if chunk.first_line == 0
-            && matches!(line_format, LineFormatChoice::Auto)
-            && let Some(first) = chunk.text.lines().next()
-            && FlowFields::from_header(first).is_some()
-        {
-            self.flow_header = Some(first.trim_end_matches('\r').to_owned());
-        }
         // The first line of an object of no known layout must be a format loglake reads.
         let judge_first_line = !self.recognised && self.kind == ObjectLogKind::Unknown;
         self.recognised = true;
@@ -425,10 +426,34 @@ impl ObjectRun<'_> {
             envelope: Vec::new(),
             line_format,
         };
-        let flow_format = self.flow_header.as_deref().and_then(FlowFields::from_header).map(LineFormatChoice::VpcFlow);
+        // A flow log's header line (`version account-id …`, first in every file, and again where
+        // files were joined) names the order of the fields of the lines after it.
+        let mut flow_format =
+            self.flow_header.as_deref().and_then(FlowFields::from_header).map(LineFormatChoice::VpcFlow);
         let created_ms = self.object.event_time_ms;
         let mut records: Vec<Record<'_>> = Vec::new();
-        for (index, line) in chunk.text.split('\n').enumerate() {
+        let whole_document = match self.kind {
+            ObjectLogKind::CloudTrail if chunk.first_line == 0 && chunk.text.trim_end().contains('\n') => {
+                let document = chunk.text.trim();
+                // A `Records` array, or one record alone (as the documentation shows events).
+                cloudtrail::records_array(document).or_else(|| {
+                    serde_json::from_str::<&serde_json::value::RawValue>(document)
+                        .is_ok_and(|raw| raw.get().starts_with('{'))
+                        .then(|| vec![document])
+                })
+            }
+            _ => None,
+        };
+        if let Some(elements) = whole_document {
+            report.ingest.log_events += 1;
+            report.ingest.split_records += elements.len().saturating_sub(1);
+            for (element_index, element) in elements.into_iter().enumerate() {
+                let id = Cow::Owned(format!("{}:0:{element_index}", self.object_hash));
+                records.push(normalize_line(&ctx, id, created_ms, element));
+            }
+        }
+        let lines = if records.is_empty() { chunk.text.as_str() } else { "" };
+        for (index, line) in lines.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
                 continue;
@@ -444,13 +469,20 @@ impl ObjectRun<'_> {
                 continue;
             }
             let id = Cow::Owned(format!("{}:{line_index}", self.object_hash));
-            let mut record = match &flow_format {
-                Some(format) if line_index > 0 => normalize_line_as(&ctx, format, id, created_ms, line),
-                _ => normalize_line(&ctx, id, created_ms, line),
-            };
-            if line_index == 0 && flow_format.is_some() {
+            if matches!(line_format, LineFormatChoice::Auto)
+                && let Some(fields) = FlowFields::from_header(line)
+            {
+                flow_format = Some(LineFormatChoice::VpcFlow(fields));
+                self.flow_header = Some(line.to_owned());
+                let mut record = normalize_line(&ctx, id, created_ms, line);
                 record.attributes.push((Cow::Borrowed("flow_log_header"), Cow::Borrowed("true")));
+                records.push(record);
+                continue;
             }
+            let record = match &flow_format {
+                Some(format) => normalize_line_as(&ctx, format, id, created_ms, line),
+                None => normalize_line(&ctx, id, created_ms, line),
+            };
             records.push(record);
         }
         if judge_first_line
