@@ -28,10 +28,26 @@ fn write_alb_object(path: &std::path::Path, decoded_mb: usize) -> (usize, usize)
         let i = lines;
         let line = format!(
             "https 2026-11-20T09:{:02}:{:02}.{:06}Z app/bench/0f1e2d3c4b5a6978 203.0.{}.{}:{} 10.20.1.{}:8080 0.001 {:.3} 0.000 {} {} {} {} \"GET https://shop.example.org:443/product/{}?session={:x} HTTP/1.1\" \"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/{}.0\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef \"Root=1-673da1b6-{:024x}\" \"shop.example.org\" \"arn:aws:acm:us-east-1:123456789012:certificate/abc\" 0 2026-11-20T09:{:02}:{:02}.000000Z \"forward\" \"-\" \"-\" \"10.20.1.{}:8080\" \"{}\" \"-\" \"-\"\n",
-            (i / 60_000) % 60, (i / 1000) % 60, i % 1_000_000, (i / 256) % 256, i % 256, 1024 + i % 60_000, 10 + i % 40,
-            (i % 997) as f64 / 1000.0, [200, 200, 200, 404, 503][i % 5], [200, 200, 200, 404, 503][i % 5], 200 + i % 900,
-            1000 + i % 20_000, i % 100_000, i.wrapping_mul(2_654_435_761) % (1 << 32), 100 + i % 30, i,
-            (i / 60_000) % 60, (i / 1000) % 60, 10 + i % 40, [200, 200, 200, 404, 503][i % 5],
+            (i / 60_000) % 60,
+            (i / 1000) % 60,
+            i % 1_000_000,
+            (i / 256) % 256,
+            i % 256,
+            1024 + i % 60_000,
+            10 + i % 40,
+            (i % 997) as f64 / 1000.0,
+            [200, 200, 200, 404, 503][i % 5],
+            [200, 200, 200, 404, 503][i % 5],
+            200 + i % 900,
+            1000 + i % 20_000,
+            i % 100_000,
+            i.wrapping_mul(2_654_435_761) % (1 << 32),
+            100 + i % 30,
+            i,
+            (i / 60_000) % 60,
+            (i / 1000) % 60,
+            10 + i % 40,
+            [200, 200, 200, 404, 503][i % 5],
         );
         gzip.write_all(line.as_bytes()).unwrap();
         bytes += line.len();

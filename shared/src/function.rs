@@ -94,6 +94,19 @@ impl State {
     }
 }
 
+/// When an invocation stops writing: `margin` (at most a fifth of the time it has) before its
+/// deadline (ms since the epoch), so it ends with what it wrote reported rather than a timeout.
+/// A deadline that is no epoch time at all (`cargo lambda watch` sends a duration) sets none.
+pub fn stop_writing_at(deadline_ms: u64, now_ms: i64, margin: std::time::Duration) -> Option<std::time::Instant> {
+    // 2001-09-09: any real deadline is later; a duration in milliseconds is far smaller.
+    if deadline_ms < 1_000_000_000_000 {
+        tracing::warn!(deadline_ms, "the runtime's deadline is not an epoch time; writing without a deadline");
+        return None;
+    }
+    let remaining = std::time::Duration::from_millis((deadline_ms as i64).saturating_sub(now_ms).max(0) as u64);
+    Some(std::time::Instant::now() + remaining.saturating_sub(margin.min(remaining / 5)))
+}
+
 /// Milliseconds since the epoch, now: the arrival time of an invocation's records.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)

@@ -85,16 +85,10 @@ impl State {
     }
 }
 
-/// When to stop writing, from the invocation deadline (ms since the epoch). A deadline that is
-/// no epoch time (`cargo lambda watch` sends a duration) sets none.
+/// When to stop writing, from the invocation deadline (ms since the epoch): [`DEADLINE_MARGIN`]
+/// before it ([`loglake::function::stop_writing_at`]).
 pub fn stop_writing_at(deadline_ms: u64, now_ms: i64) -> Option<Instant> {
-    // 2001-09-09: any real deadline is later; a duration in milliseconds is far smaller.
-    if deadline_ms < 1_000_000_000_000 {
-        tracing::warn!(deadline_ms, "the runtime's deadline is not an epoch time; writing without a deadline");
-        return None;
-    }
-    let remaining = Duration::from_millis((deadline_ms as i64).saturating_sub(now_ms).max(0) as u64);
-    Some(Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN.min(remaining / 5)))
+    loglake::function::stop_writing_at(deadline_ms, now_ms, DEADLINE_MARGIN)
 }
 
 /// Handles one batch of SQS messages.
