@@ -182,6 +182,9 @@ fn the_s3_queue_and_event_source_expect_what_ingest_s3_does_and_it_reads_only_it
         assert!(policies.contains(prefix), "{prefix}: {policies}");
     }
     assert!(loglake::lake::layout::S3_PROGRESS_PREFIX.starts_with("_loglake/ingest-s3/"));
+    // Every object gets a progress lookup, almost always of a missing key: without ListBucket S3
+    // answers 403 for it, which would fail every message.
+    assert!(policies.contains("s3:ListBucket") && policies.contains("_loglake/ingest-s3/*"), "{policies}");
     // The bounds per object are derived from the memory the template gives.
     let memory = function["Properties"]["MemorySize"].as_u64().unwrap();
     assert_eq!(memory as i64, ingest_s3::DEFAULT_MEMORY_MB, "the CLI assumes the template's memory");

@@ -391,3 +391,47 @@ async fn an_overwritten_object_is_read_anew() {
     expected.sort();
     assert_eq!(messages, expected, "both contents, each line once");
 }
+
+#[tokio::test]
+async fn server_access_and_cloudfront_objects_are_read_by_their_formats() {
+    let (lake, source) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let owner = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+    let access: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                "{owner} central-logs [20/Nov/2026:09:5{}:{:02} +0000] 192.0.2.{i} {owner} REQ{i:04} REST.GET.OBJECT logs/{i}.gz \"GET /central-logs/logs/{i}.gz HTTP/1.1\" {} - {} 4096 12 10 \"-\" \"aws-cli/2.17\" - hostid{i}= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader central-logs.s3.eu-west-1.amazonaws.com TLSv1.3 - -",
+                i / 10,
+                i * 3,
+                if i % 5 == 0 { 404 } else { 200 },
+                100 + i
+            )
+        })
+        .collect();
+    let cloudfront = [
+        "#Version: 1.0".to_owned(),
+        "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version".to_owned(),
+        "2026-11-20\t09:58:07\tFRA56-P3\t2390\t198.51.100.10\tGET\td1234abcd.cloudfront.net\t/img/logo.png\t200\t-\tMozilla/5.0\t-\t-\tHit\tR4nd0mID==\twww.example.org\thttps\t180\t0.051\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0".to_owned(),
+    ];
+    let access_key = "access-logs/2026-11-20-10-05-00-0123456789ABCDEF";
+    let cloudfront_key = "cf/E2EXAMPLE.2026-11-20-10.a1b2c3d4.gz";
+    std::fs::create_dir_all(source.path().join("access-logs")).unwrap();
+    std::fs::create_dir_all(source.path().join("cf")).unwrap();
+    std::fs::write(source.path().join(access_key), access.join("\n") + "\n").unwrap();
+    std::fs::write(source.path().join(cloudfront_key), gzip((cloudfront.join("\n") + "\n").as_bytes())).unwrap();
+    let store = LocalStore::new(lake.path());
+    let event = sqs_event(&[s3_event(access_key, "a"), s3_event(cloudfront_key, "c")]);
+    let report = ingest(&event, &store, source.path(), &small_options()).await;
+    assert!(report.retry.is_empty() && report.ingest.dead_letters.is_empty(), "{report:?}");
+    let rows = lake_rows(&store).await;
+    let access_rows: Vec<&Row> = rows.iter().filter(|r| r.log_stream == access_key).collect();
+    assert_eq!(access_rows.len(), 20);
+    assert!(access_rows.iter().all(|r| r.format == "s3_access" && r.log_group == "s3://central-logs/access-logs"));
+    assert_eq!(access_rows.iter().filter(|r| r.level.as_deref() == Some("WARN")).count(), 4);
+    let cf: Vec<&Row> = rows.iter().filter(|r| r.log_stream == cloudfront_key).collect();
+    assert_eq!(cf.len(), 3, "the two headers kept as records");
+    assert_eq!(
+        cf.iter().filter(|r| r.format == "cloudfront" && !r.attributes.contains_key("cloudfront_header")).count(),
+        1
+    );
+    assert!(cf.iter().all(|r| r.log_group == "s3://central-logs/cf/E2EXAMPLE"));
+}

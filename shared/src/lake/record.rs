@@ -75,12 +75,13 @@ pub enum LineFormat {
     CloudFront,
     ApiGateway,
     AccessLog,
+    S3Access,
     Syslog,
     Logfmt,
 }
 
 impl LineFormat {
-    pub const ALL: [LineFormat; 14] = [
+    pub const ALL: [LineFormat; 15] = [
         LineFormat::Json,
         LineFormat::Lambda,
         LineFormat::Text,
@@ -93,6 +94,7 @@ impl LineFormat {
         LineFormat::CloudFront,
         LineFormat::ApiGateway,
         LineFormat::AccessLog,
+        LineFormat::S3Access,
         LineFormat::Syslog,
         LineFormat::Logfmt,
     ];
@@ -111,6 +113,7 @@ impl LineFormat {
             LineFormat::CloudFront => "cloudfront",
             LineFormat::ApiGateway => "apigateway",
             LineFormat::AccessLog => "access_log",
+            LineFormat::S3Access => "s3_access",
             LineFormat::Syslog => "syslog",
             LineFormat::Logfmt => "logfmt",
         }

@@ -168,6 +168,9 @@ fn detect_text<'a>(line: &'a str, reference_ms: i64, out: &mut LineFields<'a>) -
     if formats::cloudfront::might_be(line) && formats::cloudfront::parse(line, out) {
         return Some(LineFormat::CloudFront);
     }
+    if formats::s3_access::might_be(line) && formats::s3_access::parse(line, out) {
+        return Some(LineFormat::S3Access);
+    }
     if formats::syslog::might_be(line) && formats::syslog::parse(line, reference_ms, out) {
         return Some(LineFormat::Syslog);
     }
@@ -211,6 +214,7 @@ fn parse_as<'a>(line: &'a str, format: LineFormat, reference_ms: i64, out: &mut 
         LineFormat::CloudFront => formats::cloudfront::parse(line, out),
         LineFormat::Syslog => formats::syslog::parse(line, reference_ms, out),
         LineFormat::AccessLog => formats::access_log::parse(line, out),
+        LineFormat::S3Access => formats::s3_access::parse(line, out),
         LineFormat::Logfmt => formats::logfmt::parse(line, out),
         LineFormat::Alb | LineFormat::Nlb | LineFormat::ElbClassic | LineFormat::AlbConnection => {
             formats::elb::kind(line) == Some(format) && formats::elb::parse(line, format, out)

@@ -22,7 +22,7 @@ pub(crate) fn might_be(line: &str) -> bool {
 }
 
 /// The next field: `"…"` (backslash escapes), `[…]`, or up to a space.
-fn next_field(rest: &str) -> Option<(&str, &str)> {
+pub(crate) fn next_field(rest: &str) -> Option<(&str, &str)> {
     let rest = rest.trim_start_matches(' ');
     let bytes = rest.as_bytes();
     match bytes.first()? {

@@ -12,6 +12,7 @@ pub mod elb;
 pub mod json;
 pub mod lambda;
 pub mod logfmt;
+pub mod s3_access;
 pub mod syslog;
 pub mod text;
 pub mod vpc_flow;
