@@ -412,14 +412,23 @@ async fn server_access_and_cloudfront_objects_are_read_by_their_formats() {
         "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version".to_owned(),
         "2026-11-20\t09:58:07\tFRA56-P3\t2390\t198.51.100.10\tGET\td1234abcd.cloudfront.net\t/img/logo.png\t200\t-\tMozilla/5.0\t-\t-\tHit\tR4nd0mID==\twww.example.org\thttps\t180\t0.051\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0".to_owned(),
     ];
+    // Standard logging v2: chosen fields, in a chosen order, named by the header.
+    let chosen = [
+        "#Version: 1.0".to_owned(),
+        "#Fields: timestamp c-ip sc-status cs(Host) cs-uri-stem time-taken".to_owned(),
+        "1795168687.123\t198.51.100.10\t503\td1234abcd.cloudfront.net\t/img/logo.png\t0.051".to_owned(),
+        "1795168688.001\t198.51.100.11\t200\td1234abcd.cloudfront.net\t/index.html\t0.002".to_owned(),
+    ];
+    let chosen_key = "cf/E3CHOSEN.2026-11-20-10.b2c3d4e5.gz";
     let access_key = "access-logs/2026-11-20-10-05-00-0123456789ABCDEF";
     let cloudfront_key = "cf/E2EXAMPLE.2026-11-20-10.a1b2c3d4.gz";
     std::fs::create_dir_all(source.path().join("access-logs")).unwrap();
     std::fs::create_dir_all(source.path().join("cf")).unwrap();
     std::fs::write(source.path().join(access_key), access.join("\n") + "\n").unwrap();
     std::fs::write(source.path().join(cloudfront_key), gzip((cloudfront.join("\n") + "\n").as_bytes())).unwrap();
+    std::fs::write(source.path().join(chosen_key), gzip((chosen.join("\n") + "\n").as_bytes())).unwrap();
     let store = LocalStore::new(lake.path());
-    let event = sqs_event(&[s3_event(access_key, "a"), s3_event(cloudfront_key, "c")]);
+    let event = sqs_event(&[s3_event(access_key, "a"), s3_event(cloudfront_key, "c"), s3_event(chosen_key, "v2")]);
     let report = ingest(&event, &store, source.path(), &small_options()).await;
     assert!(report.retry.is_empty() && report.ingest.dead_letters.is_empty(), "{report:?}");
     let rows = lake_rows(&store).await;
@@ -434,4 +443,12 @@ async fn server_access_and_cloudfront_objects_are_read_by_their_formats() {
         1
     );
     assert!(cf.iter().all(|r| r.log_group == "s3://central-logs/cf/E2EXAMPLE"));
+    let v2: Vec<&Row> = rows.iter().filter(|r| r.log_stream == chosen_key && r.format == "cloudfront").collect();
+    let lines: Vec<&&Row> = v2.iter().filter(|r| !r.attributes.contains_key("cloudfront_header")).collect();
+    assert_eq!(lines.len(), 2, "{v2:?}");
+    assert_eq!(
+        lines.iter().map(|r| r.attributes["cs_uri_stem"].as_str()).collect::<BTreeSet<_>>(),
+        BTreeSet::from(["/img/logo.png", "/index.html"])
+    );
+    assert!(lines.iter().any(|r| r.event_time == 1_795_168_687_123 && r.level.as_deref() == Some("ERROR")));
 }

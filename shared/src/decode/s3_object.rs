@@ -37,6 +37,12 @@ pub enum ObjectLogKind {
 }
 
 impl ObjectLogKind {
+    /// Whether a line may be a header naming the fields of the lines after it (flow logs,
+    /// CloudFront's `#Fields`); load balancer, CloudTrail and S3 access logs have none.
+    pub fn may_have_header_lines(self) -> bool {
+        !matches!(self, ObjectLogKind::LoadBalancer | ObjectLogKind::CloudTrail | ObjectLogKind::S3Access)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectLogKind::LoadBalancer => "elb",

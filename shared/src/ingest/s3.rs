@@ -40,6 +40,7 @@ use crate::lake::layout::{self, InputHasher};
 use crate::lake::record::{LineFormat, Record};
 use crate::lake::source::{ObjectSource, SourceError, SourceObject};
 use crate::lake::storage::{ObjectStore, StorageError};
+use crate::parse::formats::cloudfront::CloudFrontFields;
 use crate::parse::formats::cloudtrail;
 use crate::parse::formats::vpc_flow::FlowFields;
 use crate::parse::line::{LineContext, LineFormatChoice, normalize_line, normalize_line_as};
@@ -261,7 +262,7 @@ async fn ingest_object(
         account_id: layout.account_id.or(object.account_id.as_deref()).unwrap_or(""),
         region: layout.region.or(object.region.as_deref()).unwrap_or(run.config.region.as_str()),
         log_group,
-        flow_header: progress.as_ref().and_then(|p| p.flow_header.clone()),
+        header_line: progress.as_ref().and_then(|p| p.header_line.clone()),
         recognised: progress.is_some(),
         object_hash,
     };
@@ -280,9 +281,10 @@ struct Progress {
     /// Lines and decoded bytes written.
     lines: u64,
     bytes: u64,
-    /// A flow log's header line, which names the order of the fields of the lines after it.
+    /// The last header line (a flow log's, a CloudFront `#Fields`), which names the order of the
+    /// fields of the lines after it.
     #[serde(default)]
-    flow_header: Option<String>,
+    header_line: Option<String>,
 }
 
 /// One object being read: what its lines' records say about their origin, and how far it got.
@@ -294,7 +296,7 @@ struct ObjectRun<'o> {
     account_id: &'o str,
     region: &'o str,
     log_group: String,
-    flow_header: Option<String>,
+    header_line: Option<String>,
     /// Whether the first line has been judged (an object of no known layout must be a format
     /// loglake reads).
     recognised: bool,
@@ -397,7 +399,7 @@ impl ObjectRun<'_> {
             if run.past_deadline() {
                 // Not written: the chunk is made again when the message comes back.
                 let (lines, bytes) = (chunk.first_line, chunk.offset);
-                let progress = Progress { gzip: text.is_gzip(), lines, bytes, flow_header: self.flow_header.clone() };
+                let progress = Progress { gzip: text.is_gzip(), lines, bytes, header_line: self.header_line.clone() };
                 let body = serde_json::to_vec(&progress).unwrap_or_default();
                 run.store.put(&layout::s3_progress_key(&self.object_hash), body).await?;
                 report.objects_continued += 1;
@@ -426,10 +428,10 @@ impl ObjectRun<'_> {
             envelope: Vec::new(),
             line_format,
         };
-        // A flow log's header line (`version account-id …`, first in every file, and again where
-        // files were joined) names the order of the fields of the lines after it.
-        let mut flow_format =
-            self.flow_header.as_deref().and_then(FlowFields::from_header).map(LineFormatChoice::VpcFlow);
+        // A header line — a flow log's (`version account-id …`, first in every file, and again
+        // where files were joined), CloudFront's `#Fields` — names the order of the fields of the
+        // lines after it.
+        let mut header_format = self.header_line.as_deref().and_then(header_format_of);
         let created_ms = self.object.event_time_ms;
         let mut records: Vec<Record<'_>> = Vec::new();
         let whole_document = match self.kind {
@@ -470,16 +472,20 @@ impl ObjectRun<'_> {
             }
             let id = Cow::Owned(format!("{}:{line_index}", self.object_hash));
             if matches!(line_format, LineFormatChoice::Auto)
-                && let Some(fields) = FlowFields::from_header(line)
+                && self.kind.may_have_header_lines()
+                && let Some(format) = header_format_of(line)
             {
-                flow_format = Some(LineFormatChoice::VpcFlow(fields));
-                self.flow_header = Some(line.to_owned());
+                let flow = matches!(format, LineFormatChoice::VpcFlow(_));
+                header_format = Some(format);
+                self.header_line = Some(line.to_owned());
                 let mut record = normalize_line(&ctx, id, created_ms, line);
-                record.attributes.push((Cow::Borrowed("flow_log_header"), Cow::Borrowed("true")));
+                if flow {
+                    record.attributes.push((Cow::Borrowed("flow_log_header"), Cow::Borrowed("true")));
+                }
                 records.push(record);
                 continue;
             }
-            let record = match &flow_format {
+            let record = match &header_format {
                 Some(format) => normalize_line_as(&ctx, format, id, created_ms, line),
                 None => normalize_line(&ctx, id, created_ms, line),
             };
@@ -529,4 +535,13 @@ impl ObjectRun<'_> {
         report.ingest.dead_letters.push(letter);
         Ok(())
     }
+}
+
+/// The format a header line names for the lines after it: a flow log's field list, or a
+/// CloudFront `#Fields` line in another than the documented order.
+fn header_format_of(line: &str) -> Option<LineFormatChoice> {
+    if let Some(fields) = FlowFields::from_header(line) {
+        return Some(LineFormatChoice::VpcFlow(fields));
+    }
+    CloudFrontFields::from_header(line).map(LineFormatChoice::CloudFront)
 }

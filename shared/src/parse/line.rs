@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use crate::lake::record::{LineFormat, Record};
 use crate::parse::fields::{LineFields, MAX_ATTRIBUTES};
 use crate::parse::formats;
+use crate::parse::formats::cloudfront::CloudFrontFields;
 use crate::parse::formats::vpc_flow::FlowFields;
 use crate::parse::raw_json;
 use crate::parse::timestamp;
@@ -22,6 +23,8 @@ pub enum LineFormatChoice {
     Only(LineFormat),
     /// VPC flow logs created with a custom field order.
     VpcFlow(FlowFields),
+    /// CloudFront logs whose `#Fields` header names chosen fields in a chosen order.
+    CloudFront(CloudFrontFields),
 }
 
 /// Where a line came from: everything a record needs besides the line itself.
@@ -116,6 +119,9 @@ fn parse_line<'a>(
         LineFormatChoice::Only(format) => parse_as(line, *format, reference_ms, out).then_some(*format),
         LineFormatChoice::VpcFlow(fields) => {
             formats::vpc_flow::parse(line, Some(fields), out).then_some(LineFormat::VpcFlow)
+        }
+        LineFormatChoice::CloudFront(fields) => {
+            formats::cloudfront::parse_with(line, fields, out).then_some(LineFormat::CloudFront)
         }
     };
     parsed.unwrap_or_else(|| {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::parse::fields::LineFields;
+use crate::parse::fields::{LineFields, snake_case};
 
 /// The documented fields, with their attribute names (`cs(Host)` → `cs_host` …).
 const FIELDS: &[&str] = &[
@@ -86,6 +86,59 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut LineFields<'a>) -> bool {
     true
 }
 
+/// The field order a `#Fields:` header names, as attribute names (`cs(Host)` → `cs_host`): the
+/// standard logs' own order needs none; CloudFront's standard logging v2 lets the fields be
+/// chosen and ordered, and says so in this header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudFrontFields {
+    attributes: Vec<String>,
+}
+
+impl CloudFrontFields {
+    /// The order a `#Fields:` line names, unless it is the documented order (read without it).
+    pub fn from_header(line: &str) -> Option<CloudFrontFields> {
+        let names = line.strip_prefix("#Fields:")?;
+        let attributes: Vec<String> = names.split_whitespace().map(snake_case).collect();
+        let documented = attributes.len() <= FIELDS.len() && attributes.iter().zip(FIELDS).all(|(a, f)| a == f);
+        (!attributes.is_empty() && !documented).then_some(CloudFrontFields { attributes })
+    }
+}
+
+/// Reads a line whose tab-separated fields are in the order of `fields`: every one its attribute
+/// (none for `-`), `date` and `time` (or an epoch `timestamp`) the event time, `sc_status` the
+/// level. False, and nothing set, unless the line has exactly those fields and a valid time.
+pub(crate) fn parse_with<'a>(line: &'a str, fields: &CloudFrontFields, out: &mut LineFields<'a>) -> bool {
+    if is_header(line) {
+        return parse(line, out);
+    }
+    let mut values: Vec<&str> = line.split('\t').collect();
+    while values.len() > fields.attributes.len() && values.last() == Some(&"") {
+        values.pop();
+    }
+    if values.len() != fields.attributes.len() {
+        return false;
+    }
+    let value = |name: &str| fields.attributes.iter().position(|a| a == name).map(|i| values[i]);
+    let time_ms = match (value("date"), value("time"), value("timestamp")) {
+        (Some(date), Some(time), _) => {
+            chrono::NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc().timestamp_millis())
+        }
+        (_, _, Some(epoch)) => epoch.parse::<f64>().ok().and_then(crate::parse::timestamp::epoch_number_to_ms),
+        _ => None,
+    };
+    let Some(time_ms) = time_ms else { return false };
+    out.time_ms = Some(time_ms);
+    out.level = value("sc_status").and_then(|s| s.parse::<u16>().ok()).map(super::http_status_level);
+    for (name, value) in fields.attributes.iter().zip(&values) {
+        if !matches!(name.as_str(), "date" | "time") && *value != "-" && !value.is_empty() {
+            out.attributes.push((Cow::Owned(name.clone()), Cow::Borrowed(*value)));
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +192,22 @@ mod tests {
         assert!(!parse(&bad, &mut out) && out.attributes.is_empty());
         assert!(!parse("2026-11-20\t09:58:07\tFRA56-P3", &mut LineFields::default()), "too few fields");
         assert!(!parse(&line.replace("09:58:07", "25:99:99"), &mut LineFields::default()), "no such time");
+    }
+
+    #[test]
+    fn a_fields_header_names_the_order_of_chosen_fields() {
+        let documented = format!("#Fields: {}", "date time x-edge-location sc-bytes c-ip");
+        assert_eq!(CloudFrontFields::from_header(&documented), None, "the documented order needs no header");
+        let fields =
+            CloudFrontFields::from_header("#Fields: timestamp c-ip sc-status cs(Host) cs-uri-stem time-taken").unwrap();
+        let line = "1795168687.123\t198.51.100.10\t503\td1234abcd.cloudfront.net\t/img/logo.png\t0.051";
+        let mut out = LineFields::default();
+        assert!(parse_with(line, &fields, &mut out));
+        let attr = |key: &str| out.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.to_string());
+        assert_eq!((attr("cs_host"), attr("sc_status")), (Some("d1234abcd.cloudfront.net".into()), Some("503".into())));
+        assert_eq!((out.time_ms, out.level), (Some(1_795_168_687_123), Some(Level::Error)));
+        assert!(!parse_with("1795168687\t198.51.100.10", &fields, &mut LineFields::default()), "too few fields");
+        assert!(!parse_with(&line.replace("1795168687.123", "soon"), &fields, &mut LineFields::default()));
+        assert!(parse_with("#Version: 1.0", &fields, &mut LineFields::default()), "headers stay headers");
     }
 }
