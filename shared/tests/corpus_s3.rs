@@ -1,4 +1,4 @@
-//! Every ALB/ELB, CloudFront, CloudTrail and VPC flow log sample of ../shared/corpus (written by
+//! Every ALB/ELB, CloudFront, CloudTrail, VPC flow log and WAF sample of ../shared/corpus (written by
 //! others; read through `LOGLAKE_CORPUS`, never copied into the project) through the S3 path:
 //! each file gzip-ed into a source directory at the key its service writes under, notified, and
 //! read by ingest-s3's pipeline. Prints the share of lines each kind's parser recognised and
@@ -91,6 +91,15 @@ async fn every_aws_service_log_sample_is_read_through_the_s3_path() {
             objects.insert(key, (sample, kind, lines));
         }
     }
+    // WAF writes one JSON document per line (directly, or through Firehose); the sample is the
+    // documentation's pretty-printed record, written here as WAF delivers it.
+    let waf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("waf/awslogparser_waf_log.json")).unwrap()).unwrap();
+    let waf_key = "AWSLogs/123456789012/WAFLogs/us-east-1/acl/2026/11/20/10/05/123456789012_waflogs_us-east-1_acl_1.log.gz";
+    let file = source.path().join(waf_key);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, gzip(format!("{waf}\n{waf}\n").as_bytes())).unwrap();
+    objects.insert(waf_key.to_owned(), ("waf/awslogparser_waf_log.json".to_owned(), "waf", 2));
     let messages: Vec<_> = objects
         .keys()
         .enumerate()
@@ -117,6 +126,7 @@ async fn every_aws_service_log_sample_is_read_through_the_s3_path() {
             "elb" => &["alb", "nlb", "elb_classic", "alb_connection"],
             "cloudfront" => &["cloudfront"],
             "cloudtrail" => &["cloudtrail"],
+            "waf" => &["json"],
             _ => &["vpc_flow"],
         };
         let read = rows
