@@ -95,7 +95,8 @@ async fn every_aws_service_log_sample_is_read_through_the_s3_path() {
     // documentation's pretty-printed record, written here as WAF delivers it.
     let waf: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(logs.join("waf/awslogparser_waf_log.json")).unwrap()).unwrap();
-    let waf_key = "AWSLogs/123456789012/WAFLogs/us-east-1/acl/2026/11/20/10/05/123456789012_waflogs_us-east-1_acl_1.log.gz";
+    let waf_key =
+        "AWSLogs/123456789012/WAFLogs/us-east-1/acl/2026/11/20/10/05/123456789012_waflogs_us-east-1_acl_1.log.gz";
     let file = source.path().join(waf_key);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(file, gzip(format!("{waf}\n{waf}\n").as_bytes())).unwrap();
