@@ -9,7 +9,7 @@ use loglake::compact::run::compact;
 use loglake::compact::view::local_readers;
 use loglake::config::PipelineConfig;
 use loglake::decode::subscription::SubscriptionEvent;
-use loglake::function::{FunctionConfig, State};
+use loglake::function::State;
 use loglake::ingest::kinesis::KinesisEvent;
 use loglake::ingest::report::IngestReport;
 use loglake::ingest::s3::SqsEvent;
@@ -72,23 +72,13 @@ async fn ingest_s3_samples(state: State) -> Result<(State, IngestReport)> {
         std::fs::create_dir_all(path.parent().unwrap_or(source.path()))?;
         std::fs::write(&path, body).with_context(|| path.display().to_string())?;
     }
-    let mut problems = Vec::new();
-    let limits = ingest_s3::object_limits(&environment, &mut problems);
-    if !problems.is_empty() {
-        bail!("invalid configuration: {}", problems.join("; "));
-    }
-    let lake = FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: state.pipeline };
-    let s3_state = ingest_s3::State {
-        config: ingest_s3::Config { lake, limits },
-        store: state.store,
-        source: Box::new(LocalSource::new(source.path())),
-    };
+    let s3_state = ingest_s3::State::with_source(state, Box::new(LocalSource::new(source.path())), environment)?;
     let event: SqsEvent = serde_json::from_str(S3_SAMPLE_NOTIFICATIONS).context("embedded notifications")?;
     let report = ingest_s3::handle(&s3_state, &event, None).await;
     if let Some(retry) = report.retry.first() {
         bail!("notifications.json: message {} left for retry: {}", retry.message_id, retry.reason);
     }
-    let state = State { pipeline: s3_state.config.lake.pipeline, store: s3_state.store };
+    let state = State { pipeline: s3_state.pipeline, store: s3_state.store };
     Ok((state, report.ingest))
 }
 

@@ -57,11 +57,6 @@ enum Target {
 }
 
 async fn ingest_s3_state(state: State, source: Option<&Path>) -> Result<ingest_s3::State> {
-    let mut problems = Vec::new();
-    let limits = ingest_s3::object_limits(&environment, &mut problems);
-    if !problems.is_empty() {
-        bail!("invalid configuration: {}", problems.join("; "));
-    }
     let source: Box<dyn ObjectSource> = match source {
         Some(dir) => Box::new(LocalSource::new(dir)),
         None => {
@@ -72,9 +67,7 @@ async fn ingest_s3_state(state: State, source: Option<&Path>) -> Result<ingest_s
             Box::new(S3Source::new(&load_aws_config().await, force_path_style))
         }
     };
-    let lake =
-        loglake::function::FunctionConfig { bucket: String::new(), force_path_style: false, pipeline: state.pipeline };
-    Ok(ingest_s3::State { config: ingest_s3::Config { lake, limits }, store: state.store, source })
+    Ok(ingest_s3::State::with_source(state, source, environment)?)
 }
 
 const SQS_EVENT: &str = "an SQS event ({\"Records\":[{\"messageId\":…,\"body\":…}]})";

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use loglake::config::{ConfigError, number_setting};
+use loglake::config::{ConfigError, PipelineConfig, number_setting};
 use loglake::decode::s3_object::ObjectLimits;
 use loglake::function::{FunctionConfig, now_ms};
 use loglake::ingest::s3::{S3Options, S3Report, SqsEvent, ingest_sqs_batch};
@@ -70,18 +70,39 @@ pub fn object_limits(lookup: &impl Fn(&str) -> Option<String>, problems: &mut Ve
 
 /// What the function keeps between invocations.
 pub struct State {
-    pub config: Config,
+    pub pipeline: PipelineConfig,
+    pub limits: ObjectLimits,
     pub store: Box<dyn ObjectStore>,
     pub source: Box<dyn ObjectSource>,
 }
 
 impl State {
-    /// The production state: the lake's bucket, and every bucket the role may read as source.
+    /// The production state: the lake's bucket, and every bucket the role may read as source,
+    /// through one S3 client (one connection pool).
     pub async fn from_config(config: Config) -> State {
-        let sdk_config = load_aws_config().await;
-        let store = S3Store::new(&sdk_config, config.lake.bucket.clone(), config.lake.force_path_style);
-        let source = S3Source::new(&sdk_config, config.lake.force_path_style);
-        State { config, store: Box::new(store), source: Box::new(source) }
+        let store = S3Store::new(&load_aws_config().await, config.lake.bucket, config.lake.force_path_style);
+        let source = S3Source::with_client(store.client().clone());
+        State {
+            pipeline: config.lake.pipeline,
+            limits: config.limits,
+            store: Box::new(store),
+            source: Box::new(source),
+        }
+    }
+
+    /// A lake's state with objects read from `source` (the `loglake` command, its demo), the
+    /// bounds per object read through `lookup`.
+    pub fn with_source(
+        lake: loglake::function::State,
+        source: Box<dyn ObjectSource>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<State, ConfigError> {
+        let mut problems = Vec::new();
+        let limits = object_limits(&lookup, &mut problems);
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        Ok(State { pipeline: lake.pipeline, limits, store: lake.store, source })
     }
 }
 
@@ -98,10 +119,10 @@ pub async fn handle(state: &State, event: &SqsEvent, deadline: Option<Instant>) 
 
 /// [`handle`] with the arrival time given, for tests.
 pub async fn handle_at(state: &State, event: &SqsEvent, ingest_time_ms: i64, deadline: Option<Instant>) -> S3Report {
-    let options = S3Options { deadline, ..S3Options::new(state.config.limits) };
-    let pipeline = &state.config.lake.pipeline;
+    let options = S3Options { deadline, ..S3Options::new(state.limits) };
     let report =
-        ingest_sqs_batch(event, pipeline, &options, ingest_time_ms, state.store.as_ref(), state.source.as_ref()).await;
+        ingest_sqs_batch(event, &state.pipeline, &options, ingest_time_ms, state.store.as_ref(), state.source.as_ref())
+            .await;
     let ingest = &report.ingest;
     tracing::info!(
         messages = ingest.payloads,

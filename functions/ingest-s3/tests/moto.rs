@@ -76,7 +76,8 @@ async fn setup(tag: &str) -> Option<Setup> {
 
 async fn state(setup: &Setup, store: Box<dyn ObjectStore>) -> State {
     let source = S3Source::new(&load_aws_config().await, setup.config.lake.force_path_style);
-    State { config: setup.config.clone(), store, source: Box::new(source) }
+    let lake = loglake::function::State { pipeline: setup.config.lake.pipeline.clone(), store };
+    State::with_source(lake, Box::new(source), |name| std::env::var(name).ok()).expect("bounds")
 }
 
 /// Each notified object's lines (or CloudTrail request ids) exactly once among `rows`.

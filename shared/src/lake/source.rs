@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata as _;
 
-use crate::lake::storage::check_key;
+use crate::lake::storage::{check_key, s3_client};
 
 /// One object as a notification names it.
 #[derive(Debug, Clone, Copy)]
@@ -62,11 +62,10 @@ pub struct S3Source {
 
 impl S3Source {
     pub fn new(sdk_config: &aws_config::SdkConfig, force_path_style: bool) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(force_path_style).build();
-        S3Source { client: aws_sdk_s3::Client::from_conf(config) }
+        S3Source { client: s3_client(sdk_config, force_path_style) }
     }
 
-    /// A source reading through this client (tests point one at a local server).
+    /// A source reading through this client (the lake's own, or one pointed at a test server).
     pub fn with_client(client: aws_sdk_s3::Client) -> Self {
         S3Source { client }
     }

@@ -283,6 +283,13 @@ pub struct S3Store {
     bucket: String,
 }
 
+/// An S3 client; `force_path_style` addresses buckets as `endpoint/bucket/key`, which local
+/// S3-compatible servers (moto, MinIO) need.
+pub fn s3_client(sdk_config: &aws_config::SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(force_path_style).build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 /// Loads the AWS configuration the standard way (environment, profile, container and instance
 /// credentials; `AWS_ENDPOINT_URL` for a local server) with an HTTPS client on rustls + ring.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
@@ -296,8 +303,7 @@ impl S3Store {
     /// `force_path_style` addresses the bucket as `endpoint/bucket/key`, which local
     /// S3-compatible servers (moto, MinIO) need.
     pub fn new(sdk_config: &aws_config::SdkConfig, bucket: impl Into<String>, force_path_style: bool) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(force_path_style).build();
-        S3Store { client: aws_sdk_s3::Client::from_conf(config), bucket: bucket.into() }
+        S3Store { client: s3_client(sdk_config, force_path_style), bucket: bucket.into() }
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
