@@ -263,7 +263,6 @@ async fn ingest_object(
         region: layout.region.or(object.region.as_deref()).unwrap_or(run.config.region.as_str()),
         log_group,
         header_line: progress.as_ref().and_then(|p| p.header_line.clone()),
-        recognised: progress.is_some(),
         object_hash,
     };
     state.read(progress.as_ref(), run, report).await?;
@@ -297,9 +296,6 @@ struct ObjectRun<'o> {
     region: &'o str,
     log_group: String,
     header_line: Option<String>,
-    /// Whether the first line has been judged (an object of no known layout must be a format
-    /// loglake reads).
-    recognised: bool,
 }
 
 impl ObjectRun<'_> {
@@ -414,9 +410,9 @@ impl ObjectRun<'_> {
     /// Parses and writes one chunk. False when the object turned out to be of no known type.
     async fn write_chunk(&mut self, chunk: &Chunk, run: &mut Run<'_>, report: &mut S3Report) -> Result<bool, Stop> {
         let line_format = run.config.line_formats.for_log_group(&self.log_group);
-        // The first line of an object of no known layout must be a format loglake reads.
-        let judge_first_line = !self.recognised && self.kind == ObjectLogKind::Unknown;
-        self.recognised = true;
+        // The first line of an object of no known layout must be a format loglake reads (judged
+        // in the object's first chunk; a continuation starts past it).
+        let judge_first_line = chunk.first_line == 0 && self.kind == ObjectLogKind::Unknown;
         let ctx = LineContext {
             source: SOURCE_S3,
             account_id: Cow::Borrowed(self.account_id),
@@ -434,35 +430,27 @@ impl ObjectRun<'_> {
         let mut header_format = self.header_line.as_deref().and_then(header_format_of);
         let created_ms = self.object.event_time_ms;
         let mut records: Vec<Record<'_>> = Vec::new();
-        let whole_document = match self.kind {
+        // A CloudTrail file pretty-printed across lines is one document: read as one line 0.
+        let pretty_document = match self.kind {
             ObjectLogKind::CloudTrail if chunk.first_line == 0 && chunk.text.trim_end().contains('\n') => {
-                let document = chunk.text.trim();
-                // A `Records` array, or one record alone (as the documentation shows events).
-                cloudtrail::records_array(document).or_else(|| {
-                    serde_json::from_str::<&serde_json::value::RawValue>(document)
-                        .is_ok_and(|raw| raw.get().starts_with('{'))
-                        .then(|| vec![document])
-                })
+                Some(chunk.text.trim()).filter(|document| is_one_json_object(document))
             }
             _ => None,
         };
-        if let Some(elements) = whole_document {
-            report.ingest.log_events += 1;
-            report.ingest.split_records += elements.len().saturating_sub(1);
-            for (element_index, element) in elements.into_iter().enumerate() {
-                let id = Cow::Owned(format!("{}:0:{element_index}", self.object_hash));
-                records.push(normalize_line(&ctx, id, created_ms, element));
-            }
-        }
-        let lines = if records.is_empty() { chunk.text.as_str() } else { "" };
-        for (index, line) in lines.split('\n').enumerate() {
+        let lines: Box<dyn Iterator<Item = (u64, &str)>> = match pretty_document {
+            Some(document) => Box::new(std::iter::once((0, document))),
+            None => Box::new(chunk.text.split('\n').enumerate().map(|(i, line)| (chunk.first_line + i as u64, line))),
+        };
+        for (line_index, line) in lines {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
                 continue;
             }
-            let line_index = chunk.first_line + index as u64;
             report.ingest.log_events += 1;
-            if let Some(elements) = cloudtrail::records_array(line) {
+            // A `Records` array (a CloudTrail file), or one record alone (as the documentation
+            // shows events, pretty-printed): a record per element.
+            let elements = cloudtrail::records_array(line).or_else(|| pretty_document.map(|document| vec![document]));
+            if let Some(elements) = elements {
                 report.ingest.split_records += elements.len().saturating_sub(1);
                 for (element_index, element) in elements.into_iter().enumerate() {
                     let id = Cow::Owned(format!("{}:{line_index}:{element_index}", self.object_hash));
@@ -495,15 +483,13 @@ impl ObjectRun<'_> {
             && matches!(line_format, LineFormatChoice::Auto)
             && records.first().is_some_and(|r| r.format == LineFormat::Text)
         {
-            {
-                let reason = format!(
-                    "the key matches no known layout and its first line is no format loglake reads; \
-                     name the format for log group {:?} in LOGLAKE_LOG_FORMATS to read it anyway",
-                    self.log_group
-                );
-                self.dead_letter(run, report, "unknown_log_type", reason, 0).await?;
-                return Ok(false);
-            }
+            let reason = format!(
+                "the key matches no known layout and its first line is no format loglake reads; \
+                 name the format for log group {:?} in LOGLAKE_LOG_FORMATS to read it anyway",
+                self.log_group
+            );
+            self.dead_letter(run, report, "unknown_log_type", reason, 0).await?;
+            return Ok(false);
         }
         report.ingest.decompressed_bytes += chunk.text.len();
         write_staging(records, SOURCE_S3, &self.object.bucket, run.config, run.store, &mut report.ingest).await?;
@@ -544,4 +530,9 @@ fn header_format_of(line: &str) -> Option<LineFormatChoice> {
         return Some(LineFormatChoice::VpcFlow(fields));
     }
     CloudFrontFields::from_header(line).map(LineFormatChoice::CloudFront)
+}
+
+/// Whether `text` is one JSON object (and nothing else).
+fn is_one_json_object(text: &str) -> bool {
+    serde_json::from_str::<&serde_json::value::RawValue>(text).is_ok_and(|raw| raw.get().starts_with('{'))
 }
