@@ -631,6 +631,14 @@ mod tests {
         assert!(landed <= 150 && landed > 100, "{landed}");
         assert_eq!(error, Some(ObjectTextError::TooManyLines { line: landed, limit: 150 }));
 
+        let byte_bound = ObjectLimits { max_object_bytes: 3_000, ..limits };
+        let (chunks, error) = read_all(&zipped, byte_bound, 500);
+        let landed: usize = chunks.iter().map(|c| c.text.len()).sum();
+        assert!(landed <= 3_000 && landed > 1_000, "{landed}");
+        let lines_landed: u64 = chunks.iter().map(|c| c.text.lines().count() as u64).sum();
+        assert_eq!(error, Some(ObjectTextError::ObjectTooLarge { line: lines_landed, limit: 3_000 }));
+        assert_eq!(error.map(|e| e.kind()), Some("too_large"));
+
         let (chunks, error) = read_all(b"", limits, 10);
         assert_eq!((chunks, error), (vec![], None));
         assert_eq!(read_all(b"last line without newline", limits, 4).0[0].text, "last line without newline");
