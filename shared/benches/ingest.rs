@@ -120,12 +120,19 @@ fn main() {
     let (mut decode, mut normalize, mut encode) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for data in &events {
         let t = Instant::now();
-        let json = decompress_base64(data, config.max_decompressed_bytes).unwrap();
+        let json = decompress_base64(data, config.bounds.decoded_bytes).unwrap();
         let (_, payload) = parse_payload(&json).unwrap();
         decode += t.elapsed();
         let t = Instant::now();
-        let records =
-            normalize_payload(&payload, loglake::ingest::cloudwatch::SOURCE_CLOUDWATCH, &config, INGEST_MS).records;
+        let records = normalize_payload(
+            &payload,
+            loglake::ingest::cloudwatch::SOURCE_CLOUDWATCH,
+            &config,
+            INGEST_MS,
+            &mut config.bounds.budget(),
+        )
+        .unwrap()
+        .records;
         normalize += t.elapsed();
         let t = Instant::now();
         let rows: Vec<_> = records.iter().collect();

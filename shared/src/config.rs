@@ -7,22 +7,20 @@
 
 use chrono_tz::Tz;
 
+use crate::decode::bounds::{DEFAULT_MEMORY_MB, InputBounds};
 use crate::decode::stream_data::RecordDataChoice;
 use crate::lake::record::LineFormat;
 use crate::parse::formats::vpc_flow::FlowFields;
 use crate::parse::line::LineFormatChoice;
 
-/// Default cap on one decompressed payload. CloudWatch Logs sends at most 1 MB of events per
-/// payload, which JSON framing and escapes can roughly double; anything far past that is a
-/// gzip bomb, not logs.
-pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
 /// Default tolerance between a timestamp inside a record and the CloudWatch timestamp.
 pub const DEFAULT_MAX_EVENT_TIME_SKEW_SECS: i64 = 3600;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineConfig {
-    /// Decompressed payloads larger than this are dead-lettered as oversized.
-    pub max_decompressed_bytes: usize,
+    /// What one input (payload, stream record) may cost; past a bound it is dead-lettered as
+    /// `too_large`. Derived from the function's memory unless set.
+    pub bounds: InputBounds,
     /// A time found inside a record is used as `event_time` only when it lies within this many
     /// seconds of the CloudWatch timestamp; otherwise the CloudWatch timestamp is used.
     pub max_event_time_skew_secs: i64,
@@ -192,7 +190,7 @@ impl RecordDataByStream {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            bounds: InputBounds::default(),
             max_event_time_skew_secs: DEFAULT_MAX_EVENT_TIME_SKEW_SECS,
             partition_time_zone: Tz::UTC,
             region: String::new(),
@@ -213,6 +211,10 @@ pub struct ConfigError {
 /// Names of the settings, shared by every function and the CLI.
 pub mod vars {
     pub const MAX_DECOMPRESSED_BYTES: &str = "LOGLAKE_MAX_DECOMPRESSED_BYTES";
+    pub const MAX_INPUT_LINES: &str = "LOGLAKE_MAX_INPUT_LINES";
+    pub const MAX_INPUT_ATTRIBUTES: &str = "LOGLAKE_MAX_INPUT_ATTRIBUTES";
+    /// Set by Lambda, never by the template: the bounds per input scale with it.
+    pub const FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
     pub const MAX_EVENT_TIME_SKEW_SECS: &str = "LOGLAKE_MAX_EVENT_TIME_SKEW_SECS";
     pub const PARTITION_TIME_ZONE: &str = "LOGLAKE_PARTITION_TIME_ZONE";
     pub const ZSTD_LEVEL: &str = "LOGLAKE_ZSTD_LEVEL";
@@ -228,6 +230,8 @@ pub mod vars {
     /// Every setting the functions read (the template may set only these).
     pub const ALL: &[&str] = &[
         MAX_DECOMPRESSED_BYTES,
+        MAX_INPUT_LINES,
+        MAX_INPUT_ATTRIBUTES,
         MAX_EVENT_TIME_SKEW_SECS,
         PARTITION_TIME_ZONE,
         ZSTD_LEVEL,
@@ -247,11 +251,26 @@ impl PipelineConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = PipelineConfig::default();
         let mut problems = Vec::new();
-        if let Some(v) = lookup(vars::MAX_DECOMPRESSED_BYTES) {
+        let memory_mb = match lookup(vars::FUNCTION_MEMORY_SIZE) {
+            None => DEFAULT_MEMORY_MB,
+            Some(v) => v.trim().parse::<usize>().unwrap_or_else(|_| {
+                problems.push(format!("{}={v:?}: expected megabytes", vars::FUNCTION_MEMORY_SIZE));
+                DEFAULT_MEMORY_MB
+            }),
+        };
+        config.bounds = InputBounds::for_memory_mb(memory_mb);
+        // 0 (the template's default) keeps the bound derived from the memory size.
+        let bounds = [
+            (vars::MAX_DECOMPRESSED_BYTES, &mut config.bounds.decoded_bytes, 1024),
+            (vars::MAX_INPUT_LINES, &mut config.bounds.lines, 1),
+            (vars::MAX_INPUT_ATTRIBUTES, &mut config.bounds.attributes, 1),
+        ];
+        for (name, bound, least) in bounds {
+            let Some(v) = lookup(name) else { continue };
             match v.trim().parse::<usize>() {
-                Ok(n) if n >= 1024 => config.max_decompressed_bytes = n,
-                _ => problems
-                    .push(format!("{}={v:?}: expected a byte count of at least 1024", vars::MAX_DECOMPRESSED_BYTES)),
+                Ok(0) => {}
+                Ok(n) if n >= least => *bound = n,
+                _ => problems.push(format!("{name}={v:?}: expected 0 (from the memory size) or at least {least}")),
             }
         }
         if let Some(v) = lookup(vars::MAX_EVENT_TIME_SKEW_SECS) {
@@ -354,9 +373,28 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.partition_time_zone, chrono_tz::Asia::Tokyo);
-        assert_eq!(c.max_decompressed_bytes, 2048);
+        assert_eq!(c.bounds.decoded_bytes, 2048);
         assert_eq!(c.max_event_time_skew_secs, 60);
         assert_eq!(c.region, "eu-west-1");
+    }
+
+    #[test]
+    fn input_bounds_follow_the_function_memory_unless_set() {
+        let c = PipelineConfig::from_lookup(lookup(&[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+            ("LOGLAKE_MAX_DECOMPRESSED_BYTES", "0"),
+            ("LOGLAKE_MAX_INPUT_LINES", "100"),
+        ]))
+        .unwrap();
+        let derived = InputBounds::for_memory_mb(512);
+        assert_eq!(c.bounds, InputBounds { lines: 100, ..derived });
+        assert_eq!(c.bounds.decoded_bytes, 64 << 20);
+        let bad = PipelineConfig::from_lookup(lookup(&[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"),
+            ("LOGLAKE_MAX_INPUT_ATTRIBUTES", "-1"),
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.problems.len(), 2, "{bad}");
     }
 
     #[test]

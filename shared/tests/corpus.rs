@@ -85,7 +85,15 @@ async fn real_decoded_payloads_land_whole_and_lambda_lines_are_parsed() {
         let decompressed = decompress_base64(&data, 1 << 24).unwrap();
         let (_, payload) = parse_payload(&decompressed).unwrap();
         let config = PipelineConfig::default();
-        for record in normalize_payload(&payload, loglake::ingest::cloudwatch::SOURCE_CLOUDWATCH, &config, NOW).records
+        for record in normalize_payload(
+            &payload,
+            loglake::ingest::cloudwatch::SOURCE_CLOUDWATCH,
+            &config,
+            NOW,
+            &mut config.bounds.budget(),
+        )
+        .unwrap()
+        .records
         {
             let attr = |k: &str| record.attributes.iter().find(|(key, _)| key == k).map(|(_, v)| v.to_string());
             if record.message.starts_with("REPORT RequestId: ") {

@@ -130,7 +130,14 @@ fn whole_file_records(path: &Path) -> Vec<LineFormat> {
         }],
     };
     let config = loglake::config::PipelineConfig::default();
-    let normalized = loglake::ingest::payload::normalize_payload(&payload, "corpus", &config, 1_900_000_000_000);
+    let normalized = loglake::ingest::payload::normalize_payload(
+        &payload,
+        "corpus",
+        &config,
+        1_900_000_000_000,
+        &mut config.bounds.budget(),
+    )
+    .unwrap();
     normalized.records.iter().map(|r| r.format).collect()
 }
 

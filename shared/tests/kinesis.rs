@@ -317,7 +317,10 @@ async fn an_aggregate_without_user_records_is_dead_lettered_not_skipped() {
 async fn oversized_records_are_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let config = PipelineConfig { max_decompressed_bytes: 1024, ..config() };
+    let config = PipelineConfig {
+        bounds: loglake::decode::bounds::InputBounds { decoded_bytes: 1024, ..Default::default() },
+        ..config()
+    };
     let big_text = "x".repeat(2000);
     let bomb = gzip(&vec![b' '; 1 << 20]);
     let event = batch(vec![record(1, b64(big_text.as_bytes()), "k"), record(2, b64(&bomb), "k")]);

@@ -134,7 +134,10 @@ async fn undecodable_input_is_dead_lettered_with_reason_and_raw_input() {
         ),
         ("too_large", encode_data(&vec![b' '; 4096])),
     ];
-    let small = PipelineConfig { max_decompressed_bytes: 2048, ..config() };
+    let small = PipelineConfig {
+        bounds: loglake::decode::bounds::InputBounds { decoded_bytes: 2048, ..Default::default() },
+        ..config()
+    };
     for (kind, data) in cases {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());

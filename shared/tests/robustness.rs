@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 use loglake::config::PipelineConfig;
+use loglake::decode::bounds::InputBounds;
 use loglake::decode::subscription::{encode_data, gzip};
 use loglake::ingest::cloudwatch::ingest_cloudwatch_data;
 use loglake::ingest::firehose::{FirehoseEvent, ResultStatus, TransformOptions, transform_batch};
@@ -63,7 +64,10 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
 async fn corrupted_payloads_land_whole_or_as_one_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let config = PipelineConfig { max_decompressed_bytes: 64 * 1024, ..PipelineConfig::default() };
+    let config = PipelineConfig {
+        bounds: InputBounds { decoded_bytes: 64 * 1024, ..InputBounds::default() },
+        ..PipelineConfig::default()
+    };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let json = payload();
     let (mut landed, mut dead) = (0, 0);
@@ -121,7 +125,10 @@ fn corrupted_record_data(rng: &mut Rng, round: usize) -> Vec<u8> {
 async fn corrupted_stream_records_land_whole_or_as_one_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let config = PipelineConfig { max_decompressed_bytes: 64 * 1024, ..PipelineConfig::default() };
+    let config = PipelineConfig {
+        bounds: InputBounds { decoded_bytes: 64 * 1024, ..InputBounds::default() },
+        ..PipelineConfig::default()
+    };
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     let (mut landed, mut dead) = (0, 0);
     for round in 0..1200 {

@@ -203,6 +203,34 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Aggregates `records` under one partition key, as the KPL does: the inverse of
+/// [`deaggregate`]. Tests, fuzz targets and benchmarks build their aggregates with this.
+pub fn aggregate(partition_key: &str, records: &[&[u8]]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut n: u64) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    fn bytes_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+        varint(out, (number << 3) | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    let mut body = Vec::new();
+    bytes_field(&mut body, 1, partition_key.as_bytes());
+    for data in records {
+        let mut record = vec![0x08, 0x00]; // partition_key_index = 0
+        bytes_field(&mut record, 3, data);
+        bytes_field(&mut body, 3, &record);
+    }
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&Md5::digest(&body));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +247,16 @@ mod tests {
         let mut out = vec![(number << 3) | 2, payload.len() as u8];
         out.extend_from_slice(payload);
         out
+    }
+
+    #[test]
+    fn aggregate_is_the_inverse_of_deaggregate() {
+        let big = vec![b'x'; 300];
+        let data = aggregate("pk", &[b"one", b"", &big]);
+        let records = deaggregate(&data).unwrap();
+        let datas: Vec<&[u8]> = records.iter().map(|r| r.data).collect();
+        assert_eq!(datas, [&b"one"[..], b"", &big]);
+        assert!(records.iter().all(|r| r.partition_key == "pk"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::config::PipelineConfig;
-use crate::decode::subscription::{self, DecodeError, LogEvent, LogsPayload, MessageType};
+use crate::decode::subscription::{self, LogEvent, LogsPayload, MessageType};
 use crate::ingest::payload::{is_own_log_group, normalize_payload};
 use crate::ingest::report::IngestReport;
 use crate::ingest::write::{IngestError, Rejection, dead_letter, write_staging};
@@ -23,14 +23,14 @@ pub async fn ingest_cloudwatch_data(
     store: &dyn ObjectStore,
 ) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport { payloads: 1, input_bytes: data.len(), ..IngestReport::default() };
-    let json = match subscription::decompress_base64(data, config.max_decompressed_bytes) {
+    let json = match subscription::decompress_base64(data, config.bounds.decoded_bytes) {
         Ok(json) => json,
-        Err(error) => return reject(report, store, &error, data, ingest_time_ms).await,
+        Err(error) => return reject(report, store, &Rejection::from(&error), data, ingest_time_ms).await,
     };
     report.decompressed_bytes = json.len();
     let (kind, payload) = match subscription::parse_payload(&json) {
         Ok(parsed) => parsed,
-        Err(error) => return reject(report, store, &error, data, ingest_time_ms).await,
+        Err(error) => return reject(report, store, &Rejection::from(&error), data, ingest_time_ms).await,
     };
     if kind == MessageType::Control {
         report.control_messages = 1;
@@ -40,7 +40,14 @@ pub async fn ingest_cloudwatch_data(
         report.own_log_events = payload.log_events.len();
         return Ok(report);
     }
-    let normalized = normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
+    // The events as decoded, then the records made from them, each against the bounds.
+    let normalized = config.bounds.budget().add_lines(payload.log_events.len()).and_then(|()| {
+        normalize_payload(&payload, SOURCE_CLOUDWATCH, config, ingest_time_ms, &mut config.bounds.budget())
+    });
+    let normalized = match normalized {
+        Ok(normalized) => normalized,
+        Err(too_large) => return reject(report, store, &Rejection::from(too_large), data, ingest_time_ms).await,
+    };
     normalized.count(&mut report, payload.log_events.len());
     write_staging(normalized.records, SOURCE_CLOUDWATCH, &payload.log_group, config, store, &mut report).await?;
     Ok(report)
@@ -92,8 +99,11 @@ pub async fn ingest_log_events(
         })
         .collect();
     let mut records: Vec<Record<'_>> = Vec::new();
+    // A page has the bounds of one delivered payload: a page past them fails the backfill and
+    // names the bound to raise.
+    let mut budget = config.bounds.budget();
     for payload in &payloads {
-        let normalized = normalize_payload(payload, SOURCE_CLOUDWATCH, config, ingest_time_ms);
+        let normalized = normalize_payload(payload, SOURCE_CLOUDWATCH, config, ingest_time_ms, &mut budget)?;
         normalized.count(report, payload.log_events.len());
         records.extend(normalized.records);
     }
@@ -105,11 +115,10 @@ pub async fn ingest_log_events(
 async fn reject(
     mut report: IngestReport,
     store: &dyn ObjectStore,
-    error: &DecodeError,
+    rejection: &Rejection,
     data: &str,
     ingest_time_ms: i64,
 ) -> Result<IngestReport, IngestError> {
-    let rejection = Rejection::from(error);
-    report.dead_letters.push(dead_letter(store, SOURCE_CLOUDWATCH, &rejection, &[], data, ingest_time_ms).await?);
+    report.dead_letters.push(dead_letter(store, SOURCE_CLOUDWATCH, rejection, &[], data, ingest_time_ms).await?);
     Ok(report)
 }

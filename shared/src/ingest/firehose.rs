@@ -200,7 +200,7 @@ pub async fn transform_batch(
     let mut start = 0;
     while start < event.records.len() {
         let window = stream_record::next_window(&event.records, start, options.window_decoded_bytes, |record| {
-            stream_record::decode(&record.data, record.partition_key(), format, config.max_decompressed_bytes)
+            stream_record::decode(&record.data, record.partition_key(), format, &config.bounds)
         });
         report.ingest.payloads += window.len();
         report.ingest.input_bytes += window.iter().map(|(record, _)| record.data.len()).sum::<usize>();
@@ -229,20 +229,35 @@ async fn transform_window(
     let region = if event.region.is_empty() { config.region.as_str() } else { event.region.as_str() };
     let parsed: Vec<_> = window
         .iter()
-        .map(|(_, decoded)| decoded.as_ref().map_err(Clone::clone).and_then(|parts| stream_record::parse(parts)))
+        .map(|(_, decoded)| {
+            decoded.as_ref().map_err(Clone::clone).and_then(|parts| stream_record::parse(parts, &config.bounds))
+        })
         .collect();
 
     let mut direct: Vec<Record<'_>> = Vec::new();
     for ((record, _), parsed) in window.iter().zip(&parsed) {
-        let parts = match parsed {
-            Ok(parts) => parts,
+        let normalized = parsed.as_ref().map_err(Clone::clone).and_then(|parts| {
+            let origin = StreamRecord {
+                source: SOURCE_FIREHOSE,
+                stream_name: delivery_stream,
+                account_id: event.account_id(),
+                region,
+                id_prefix: record.id_prefix(delivery_stream),
+                arrival_ms: record.approximate_arrival_timestamp.map(|ms| ms as i64),
+            };
+            let mut records = Vec::new();
+            stream_record::normalize(&origin, parts, config, ingest_time_ms, &mut records, &mut report.ingest)
+                .map(|()| records)
+        });
+        let records = match normalized {
+            Ok(records) => records,
             Err(rejection) => {
                 let origin = [
                     ("delivery_stream_arn", event.delivery_stream_arn.as_str()),
                     ("record_id", record.record_id.as_str()),
                 ];
                 let letter =
-                    dead_letter(store, SOURCE_FIREHOSE, rejection, &origin, &record.data, ingest_time_ms).await?;
+                    dead_letter(store, SOURCE_FIREHOSE, &rejection, &origin, &record.data, ingest_time_ms).await?;
                 report.ingest.dead_letters.push(letter);
                 report.processing_failed += 1;
                 // The input goes back too when it fits, for Firehose's processing-failed prefix.
@@ -252,16 +267,6 @@ async fn transform_window(
                 continue;
             }
         };
-        let origin = StreamRecord {
-            source: SOURCE_FIREHOSE,
-            stream_name: delivery_stream,
-            account_id: event.account_id(),
-            region,
-            id_prefix: record.id_prefix(delivery_stream),
-            arrival_ms: record.approximate_arrival_timestamp.map(|ms| ms as i64),
-        };
-        let mut records = Vec::new();
-        stream_record::normalize(&origin, parts, config, ingest_time_ms, &mut records, &mut report.ingest);
         if records.is_empty() {
             // Control messages only: nothing to deliver.
             report.dropped += 1;

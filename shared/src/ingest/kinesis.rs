@@ -167,12 +167,7 @@ pub async fn ingest_kinesis_batch(
     while start < records.len() {
         let window = stream_record::next_window(records, start, options.window_decoded_bytes, |record| {
             let format = config.record_data.for_stream(record.stream_name());
-            stream_record::decode(
-                &record.kinesis.data,
-                &record.kinesis.partition_key,
-                format,
-                config.max_decompressed_bytes,
-            )
+            stream_record::decode(&record.kinesis.data, &record.kinesis.partition_key, format, &config.bounds)
         });
         report.ingest.payloads += window.len();
         report.ingest.input_bytes += window.iter().map(|(record, _)| record.kinesis.data.len()).sum::<usize>();
@@ -205,10 +200,10 @@ struct Stop {
 }
 
 /// What one record of a window became.
-enum Outcome<'w> {
+enum Outcome {
     /// Its records, as a range of the window's record list (empty for control messages).
     Records(Range<usize>),
-    Rejected(&'w Rejection),
+    Rejected(Rejection),
 }
 
 /// One write of a window, in order.
@@ -244,7 +239,9 @@ async fn ingest_window(
 ) -> Result<(), Stop> {
     let parsed: Vec<Result<Vec<ParsedPart<'_>>, Rejection>> = window
         .iter()
-        .map(|(_, decoded)| decoded.as_ref().map_err(Clone::clone).and_then(|parts| stream_record::parse(parts)))
+        .map(|(_, decoded)| {
+            decoded.as_ref().map_err(Clone::clone).and_then(|parts| stream_record::parse(parts, &config.bounds))
+        })
         .collect();
 
     let mut records: Vec<Record<'_>> = Vec::new();
@@ -255,7 +252,7 @@ async fn ingest_window(
         let parts = match parsed {
             Ok(parts) => parts,
             Err(rejection) => {
-                outcomes.push(Outcome::Rejected(rejection));
+                outcomes.push(Outcome::Rejected(rejection.clone()));
                 continue;
             }
         };
@@ -268,7 +265,10 @@ async fn ingest_window(
             id_prefix: format!("{}:{}", event_record.shard_id(), event_record.kinesis.sequence_number),
             arrival_ms: event_record.arrival_ms(),
         };
-        stream_record::normalize(&origin, parts, config, ingest_time_ms, &mut records, report);
+        if let Err(rejection) = stream_record::normalize(&origin, parts, config, ingest_time_ms, &mut records, report) {
+            outcomes.push(Outcome::Rejected(rejection));
+            continue;
+        }
         positions.extend((0..records.len() - start).map(|line| (at, line)));
         outcomes.push(Outcome::Records(start..records.len()));
     }
@@ -334,7 +334,7 @@ async fn ingest_window(
 /// the partition or the shard changes and at a rejected record; a record whose lines fall into
 /// several partitions starts a new run.
 fn plan_writes<'w, 's>(
-    outcomes: &[Outcome<'w>],
+    outcomes: &'w [Outcome],
     partitions: &[Partition],
     shard_of: impl Fn(usize) -> &'s str,
 ) -> Vec<Write<'w>> {

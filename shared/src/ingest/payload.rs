@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use crate::config::PipelineConfig;
+use crate::decode::bounds::{InputBudget, TooLarge};
 use crate::decode::subscription::LogsPayload;
 use crate::ingest::report::IngestReport;
 use crate::lake::record::Record;
@@ -45,13 +46,15 @@ pub fn is_own_log_group(log_group: &str) -> bool {
 /// stream split from one event are joined (runtime log groups, [`multiline`]) and a CloudTrail
 /// `Records` array becomes one record per element (ids `<event id>:<index>`, each element's
 /// JSON as its message). `source` is how the payload came: straight from the subscription, or
-/// through a Kinesis / Firehose stream.
+/// through a Kinesis / Firehose stream. Each record made is added to `budget` (the input's), and
+/// the payload is refused as soon as it goes past a bound.
 pub fn normalize_payload<'a>(
     payload: &'a LogsPayload<'a>,
     source: &'static str,
     config: &'a PipelineConfig,
     ingest_time_ms: i64,
-) -> NormalizedPayload<'a> {
+    budget: &mut InputBudget,
+) -> Result<NormalizedPayload<'a>, TooLarge> {
     let mut envelope = Vec::new();
     match payload.subscription_filters.as_slice() {
         [] => {}
@@ -91,6 +94,7 @@ pub fn normalize_payload<'a>(
             let mut record =
                 normalize_line(&ctx, Cow::Borrowed(event.id.as_ref()), event.timestamp_ms(), event.message.as_ref());
             record.attributes.push((Cow::Borrowed("flow_log_header"), Cow::Borrowed("true")));
+            budget.add_record(record.attributes.len())?;
             out.records.push(record);
             continue;
         }
@@ -101,7 +105,9 @@ pub fn normalize_payload<'a>(
             out.split_records += elements.len().saturating_sub(1);
             for (index, element) in elements.into_iter().enumerate() {
                 let id = Cow::Owned(format!("{}:{index}", event.id));
-                out.records.push(normalize_line(&ctx, id, event.timestamp_ms(), element));
+                let record = normalize_line(&ctx, id, event.timestamp_ms(), element);
+                budget.add_record(record.attributes.len())?;
+                out.records.push(record);
             }
             continue;
         }
@@ -118,7 +124,8 @@ pub fn normalize_payload<'a>(
         if group.orphan {
             record.attributes.push((Cow::Borrowed("multiline"), Cow::Borrowed("continuation")));
         }
+        budget.add_record(record.attributes.len())?;
         out.records.push(record);
     }
-    out
+    Ok(out)
 }

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 
 use crate::config::PipelineConfig;
+use crate::decode::bounds::{InputBounds, InputBudget, TooLarge};
 use crate::decode::kpl;
 use crate::decode::stream_data::{self, RecordDataChoice, RecordDataKind};
 use crate::decode::subscription::{self, DecodeError, LogsPayload, MessageType};
@@ -56,12 +57,20 @@ impl Part {
 }
 
 /// A record's data (base64, as both event sources deliver it) decoded into owned parts: one for
-/// a plain record, one per user record of a KPL aggregate. Anything unreadable is a rejection.
-pub fn decode(data: &str, partition_key: &str, format: RecordDataChoice, limit: usize) -> Result<Vec<Part>, Rejection> {
+/// a plain record, one per user record of a KPL aggregate. Anything unreadable is a rejection,
+/// and so is data past `bounds.decoded_bytes` — all of a KPL aggregate's user records together,
+/// each decompressed no further than the budget left.
+pub fn decode(
+    data: &str,
+    partition_key: &str,
+    format: RecordDataChoice,
+    bounds: &InputBounds,
+) -> Result<Vec<Part>, Rejection> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.trim().as_bytes())
         .map_err(|e| Rejection::from(&DecodeError::InvalidBase64(e)))?;
     let data_error = |e: stream_data::DataError| Rejection { kind: e.kind(), reason: e.to_string() };
+    let mut budget = bounds.budget();
     match stream_data::detect_as(&bytes, format).map_err(data_error)? {
         RecordDataKind::Aggregated => {
             let user_records =
@@ -77,19 +86,29 @@ pub fn decode(data: &str, partition_key: &str, format: RecordDataChoice, limit: 
                     rejection
                 };
                 let kind = stream_data::detect_as(user.data, format).map_err(data_error).map_err(in_user_record)?;
-                let part = to_part(kind, user.data.to_vec(), user.partition_key, limit).map_err(in_user_record)?;
+                let part =
+                    to_part(kind, user.data.to_vec(), user.partition_key, &mut budget).map_err(in_user_record)?;
                 parts.push(part);
             }
             Ok(parts)
         }
-        kind => Ok(vec![to_part(kind, bytes, partition_key, limit)?]),
+        kind => Ok(vec![to_part(kind, bytes, partition_key, &mut budget)?]),
     }
 }
 
-fn to_part(kind: RecordDataKind, bytes: Vec<u8>, partition_key: &str, limit: usize) -> Result<Part, Rejection> {
+fn to_part(
+    kind: RecordDataKind,
+    bytes: Vec<u8>,
+    partition_key: &str,
+    budget: &mut InputBudget,
+) -> Result<Part, Rejection> {
     let agent = match kind {
         RecordDataKind::CloudWatchLogs => {
-            let json = subscription::decompress_gzip(&bytes, limit).map_err(|e| Rejection::from(&e))?;
+            let json = subscription::decompress_gzip(&bytes, budget.bytes_left()).map_err(|e| match e {
+                DecodeError::TooLarge { .. } => Rejection::from(budget.bytes_exceeded()),
+                other => Rejection::from(&other),
+            })?;
+            budget.add_bytes(json.len())?;
             return Ok(Part::CloudWatch(json));
         }
         RecordDataKind::Aggregated => {
@@ -98,9 +117,7 @@ fn to_part(kind: RecordDataKind, bytes: Vec<u8>, partition_key: &str, limit: usi
         RecordDataKind::AgentJson => true,
         RecordDataKind::Text => false,
     };
-    if bytes.len() > limit {
-        return Err(Rejection::from(&DecodeError::TooLarge { limit }));
-    }
+    budget.add_bytes(bytes.len())?;
     // detect() has already checked that the bytes are UTF-8.
     let text = String::from_utf8(bytes)
         .map_err(|e| Rejection::from(&DecodeError::InvalidUtf8 { offset: e.utf8_error().valid_up_to() }))?;
@@ -142,27 +159,43 @@ pub enum ParsedPart<'w> {
     Agent { partition_key: &'w str, lines: Vec<AgentLine<'w>> },
 }
 
-/// Parses the parts, borrowing from them. A CloudWatch payload that is not one rejects the record.
-pub fn parse(parts: &[Part]) -> Result<Vec<ParsedPart<'_>>, Rejection> {
-    parts
-        .iter()
-        .map(|part| match part {
+/// Parses the parts, borrowing from them. A CloudWatch payload that is not one rejects the record,
+/// and so do more lines (or log events) than `bounds.lines`, all parts together: counted while
+/// the lines are split, so a record of empty-looking lines never becomes a huge list.
+pub fn parse<'p>(parts: &'p [Part], bounds: &InputBounds) -> Result<Vec<ParsedPart<'p>>, Rejection> {
+    let mut budget = bounds.budget();
+    let mut parsed = Vec::with_capacity(parts.len());
+    for part in parts {
+        let part = match part {
             Part::CloudWatch(json) => match subscription::parse_payload(json) {
-                Ok((MessageType::Control, _)) => Ok(ParsedPart::Control),
-                Ok((MessageType::Data, payload)) => Ok(ParsedPart::Payload(payload)),
-                Err(error) => Err(Rejection::from(&error)),
+                Ok((MessageType::Control, _)) => ParsedPart::Control,
+                Ok((MessageType::Data, payload)) => {
+                    budget.add_lines(payload.log_events.len())?;
+                    ParsedPart::Payload(payload)
+                }
+                Err(error) => return Err(Rejection::from(&error)),
             },
-            Part::Lines { agent: false, partition_key, text } => {
-                Ok(ParsedPart::Text { partition_key, lines: stream_data::lines(text).collect() })
+            Part::Lines { agent, partition_key, text } => {
+                let mut lines = Vec::new();
+                for line in stream_data::lines(text) {
+                    budget.add_lines(1)?;
+                    lines.push(line);
+                }
+                if *agent {
+                    ParsedPart::Agent { partition_key, lines: lines.into_iter().map(split_agent_line).collect() }
+                } else {
+                    ParsedPart::Text { partition_key, lines }
+                }
             }
-            Part::Lines { agent: true, partition_key, text } => {
-                Ok(ParsedPart::Agent { partition_key, lines: stream_data::lines(text).map(split_agent_line).collect() })
-            }
-        })
-        .collect()
+        };
+        parsed.push(part);
+    }
+    Ok(parsed)
 }
 
-/// Normalizes the parts of one stream record into `records`.
+/// Normalizes the parts of one stream record into `records`. More records or attributes than
+/// the bounds allow (counted as they are made) reject the record: its records are taken back out
+/// and nothing of it is counted.
 pub fn normalize<'p>(
     origin: &StreamRecord<'p>,
     parts: &'p [ParsedPart<'p>],
@@ -170,7 +203,31 @@ pub fn normalize<'p>(
     ingest_time_ms: i64,
     records: &mut Vec<Record<'p>>,
     report: &mut IngestReport,
-) {
+) -> Result<(), Rejection> {
+    let start = records.len();
+    let mut counts = IngestReport::default();
+    let mut budget = config.bounds.budget();
+    match normalize_parts(origin, parts, config, ingest_time_ms, records, &mut counts, &mut budget) {
+        Ok(()) => {
+            report.merge(counts);
+            Ok(())
+        }
+        Err(too_large) => {
+            records.truncate(start);
+            Err(Rejection::from(too_large))
+        }
+    }
+}
+
+fn normalize_parts<'p>(
+    origin: &StreamRecord<'p>,
+    parts: &'p [ParsedPart<'p>],
+    config: &'p PipelineConfig,
+    ingest_time_ms: i64,
+    records: &mut Vec<Record<'p>>,
+    report: &mut IngestReport,
+    budget: &mut InputBudget,
+) -> Result<(), TooLarge> {
     let arrival_ms = origin.arrival_ms;
     let context = |log_stream: &'p str| LineContext {
         source: origin.source,
@@ -192,7 +249,7 @@ pub fn normalize<'p>(
                 report.own_log_events += payload.log_events.len()
             }
             ParsedPart::Payload(payload) => {
-                let normalized = normalize_payload(payload, origin.source, config, ingest_time_ms);
+                let normalized = normalize_payload(payload, origin.source, config, ingest_time_ms, budget)?;
                 normalized.count(report, payload.log_events.len());
                 records.extend(normalized.records);
             }
@@ -200,6 +257,7 @@ pub fn normalize<'p>(
                 let ctx = context(partition_key);
                 for line in lines {
                     let record = normalize_line(&ctx, event_id(records), arrival_ms, line);
+                    budget.add_record(record.attributes.len())?;
                     records.push(record);
                     report.log_events += 1;
                 }
@@ -211,10 +269,12 @@ pub fn normalize<'p>(
                     // The agent's time is when the line was read: closer to the event than arrival.
                     let agent_ms = line.time_ms.filter(|&ms| timestamp::plausible_cloudwatch_ms(ms, ingest_time_ms));
                     let record = normalize_line(&ctx, event_id(records), agent_ms.or(arrival_ms), &line.message);
+                    budget.add_record(record.attributes.len())?;
                     records.push(record);
                     report.log_events += 1;
                 }
             }
         }
     }
+    Ok(())
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::PipelineConfig;
+use crate::decode::bounds::TooLarge;
 use crate::decode::subscription::DecodeError;
 use crate::ingest::report::{DeadLetter, IngestReport, WrittenObject};
 use crate::lake::encode::{EncodeError, encode_parquet};
@@ -23,6 +24,10 @@ pub enum IngestError {
     /// Records could not be encoded as Parquet: a bug, reported loudly rather than dropped.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// A page of a log group's history past the bounds of one input (backfill only: delivered
+    /// input past them is dead-lettered).
+    #[error("a page of log events is too large: {0}")]
+    TooLarge(#[from] TooLarge),
 }
 
 impl IngestError {
@@ -32,6 +37,7 @@ impl IngestError {
         match self {
             IngestError::Storage(_) => "Loglake.StorageError",
             IngestError::Encode(_) => "Loglake.EncodeError",
+            IngestError::TooLarge(_) => "Loglake.TooLarge",
         }
     }
 
@@ -123,6 +129,12 @@ pub struct Rejection {
     /// A stable, machine-readable name (`corrupt_gzip`, `kpl_checksum` …).
     pub kind: &'static str,
     pub reason: String,
+}
+
+impl From<TooLarge> for Rejection {
+    fn from(error: TooLarge) -> Rejection {
+        Rejection { kind: error.kind(), reason: error.to_string() }
+    }
 }
 
 impl From<&DecodeError> for Rejection {

@@ -8,6 +8,11 @@
 //! message, so nothing is dropped. A batch that starts with a continuation line (its head was in
 //! an earlier batch) keeps it as an event of its own, marked.
 
+/// Lines joined into one event at most: a longer run of continuation lines goes on in a new
+/// event, marked as a continuation like the head of a batch. One record stays a readable size
+/// (and far below Athena's 32 MB row limit) however many indented lines a stream sends.
+pub const MAX_JOINED_LINES: usize = 1000;
+
 /// Consecutive lines that form one event: `first..first + lines`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Group {
@@ -69,6 +74,7 @@ pub fn groups<'l>(lines: impl IntoIterator<Item = &'l str>) -> Vec<Group> {
         let line = line.trim_end_matches(['\n', '\r']);
         if let (Some(current), Some(group)) = (state.as_mut(), out.last_mut())
             && continues(line, current)
+            && group.lines < MAX_JOINED_LINES
         {
             group.lines += 1;
             current.lines += 1;
@@ -80,7 +86,10 @@ pub fn groups<'l>(lines: impl IntoIterator<Item = &'l str>) -> Vec<Group> {
             }
             continue;
         }
-        out.push(Group { first: i, lines: 1, orphan: i == 0 && looks_continued(line) });
+        // A continuation with no event to join (the batch's first line, or one past the join
+        // bound) is an event of its own, marked.
+        let orphan = (i == 0 || state.as_ref().is_some_and(|s| continues(line, s))) && looks_continued(line);
+        out.push(Group { first: i, lines: 1, orphan });
         state = Some(State {
             head: line,
             lines: 1,
@@ -112,6 +121,22 @@ mod tests {
             "2026-11-20 10:00:02,000 INFO [main] c.e.Checkout - next order",
         ];
         assert_eq!(shape(&lines), [(0, 7, false), (7, 1, false)]);
+    }
+
+    #[test]
+    fn a_join_stops_at_its_bound_and_goes_on_as_a_marked_continuation() {
+        let mut lines = vec!["ERROR boom"];
+        lines.extend(std::iter::repeat_n("\tat com.example.Deep.call(Deep.java:1)", 2 * MAX_JOINED_LINES + 10));
+        lines.push("next event");
+        assert_eq!(
+            shape(&lines),
+            [
+                (0, MAX_JOINED_LINES, false),
+                (MAX_JOINED_LINES, MAX_JOINED_LINES, true),
+                (2 * MAX_JOINED_LINES, 11, true),
+                (2 * MAX_JOINED_LINES + 11, 1, false)
+            ]
+        );
     }
 
     #[test]

@@ -11,7 +11,13 @@ use serde_json::value::RawValue;
 
 pub type Entries<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
 
-/// The entries of `text` when it is exactly one JSON object, in document order.
+/// Entries kept of one object: more than any reader of a line needs (at most
+/// [`crate::parse::fields::MAX_ATTRIBUTES`] become attributes), few enough that a line of a
+/// million tiny keys costs no more than its text. The rest are still checked as JSON.
+pub const MAX_OBJECT_ENTRIES: usize = 1024;
+
+/// The entries of `text` when it is exactly one JSON object, in document order (the first
+/// [`MAX_OBJECT_ENTRIES`] of them).
 pub fn parse_object(text: &str) -> Option<Entries<'_>> {
     let mut de = serde_json::Deserializer::from_str(text);
     let entries = de.deserialize_map(EntriesVisitor).ok()?;
@@ -29,8 +35,12 @@ impl<'de> Visitor<'de> for EntriesVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_OBJECT_ENTRIES));
         while let Some(Key(key)) = map.next_key()? {
+            if entries.len() == MAX_OBJECT_ENTRIES {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
             entries.push((key, map.next_value::<&'de RawValue>()?));
         }
         Ok(entries)
@@ -105,4 +115,20 @@ pub fn is_object(raw: &RawValue) -> bool {
 
 pub fn find<'e, 'a>(entries: &'e Entries<'a>, key: &str) -> Option<&'e &'a RawValue> {
     entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_keeps_its_first_entries_and_is_still_checked_whole() {
+        let wide: String = (0..5000).map(|k| format!("\"k{k}\":{k}")).collect::<Vec<_>>().join(",");
+        let object = format!("{{{wide}}}");
+        let entries = parse_object(&object).unwrap();
+        assert_eq!(entries.len(), MAX_OBJECT_ENTRIES);
+        assert_eq!(entries[MAX_OBJECT_ENTRIES - 1].0, format!("k{}", MAX_OBJECT_ENTRIES - 1));
+        // Broken JSON after the kept entries still makes it no object.
+        assert!(parse_object(&format!("{{{wide},\"late\":[1,}}")).is_none());
+    }
 }

@@ -23,13 +23,34 @@ pub(crate) fn records_array(message: &str) -> Option<Vec<&str>> {
     }
     #[derive(serde::Deserialize)]
     struct Envelope<'a> {
-        #[serde(rename = "Records", borrow)]
-        records: Vec<&'a serde_json::value::RawValue>,
+        #[serde(rename = "Records", borrow, deserialize_with = "only_records")]
+        records: Vec<&'a str>,
     }
     let envelope: Envelope<'_> = serde_json::from_str(trimmed).ok()?;
-    let all_records =
-        envelope.records.iter().all(|raw| raw_json::parse_object(raw.get()).is_some_and(|e| is_record(&e)));
-    (all_records && !envelope.records.is_empty()).then(|| envelope.records.iter().map(|raw| raw.get()).collect())
+    (!envelope.records.is_empty()).then_some(envelope.records)
+}
+
+/// The elements of a `Records` array, refused at the first that is not a CloudTrail record:
+/// an array of a million `{}` is not held in memory to be looked at afterwards.
+fn only_records<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<&'de str>, D::Error> {
+    struct Elements;
+    impl<'de> serde::de::Visitor<'de> for Elements {
+        type Value = Vec<&'de str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of CloudTrail records")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut records = Vec::new();
+            while let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? {
+                if !raw_json::parse_object(raw.get()).is_some_and(|entries| is_record(&entries)) {
+                    return Err(serde::de::Error::custom("not a CloudTrail record"));
+                }
+                records.push(raw.get());
+            }
+            Ok(records)
+        }
+    }
+    deserializer.deserialize_seq(Elements)
 }
 
 /// A CloudTrail record: `eventVersion` and `eventTime`, and `eventSource` (API calls, service
@@ -71,4 +92,20 @@ pub(crate) fn parse<'a>(entries: Entries<'a>, out: &mut LineFields<'a>) {
         }
     }
     out.level = Some(if failed { Level::Error } else { Level::Info });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_records_array_is_split_only_when_every_element_is_a_record() {
+        let record = r#"{"eventVersion":"1.08","eventTime":"2026-11-20T10:00:00Z","eventSource":"s3.amazonaws.com"}"#;
+        let two = format!(r#"{{"Records":[{record},{record}]}}"#);
+        assert_eq!(records_array(&two), Some(vec![record, record]));
+        // A million empty objects: refused at the first, never collected.
+        let empties = format!(r#"{{"Records":[{record},{}]}}"#, vec!["{}"; 1_000_000].join(","));
+        assert_eq!(records_array(&empties), None);
+        assert_eq!(records_array(r#"{"Records":[]}"#), None);
+    }
 }
