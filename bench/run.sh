@@ -53,6 +53,9 @@ cargo bench --quiet -p loglake --bench kinesis -- "$work/kinesis" | tee -a "$res
 echo "== ingest-s3: a 500 MB (decoded) gzip ALB object, MB/s and peak RSS with 128 and 256 MB bounds"
 cargo bench --quiet -p loglake --bench s3 -- 500 | tee -a "$results"
 
+echo "== hostile input: peak RSS of the KPL aggregate bomb and of the largest inputs the 128 MB bounds accept"
+cargo bench --quiet -p loglake --bench hostile | tee -a "$results"
+
 echo "== ingest-kinesis peak RSS, 6 MB batch, the release binary through the runtime API (moto as S3)"
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &

@@ -388,7 +388,7 @@ mod tests {
         .unwrap();
         let derived = InputBounds::for_memory_mb(512);
         assert_eq!(c.bounds, InputBounds { lines: 100, ..derived });
-        assert_eq!(c.bounds.decoded_bytes, 64 << 20);
+        assert_eq!(c.bounds.decoded_bytes, 32 << 20);
         let bad = PipelineConfig::from_lookup(lookup(&[
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"),
             ("LOGLAKE_MAX_INPUT_ATTRIBUTES", "-1"),

@@ -34,10 +34,10 @@ fn payload_json(messages: &[String]) -> Vec<u8> {
 }
 
 /// The KPL aggregate bomb: one Kinesis record of about 1 MiB holding 64 gzip members, each a
-/// valid CloudWatch Logs payload of one 15 MiB event. Each member is under the old per-member cap
-/// of 16 MiB, so together they inflate to about 1 GiB.
+/// valid CloudWatch Logs payload of one 6 MiB event. Each member is under the bound (8 MiB at
+/// 128 MB), and a cap per member, as before, would let them inflate to 384 MiB together.
 fn kpl_bomb() -> Vec<u8> {
-    let member = gzip(&payload_json(&["a".repeat(15 << 20)]));
+    let member = gzip(&payload_json(&["a".repeat(6 << 20)]));
     let members: Vec<&[u8]> = (0..64).map(|_| member.as_slice()).collect();
     let aggregate = kpl::aggregate("bomb", &members);
     assert!(aggregate.len() < 1 << 20, "a Kinesis record holds at most 1 MiB: {}", aggregate.len());

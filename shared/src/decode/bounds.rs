@@ -7,7 +7,7 @@
 //! batch lands.
 //!
 //! The defaults scale with the function's memory ([`InputBounds::for_memory_mb`]): at 128 MB an
-//! input may decode to 16 MiB, hold 65,536 lines or records and 262,144 attributes.
+//! input may decode to 8 MiB, hold 16,384 lines or records and 65,536 attributes.
 
 /// Memory the bounds assume when the function's is unknown (the CLI, tests): the smallest
 /// ingest function's.
@@ -25,15 +25,15 @@ pub struct InputBounds {
 }
 
 impl InputBounds {
-    /// Bounds for a function of `memory_mb`: decoded bytes 1/8 of the memory, 512 lines and
-    /// 2,048 attributes per MB. Each is several times what a legitimate input holds (CloudWatch
-    /// Logs sends at most 10,000 events and 1 MB per PutLogEvents call; a Kinesis record is at most
-    /// 1 MiB), and all three at once stay within a quarter of the memory: a record in memory is
-    /// about 300 bytes besides its text, an attribute about 50 (shared/benches/hostile.rs
-    /// measures the peak).
+    /// Bounds for a function of `memory_mb`: decoded bytes 1/16 of the memory, 128 lines and 512
+    /// attributes per MB. An input at the bounds costs about six times its decoded bytes at the
+    /// peak (its text, its events, its records, their Parquet encoding: 60 MB for 8 MiB of 16,000
+    /// events, shared/benches/hostile.rs), which leaves a 128 MB function room for its runtime.
+    /// Legitimate input is well inside: CloudWatch Logs sends at most 10,000 events and 1 MB per
+    /// PutLogEvents call, and a Kinesis record is at most 1 MiB.
     pub fn for_memory_mb(memory_mb: usize) -> InputBounds {
         let mb = memory_mb.max(DEFAULT_MEMORY_MB);
-        InputBounds { decoded_bytes: mb / 8 * 1024 * 1024, lines: mb * 512, attributes: mb * 2048 }
+        InputBounds { decoded_bytes: mb / 16 * 1024 * 1024, lines: mb * 128, attributes: mb * 512 }
     }
 
     /// The running totals of one input against these bounds.
@@ -119,10 +119,10 @@ mod tests {
     #[test]
     fn bounds_scale_with_memory_and_never_fall_below_the_smallest_function() {
         let small = InputBounds::for_memory_mb(128);
-        assert_eq!(small, InputBounds { decoded_bytes: 16 << 20, lines: 65_536, attributes: 262_144 });
+        assert_eq!(small, InputBounds { decoded_bytes: 8 << 20, lines: 16_384, attributes: 65_536 });
         assert_eq!(InputBounds::for_memory_mb(0), small);
         let large = InputBounds::for_memory_mb(1024);
-        assert_eq!(large.decoded_bytes, 128 << 20);
+        assert_eq!(large.decoded_bytes, 64 << 20);
         assert_eq!(large.lines, 8 * small.lines);
     }
 
