@@ -19,18 +19,12 @@ use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch}
 use loglake::lake::storage::LocalStore;
 use serde_json::{Value, json};
 
+#[path = "common/rss.rs"]
+mod rss;
+use rss::status_kb;
+
 const NOW: i64 = 1_795_168_900_000;
 const EVENT_MS: i64 = 1_795_168_800_000;
-
-fn status_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 fn payload(messages: impl Iterator<Item = String>) -> Vec<u8> {
     let events: Vec<Value> = messages

@@ -15,6 +15,10 @@ use loglake::ingest::s3::{S3Options, SqsEvent, ingest_sqs_batch};
 use loglake::lake::source::LocalSource;
 use loglake::lake::storage::LocalStore;
 
+#[path = "common/rss.rs"]
+mod rss;
+use rss::status_kb;
+
 const KEY: &str = "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/11/20/123456789012_elasticloadbalancing_us-east-1_app.bench.0f1e_20261120T1000Z_10.0.0.1_x.log.gz";
 const INGEST_MS: i64 = 1_795_200_000_000;
 
@@ -55,16 +59,6 @@ fn write_alb_object(path: &std::path::Path, decoded_mb: usize) -> (usize, usize)
     }
     gzip.finish().unwrap().flush().unwrap();
     (bytes, lines)
-}
-
-fn status_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 fn main() {
