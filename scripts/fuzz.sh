@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Fuzzing the decoders (fuzz/, cargo-fuzz on the nightly toolchain).
+#
+#   scripts/fuzz.sh smoke [SECONDS]   every target for SECONDS (default 15) after replaying the
+#                                     kept regression inputs: CI runs this
+#   scripts/fuzz.sh campaign RUNS     every target for RUNS executions (RELIABILITY.md's figures)
+#
+# Seeds come from events/ and the queries (scripts/fuzz_seeds.py). An input that fails a target
+# is left in fuzz/artifacts/<target>/; once fixed, copy it to fuzz/regressions/<target>/ so that
+# every smoke replays it. Prints one line per target: executions, seconds, and the outcome.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-smoke}
+targets=(cloudwatch_payload stream_record kpl line multiline query_file s3_object)
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
+
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo +nightly install cargo-fuzz --version 0.13.2 --locked
+fi
+python3 scripts/fuzz_seeds.py
+
+case "$mode" in
+  smoke) budget=(-max_total_time="${2:-15}") ;;
+  campaign) budget=(-runs="${2:?campaign needs a number of executions}") ;;
+  *) echo "usage: $0 smoke [SECONDS] | campaign RUNS" >&2; exit 2 ;;
+esac
+
+failed=0
+for target in "${targets[@]}"; do
+  regressions="fuzz/regressions/$target"
+  mkdir -p "$regressions" "fuzz/artifacts/$target"
+  log="$target_dir/$target.log"
+  mkdir -p "$target_dir"
+  # Replay every kept input first: -runs=0 runs each file of the folders once.
+  if ! (cd fuzz && cargo +nightly fuzz run --target-dir "$target_dir" "$target" "../$regressions" -- -runs=0) >"$log" 2>&1; then
+    echo "$target: a kept regression input fails (log: $log)"; tail -30 "$log"; failed=1; continue
+  fi
+  start=$(date +%s)
+  if (cd fuzz && cargo +nightly fuzz run --target-dir "$target_dir" "$target" "corpus/$target" -- \
+        -rss_limit_mb=2048 -timeout=10 -max_len=65536 "${budget[@]}") >"$log" 2>&1; then
+    outcome=ok
+  else
+    outcome="FAILED: input in fuzz/artifacts/$target/ (log: $log)"; failed=1
+    grep -E "panicked|ERROR|SUMMARY" "$log" | head -5
+  fi
+  runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' | tail -1 || true)
+  if [ -z "$runs" ]; then runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true); fi
+  echo "$target: ${runs:-?} executions in $(( $(date +%s) - start )) s: $outcome"
+done
+exit $failed
