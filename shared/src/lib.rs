@@ -12,7 +12,7 @@
 //! | [`compact`] | staging into curated files, invisible to readers: the run, the external merge, the state, the reader view | `lake`, `metrics` |
 //! | [`rollup`] | query files, windows, the record and cost of every run | `lake`, `metrics` |
 //! | [`function`] | what every function reads at cold start, and how its errors name themselves | `lake`, `config`, `ingest`, `compact` |
-//! | [`testing`] | helpers of the tests of every crate (feature `testing`; any stage's tests may use it) | `lake` |
+//! | [`testing`] | helpers of the tests of every crate (feature `testing`; any stage's tests may use it) | `decode`, `lake` |
 //!
 //! A stage uses only the stages its row names, and files import each other by the path of the
 //! file that defines an item, never through a re-export; `python3 scripts/check_modules.py`

@@ -55,6 +55,28 @@ pub fn integration_python() -> Option<String> {
     }
 }
 
+/// A CloudWatch Logs DATA_MESSAGE of account 123456789012 with `events` (id, timestamp ms,
+/// message), as JSON.
+pub fn cloudwatch_payload_json<S: AsRef<str>>(log_group: &str, events: &[(S, i64, S)]) -> Vec<u8> {
+    let events: Vec<Value> = events
+        .iter()
+        .map(|(id, ts, m)| serde_json::json!({"id": id.as_ref(), "timestamp": ts, "message": m.as_ref()}))
+        .collect();
+    let body = serde_json::json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": log_group, "logStream": "s",
+        "subscriptionFilters": ["loglake"], "logEvents": events
+    });
+    body.to_string().into_bytes()
+}
+
+/// [`cloudwatch_payload_json`] gzipped, in base64: `awslogs.data` of a subscription event, and
+/// the `data` of a Kinesis or Firehose record the subscription forwarded.
+pub fn cloudwatch_payload<S: AsRef<str>>(log_group: &str, events: &[(S, i64, S)]) -> String {
+    use base64::Engine as _;
+    let gzipped = crate::decode::subscription::gzip(&cloudwatch_payload_json(log_group, events));
+    base64::engine::general_purpose::STANDARD.encode(gzipped)
+}
+
 /// A bucket name no other test uses.
 pub fn unique_bucket(tag: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
@@ -182,5 +204,74 @@ impl<S: ObjectStore> ObjectStore for PausingStore<S> {
     async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
         self.step().await;
         self.inner.put_if(key, body, expected).await
+    }
+}
+
+/// scripts/fault_proxy.py on loopback in front of the local moto (`AWS_ENDPOINT_URL`): a fraction
+/// `rate` of the requests through it fail — 503 SlowDown, 500, connection resets before and
+/// after the upstream acted, truncated bodies, stalls of `stall` — chosen by a seeded generator.
+/// Stopped when dropped.
+pub struct FaultProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl FaultProxy {
+    pub fn start(python: &str, rate: f64, seed: u64, stall: std::time::Duration) -> FaultProxy {
+        use std::io::BufRead;
+        let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: the moto the proxy fronts");
+        let mut child = std::process::Command::new(python)
+            .arg(repo_root().join("scripts/fault_proxy.py"))
+            .args(["--upstream", &upstream, "--rate", &rate.to_string(), "--seed", &seed.to_string()])
+            .args(["--stall", &stall.as_secs_f64().to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start scripts/fault_proxy.py");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("proxy stdout");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("proxy says its port");
+        let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok());
+        let port = port.unwrap_or_else(|| panic!("fault proxy did not start: {line:?}"));
+        FaultProxy { child, port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The SDK configuration of the functions with `policy`, every service pointed at the proxy.
+    /// (The environment's `AWS_ENDPOINT_URL` reaches a client through the service configuration,
+    /// and wins over the `SdkConfig`'s endpoint: the proxy replaces it there.)
+    pub async fn sdk_config(&self, policy: &crate::lake::storage::AwsClientPolicy) -> aws_config::SdkConfig {
+        let config = crate::lake::storage::load_aws_config_with(policy).await.into_builder();
+        config.service_config(ProxyEndpoint(self.endpoint())).endpoint_url(self.endpoint()).build()
+    }
+
+    /// The requests the proxy saw and the faults it injected, by kind.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the proxy");
+        stream.write_all(b"GET /__faults HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n").expect("ask the proxy");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("proxy answers");
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("proxy counts {body:?}: {e}"))
+    }
+}
+
+/// Service configuration naming one endpoint for every service, and nothing else.
+#[derive(Debug)]
+struct ProxyEndpoint(String);
+
+impl aws_types::service_config::LoadServiceConfig for ProxyEndpoint {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        (key.env() == "AWS_ENDPOINT_URL").then(|| self.0.clone())
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

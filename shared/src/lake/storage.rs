@@ -1,6 +1,7 @@
 //! Where the lake lives: one small trait, an S3 bucket or a local directory with the same keys.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -276,12 +277,20 @@ fn local_version(body: &[u8]) -> Version {
 
 // ---------------------------------------------------------------------------------------------
 
-/// An S3 bucket through aws-sdk-s3.
+/// An S3 bucket through aws-sdk-s3, with the retries and timeouts of the SDK configuration
+/// it is made from. The SDK retries a call until its response's headers; a GET whose body then
+/// fails (a reset connection, a truncated body) is sent again here, as many times.
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
+    attempts: u32,
+    attempt_timeout: Option<Duration>,
 }
+
+/// The slowest upload rate an upload's attempt timeout allows for: a curated file of hundreds
+/// of MB gets its time to send.
+const UPLOAD_BYTES_PER_SEC: u64 = 4 << 20;
 
 /// An S3 client; `force_path_style` addresses buckets as `endpoint/bucket/key`, which local
 /// S3-compatible servers (moto, MinIO) need.
@@ -290,24 +299,113 @@ pub fn s3_client(sdk_config: &aws_config::SdkConfig, force_path_style: bool) -> 
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// How every AWS call of loglake retries and gives up, chosen rather than left to the SDK's
+/// defaults (3 attempts, and no timeout but the connect one: a stalled S3 call ran until the
+/// Lambda deadline, and the source retried the whole invocation).
+///
+/// Retries use the SDK's standard mode: exponential backoff with full jitter, on throttling
+/// (503 SlowDown), 5xx, timeouts and connection errors, drawing on its retry quota. A call still
+/// failing after `max_attempts` fails the invocation, and the source retries it (RELIABILITY.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AwsClientPolicy {
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// The backoff before the first retry; it doubles with each retry up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub connect_timeout: Duration,
+    /// One attempt, until the response's headers. A body that stalls afterwards is stopped by the
+    /// SDK's stalled-stream protection (under 1 byte/s for 5 s), and an S3 GET whose body fails
+    /// is sent again (see [`S3Store`]).
+    pub attempt_timeout: Duration,
+}
+
+impl AwsClientPolicy {
+    /// The functions' policy. Five attempts span about 15 s of backoff at most (1, 2, 4, 8 s,
+    /// jittered): longer than an S3 prefix's usual throttling burst, and within the 60 s of the
+    /// shortest-lived function with time to spare for a stalled attempt.
+    pub const FUNCTIONS: AwsClientPolicy = AwsClientPolicy {
+        max_attempts: 5,
+        initial_backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(20),
+        connect_timeout: Duration::from_secs(3),
+        attempt_timeout: Duration::from_secs(15),
+    };
+
+    fn retry_config(&self) -> aws_config::retry::RetryConfig {
+        aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+
+    fn timeout_config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .build()
+    }
+}
+
 /// Loads the AWS configuration the standard way (environment, profile, container and instance
-/// credentials; `AWS_ENDPOINT_URL` for a local server) with an HTTPS client on rustls + ring.
+/// credentials; `AWS_ENDPOINT_URL` for a local server) with an HTTPS client on rustls + ring,
+/// and the functions' retries and timeouts ([`AwsClientPolicy::FUNCTIONS`]).
 pub async fn load_aws_config() -> aws_config::SdkConfig {
+    load_aws_config_with(&AwsClientPolicy::FUNCTIONS).await
+}
+
+/// [`load_aws_config`] with another policy (tests shorten the waits, not the logic).
+pub async fn load_aws_config_with(policy: &AwsClientPolicy) -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let http_client =
         aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client)
+        .retry_config(policy.retry_config())
+        .timeout_config(policy.timeout_config())
+        .load()
+        .await
 }
 
 impl S3Store {
     /// `force_path_style` addresses the bucket as `endpoint/bucket/key`, which local
     /// S3-compatible servers (moto, MinIO) need.
     pub fn new(sdk_config: &aws_config::SdkConfig, bucket: impl Into<String>, force_path_style: bool) -> Self {
-        S3Store { client: s3_client(sdk_config, force_path_style), bucket: bucket.into() }
+        S3Store {
+            client: s3_client(sdk_config, force_path_style),
+            bucket: bucket.into(),
+            attempts: sdk_config.retry_config().map_or(1, |r| r.max_attempts()).max(1),
+            attempt_timeout: sdk_config.timeout_config().and_then(|t| t.operation_attempt_timeout()),
+        }
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
+    }
+
+    /// The object (or `range` of it) and its version, or `None` when no object has the key. A
+    /// body that fails midway is read again with a new GET, up to the client's attempts.
+    async fn get_object(&self, key: &str, range: Option<String>) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
+        check_key(key)?;
+        let mut attempt = 1;
+        loop {
+            let request = self.client.get_object().bucket(&self.bucket).key(key).set_range(range.clone());
+            let output = match request.send().await {
+                Ok(output) => output,
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+                Err(error) => return Err(self.err("GetObject", key, error)),
+            };
+            let version = Version(output.e_tag().unwrap_or_default().to_owned());
+            match output.body.collect().await {
+                Ok(bytes) => return Ok(Some((bytes.into_bytes().to_vec(), version))),
+                Err(error) if attempt < self.attempts => {
+                    let error = aws_sdk_s3::error::DisplayErrorContext(&error);
+                    tracing::warn!(key, attempt, error = %error, "S3 GET body failed; reading it again");
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.err("GetObject body", key, error)),
+            }
+        }
     }
 
     fn err(&self, op: &'static str, key: &str, error: impl std::error::Error) -> StorageError {
@@ -338,29 +436,22 @@ impl ObjectStore for S3Store {
             path: path.to_path_buf(),
             source: std::io::Error::other(e),
         })?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.err("PutObject", key, e))?;
+        let mut request = self.client.put_object().bucket(&self.bucket).key(key).body(body).customize();
+        if let Some(timeout) = self.attempt_timeout {
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            let timeout = timeout + Duration::from_secs_f64(bytes as f64 / UPLOAD_BYTES_PER_SEC as f64);
+            let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(timeout).build();
+            request = request.config_override(aws_sdk_s3::config::Builder::default().timeout_config(timeouts));
+        }
+        request.send().await.map_err(|e| self.err("PutObject", key, e))?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
-        check_key(key)?;
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| self.err("GetObject", key, e))?;
-        let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
-        Ok(bytes.into_bytes().to_vec())
+        match self.get_object(key, None).await? {
+            Some((body, _)) => Ok(body),
+            None => Err(self.err("GetObject", key, NoSuchKey)),
+        }
     }
 
     async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>, StorageError> {
@@ -368,18 +459,12 @@ impl ObjectStore for S3Store {
         if range.is_empty() {
             return Ok(Vec::new());
         }
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            // HTTP ranges name the last byte, not the one after it.
-            .range(format!("bytes={}-{}", range.start, range.end - 1))
-            .send()
-            .await
-            .map_err(|e| self.err("GetObject (range)", key, e))?;
-        let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
-        Ok(bytes.into_bytes().to_vec())
+        // HTTP ranges name the last byte, not the one after it.
+        let range = format!("bytes={}-{}", range.start, range.end - 1);
+        match self.get_object(key, Some(range)).await? {
+            Some((body, _)) => Ok(body),
+            None => Err(self.err("GetObject (range)", key, NoSuchKey)),
+        }
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
@@ -411,15 +496,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError> {
-        check_key(key)?;
-        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(output) => output,
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-            Err(error) => return Err(self.err("GetObject", key, error)),
-        };
-        let version = Version(output.e_tag().unwrap_or_default().to_owned());
-        let bytes = output.body.collect().await.map_err(|e| self.err("GetObject body", key, e))?;
-        Ok(Some((bytes.into_bytes().to_vec(), version)))
+        self.get_object(key, None).await
     }
 
     async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
@@ -455,6 +532,11 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 }
+
+/// What a GET of an absent object fails with.
+#[derive(Debug, thiserror::Error)]
+#[error("NoSuchKey: no object has the key")]
+struct NoSuchKey;
 
 // ---------------------------------------------------------------------------------------------
 

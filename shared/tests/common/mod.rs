@@ -82,19 +82,7 @@ pub async fn lake_rows(store: &LocalStore) -> Vec<Row> {
     rows
 }
 
-/// gzip of a DATA_MESSAGE (no base64: what a Kinesis or Firehose record's data holds), as base64
-/// for an event. Events are (id, timestamp ms, message).
-pub fn cloudwatch_payload<S: AsRef<str>>(group: &str, events: &[(S, i64, S)]) -> String {
-    let events: Vec<_> = events
-        .iter()
-        .map(|(id, ts, m)| serde_json::json!({"id": id.as_ref(), "timestamp": ts, "message": m.as_ref()}))
-        .collect();
-    let body = serde_json::json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group, "logStream": "s",
-        "subscriptionFilters": ["loglake"], "logEvents": events
-    });
-    base64::engine::general_purpose::STANDARD.encode(loglake::decode::subscription::gzip(body.to_string().as_bytes()))
-}
+pub use loglake::testing::cloudwatch_payload;
 
 /// A CONTROL_MESSAGE as CloudWatch Logs sends it when a destination is created.
 pub fn control_payload(timestamp_ms: i64) -> String {

@@ -1,0 +1,205 @@
+//! Every function through a proxy that injects faults between it and S3 (and Glue, Athena) at
+//! 10% and 30% of requests: 503 SlowDown, 500, connection resets before and after the upstream
+//! acted, truncated bodies, stalls past the attempt timeout (scripts/fault_proxy.py, in front of
+//! moto). The functions run with their own retry logic ([`TEST_POLICY`]: their policy with
+//! shorter waits), and an invocation that still fails is invoked again, as its source would.
+//! What readers then see holds every record exactly once, and nothing is in `errors/`.
+//!
+//! Each test prints the requests, the faults injected by kind and the failed invocations
+//! (`cargo nextest run -p loglake-reliability --no-capture`); RELIABILITY.md has the figures.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use loglake::function::{FunctionConfig, State, now_ms};
+use loglake::ingest::firehose::TransformOptions;
+use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python, read_bucket_with_pyarrow, unique_bucket};
+use loglake_reliability::{STALL, SourceRetries, TEST_POLICY, by_id, workload};
+use serde_json::{Value, json};
+
+const LOG_GROUP: &str = "/app/faults";
+
+/// A fresh bucket, and a store on it that goes straight to moto (what the test reads with).
+async fn bucket(tag: &str) -> (String, S3Store) {
+    let bucket = unique_bucket(tag);
+    let direct = S3Store::new(&load_aws_config().await, &bucket, true);
+    direct.client().create_bucket().bucket(&bucket).send().await.expect("create bucket in moto");
+    (bucket, direct)
+}
+
+/// A function's state as it is built in production, its S3 client going through the proxy.
+async fn state_through(proxy: &FaultProxy, bucket: &str) -> State {
+    let config = FunctionConfig::from_lookup(|name| match name {
+        "LOGLAKE_BUCKET" => Some(bucket.to_owned()),
+        other => std::env::var(other).ok(),
+    })
+    .expect("configuration");
+    let store = S3Store::new(&proxy.sdk_config(&TEST_POLICY).await, bucket, config.force_path_style);
+    State { pipeline: config.pipeline, store: Box::new(store) }
+}
+
+/// Every event once, its message whole, and no dead letter: the rows of staging read by pyarrow
+/// together with `more_rows` (a Firehose response's), against what was sent.
+async fn assert_every_event_once(
+    direct: &S3Store,
+    python: &str,
+    more_rows: Vec<Value>,
+    sent: &BTreeMap<String, String>,
+) {
+    let mut rows = read_bucket_with_pyarrow(direct, python).await;
+    rows.extend(more_rows);
+    let mut seen = BTreeMap::new();
+    for row in &rows {
+        let id = row["event_id"].as_str().expect("event_id").to_owned();
+        let message = row["message"].as_str().expect("message").to_owned();
+        assert!(seen.insert(id.clone(), message).is_none(), "{id} twice");
+    }
+    assert_eq!(seen.len(), sent.len(), "every event exactly once");
+    assert!(seen == *sent, "the messages read back are the messages sent");
+    assert_eq!(direct.list("errors/").await.unwrap(), Vec::<String>::new(), "no dead letters");
+}
+
+fn report(function: &str, rate: f64, proxy: &FaultProxy, retries: SourceRetries) {
+    println!(
+        "{function} at {:.0}% faults: {} inputs, {} failed invocations retried, proxy {:?}",
+        rate * 100.0,
+        retries.inputs,
+        retries.failed_invocations,
+        proxy.counts()
+    );
+}
+
+async fn cloudwatch_through_faults(rate: f64, seed: u64) {
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-cw").await;
+    let proxy = FaultProxy::start(&python, rate, seed, STALL);
+    let state = state_through(&proxy, &bucket).await;
+    let now = now_ms();
+    let payloads = workload(600, 20, now);
+    let mut retries = SourceRetries::default();
+    for events in &payloads {
+        let event =
+            serde_json::from_value(json!({"awslogs": {"data": cloudwatch_payload(LOG_GROUP, events)}})).unwrap();
+        retries.until_ok("ingest-cloudwatch", || ingest_cloudwatch::handle_at(&state, &event, now)).await;
+    }
+    report("ingest-cloudwatch", rate, &proxy, retries);
+    assert_every_event_once(&direct, &python, Vec::new(), &by_id(payloads.iter().flatten())).await;
+}
+
+#[tokio::test]
+async fn ingest_cloudwatch_at_10_percent_faults_lands_every_event_once() {
+    cloudwatch_through_faults(0.10, 11).await;
+}
+
+#[tokio::test]
+async fn ingest_cloudwatch_at_30_percent_faults_lands_every_event_once() {
+    cloudwatch_through_faults(0.30, 31).await;
+}
+
+/// Batches of CloudWatch payloads from one shard. A batch that reports a record to retry from
+/// is sent again from that record on, as the event source mapping does.
+async fn kinesis_through_faults(rate: f64, seed: u64) {
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-kinesis").await;
+    let proxy = FaultProxy::start(&python, rate, seed, STALL);
+    let state = state_through(&proxy, &bucket).await;
+    let now = now_ms();
+    let payloads = workload(600, 20, now);
+    let records: Vec<Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, events)| {
+            let sequence = format!("4959{i:020}");
+            json!({"kinesis": {"partitionKey": "p", "sequenceNumber": sequence, "data": cloudwatch_payload(LOG_GROUP, events),
+                               "approximateArrivalTimestamp": now as f64 / 1000.0},
+                   "eventID": format!("shardId-000000000000:{sequence}"),
+                   "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/logs", "awsRegion": "us-east-1"})
+        })
+        .collect();
+    let mut retries = SourceRetries::default();
+    for batch in records.chunks(25) {
+        let mut from = 0;
+        while from < batch.len() {
+            let event = serde_json::from_value(json!({"Records": &batch[from..]})).unwrap();
+            let outcome = ingest_kinesis::handle_at(&state, &event, now, &Default::default()).await;
+            retries.inputs += 1;
+            match outcome.retry_from {
+                Some(retry) => {
+                    retries.failed_invocations += 1;
+                    assert!(retries.failed_invocations < 40 * records.len(), "no progress: {}", retry.reason);
+                    let at =
+                        batch.iter().position(|r| r["kinesis"]["sequenceNumber"] == retry.sequence_number.as_str());
+                    from = at.expect("retry_from names a record of the batch");
+                }
+                None => from = batch.len(),
+            }
+        }
+    }
+    report("ingest-kinesis", rate, &proxy, retries);
+    assert_every_event_once(&direct, &python, Vec::new(), &by_id(payloads.iter().flatten())).await;
+}
+
+#[tokio::test]
+async fn ingest_kinesis_at_10_percent_faults_lands_every_event_once() {
+    kinesis_through_faults(0.10, 12).await;
+}
+
+#[tokio::test]
+async fn ingest_kinesis_at_30_percent_faults_lands_every_event_once() {
+    kinesis_through_faults(0.30, 32).await;
+}
+
+/// Batches of CloudWatch payloads through a delivery stream. A payload over two hours, and
+/// those past a response budget made small, go straight to staging (through the proxy); the
+/// rows of the last response of each batch are what Firehose delivers.
+async fn firehose_through_faults(rate: f64, seed: u64) {
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-firehose").await;
+    let proxy = FaultProxy::start(&python, rate, seed, STALL);
+    let state = state_through(&proxy, &bucket).await;
+    let now = now_ms();
+    let payloads = workload(600, 20, now);
+    let mut retries = SourceRetries::default();
+    let mut delivered = Vec::new();
+    for (b, batch) in payloads.chunks(4).enumerate() {
+        let records: Vec<Value> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, events)| {
+                json!({"recordId": format!("{b}-{i}"), "approximateArrivalTimestamp": now,
+                                      "data": cloudwatch_payload(LOG_GROUP, events)})
+            })
+            .collect();
+        let event = serde_json::from_value(json!({
+            "invocationId": format!("invocation-{b}"), "region": "us-east-1", "records": records,
+            "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/logs"}))
+        .unwrap();
+        let options = TransformOptions { response_budget_bytes: 16 << 10, ..Default::default() };
+        let (response, _) = retries
+            .until_ok("firehose-transform", || firehose_transform::handle_at(&state, &event, now, &options))
+            .await;
+        for result in response.records {
+            let ndjson = base64::engine::general_purpose::STANDARD.decode(&result.data).unwrap();
+            delivered.extend(
+                ndjson
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| serde_json::from_slice::<Value>(l).unwrap()),
+            );
+        }
+    }
+    report("firehose-transform", rate, &proxy, retries);
+    assert!(!delivered.is_empty() && !direct.list("staging/").await.unwrap().is_empty(), "both ways exercised");
+    assert_every_event_once(&direct, &python, delivered, &by_id(payloads.iter().flatten())).await;
+}
+
+#[tokio::test]
+async fn firehose_transform_at_10_percent_faults_lands_every_event_once() {
+    firehose_through_faults(0.10, 13).await;
+}
+
+#[tokio::test]
+async fn firehose_transform_at_30_percent_faults_lands_every_event_once() {
+    firehose_through_faults(0.30, 33).await;
+}
