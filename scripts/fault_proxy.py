@@ -1,10 +1,12 @@
 """A fault-injecting HTTP proxy on loopback, in front of moto, for the reliability tests.
 
     fault_proxy.py --upstream http://127.0.0.1:PORT --rate 0.1 --seed 7 [--stall SECONDS]
+                   [--kinds reset_after,stall] [--max-faults N]
 
 Prints `listening PORT` on stdout once it accepts connections. Each request is forwarded to the
 upstream unchanged, except that a fraction `--rate` of them (chosen by a seeded generator) get a
-fault instead, each kind as often as its weight in FAULTS says:
+fault instead (at most `--max-faults`), each kind (of `--kinds`, all by default) as often as its
+weight in FAULTS says:
 
 - slowdown      503 SlowDown (S3) / ThrottlingException (JSON APIs), not forwarded
 - internal      500 InternalError, not forwarded
@@ -34,8 +36,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection
 
 
 class Faults:
-    def __init__(self, rate, seed):
+    def __init__(self, rate, seed, kinds, max_faults):
         self.rate = rate
+        self.kinds = {kind: FAULTS[kind] for kind in kinds}
+        self.left = max_faults
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.counts = {"requests": 0, **{kind: 0 for kind in FAULTS}}
@@ -44,10 +48,11 @@ class Faults:
         """The fault for the next request, or None."""
         with self.lock:
             self.counts["requests"] += 1
-            if self.random.random() >= self.rate:
+            if self.left == 0 or self.random.random() >= self.rate:
                 return None
-            kind = self.random.choices(list(FAULTS), weights=list(FAULTS.values()))[0]
+            kind = self.random.choices(list(self.kinds), weights=list(self.kinds.values()))[0]
             self.counts[kind] += 1
+            self.left -= 1
             return kind
 
 
@@ -150,8 +155,11 @@ def main():
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stall", type=float, default=3.0)
+    parser.add_argument("--kinds", default=",".join(FAULTS))
+    parser.add_argument("--max-faults", type=int, default=-1)
     args = parser.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.upstream, Faults(args.rate, args.seed), args.stall))
+    faults = Faults(args.rate, args.seed, args.kinds.split(","), args.max_faults)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.upstream, faults, args.stall))
     server.daemon_threads = True
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()

@@ -14,8 +14,11 @@ use base64::Engine as _;
 use loglake::function::{FunctionConfig, State, now_ms};
 use loglake::ingest::firehose::TransformOptions;
 use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
-use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python, read_bucket_with_pyarrow, unique_bucket};
-use loglake_reliability::{STALL, SourceRetries, TEST_POLICY, by_id, workload};
+use loglake::testing::{
+    FaultProxy, cloudwatch_payload, integration_python, read_bucket_table_with_pyarrow, read_lake_table_with_pyarrow,
+    unique_bucket,
+};
+use loglake_reliability::{Event, STALL, SourceRetries, TEST_POLICY, by_id, workload};
 use serde_json::{Value, json};
 
 const LOG_GROUP: &str = "/app/faults";
@@ -30,25 +33,26 @@ async fn bucket(tag: &str) -> (String, S3Store) {
 
 /// A function's state as it is built in production, its S3 client going through the proxy.
 async fn state_through(proxy: &FaultProxy, bucket: &str) -> State {
+    state_on(&proxy.sdk_config(&TEST_POLICY).await, bucket)
+}
+
+fn state_on(sdk: &aws_config::SdkConfig, bucket: &str) -> State {
     let config = FunctionConfig::from_lookup(|name| match name {
         "LOGLAKE_BUCKET" => Some(bucket.to_owned()),
         other => std::env::var(other).ok(),
     })
     .expect("configuration");
-    let store = S3Store::new(&proxy.sdk_config(&TEST_POLICY).await, bucket, config.force_path_style);
+    let store = S3Store::new(sdk, bucket, config.force_path_style);
     State { pipeline: config.pipeline, store: Box::new(store) }
 }
 
-/// Every event once, its message whole, and no dead letter: the rows of staging read by pyarrow
-/// together with `more_rows` (a Firehose response's), against what was sent.
-async fn assert_every_event_once(
-    direct: &S3Store,
-    python: &str,
-    more_rows: Vec<Value>,
-    sent: &BTreeMap<String, String>,
-) {
-    let mut rows = read_bucket_with_pyarrow(direct, python).await;
-    rows.extend(more_rows);
+fn subscription_event(events: &[Event]) -> loglake::decode::subscription::SubscriptionEvent {
+    serde_json::from_value(json!({"awslogs": {"data": cloudwatch_payload(LOG_GROUP, events)}})).unwrap()
+}
+
+/// Every event once, its message whole, and no dead letter: `rows` (read by pyarrow) against
+/// what was sent.
+async fn assert_every_event_once(direct: &S3Store, rows: Vec<Value>, sent: &BTreeMap<String, String>) {
     let mut seen = BTreeMap::new();
     for row in &rows {
         let id = row["event_id"].as_str().expect("event_id").to_owned();
@@ -58,6 +62,11 @@ async fn assert_every_event_once(
     assert_eq!(seen.len(), sent.len(), "every event exactly once");
     assert!(seen == *sent, "the messages read back are the messages sent");
     assert_eq!(direct.list("errors/").await.unwrap(), Vec::<String>::new(), "no dead letters");
+}
+
+/// The staging rows of the bucket, read by pyarrow.
+async fn staging_rows(direct: &S3Store, python: &str) -> Vec<Value> {
+    read_bucket_table_with_pyarrow(direct, python, "staging/logs").await
 }
 
 fn report(function: &str, rate: f64, proxy: &FaultProxy, retries: SourceRetries) {
@@ -84,7 +93,7 @@ async fn cloudwatch_through_faults(rate: f64, seed: u64) {
         retries.until_ok("ingest-cloudwatch", || ingest_cloudwatch::handle_at(&state, &event, now)).await;
     }
     report("ingest-cloudwatch", rate, &proxy, retries);
-    assert_every_event_once(&direct, &python, Vec::new(), &by_id(payloads.iter().flatten())).await;
+    assert_every_event_once(&direct, staging_rows(&direct, &python).await, &by_id(payloads.iter().flatten())).await;
 }
 
 #[tokio::test]
@@ -137,7 +146,7 @@ async fn kinesis_through_faults(rate: f64, seed: u64) {
         }
     }
     report("ingest-kinesis", rate, &proxy, retries);
-    assert_every_event_once(&direct, &python, Vec::new(), &by_id(payloads.iter().flatten())).await;
+    assert_every_event_once(&direct, staging_rows(&direct, &python).await, &by_id(payloads.iter().flatten())).await;
 }
 
 #[tokio::test]
@@ -191,7 +200,8 @@ async fn firehose_through_faults(rate: f64, seed: u64) {
     }
     report("firehose-transform", rate, &proxy, retries);
     assert!(!delivered.is_empty() && !direct.list("staging/").await.unwrap().is_empty(), "both ways exercised");
-    assert_every_event_once(&direct, &python, delivered, &by_id(payloads.iter().flatten())).await;
+    delivered.extend(staging_rows(&direct, &python).await);
+    assert_every_event_once(&direct, delivered, &by_id(payloads.iter().flatten())).await;
 }
 
 #[tokio::test]
@@ -202,4 +212,112 @@ async fn firehose_transform_at_10_percent_faults_lands_every_event_once() {
 #[tokio::test]
 async fn firehose_transform_at_30_percent_faults_lands_every_event_once() {
     firehose_through_faults(0.30, 33).await;
+}
+
+/// Staging written in rounds (straight to moto), each round compacted through the proxy: an
+/// invocation is repeated, as the schedule would, until a run has compacted everything ready.
+/// Then the curated table holds every event once, the state has consumed every staging file,
+/// and the view in Glue is the state's.
+async fn compactor_through_faults(rate: f64, seed: u64) {
+    use loglake::compact::state::{CompactionState, load_state};
+    use loglake::compact::view::{Readers, view_sql};
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-compact").await;
+    let database = format!("db_{}", bucket.replace('-', "_"));
+    let config = compactor::Config::from_lookup(|name| match name {
+        "LOGLAKE_BUCKET" => Some(bucket.clone()),
+        "LOGLAKE_GLUE_DATABASE" => Some(database.clone()),
+        "LOGLAKE_COMPACT_GRACE_MINUTES" => Some("0".into()),
+        other => std::env::var(other).ok(),
+    })
+    .unwrap();
+    let direct_sdk = load_aws_config().await;
+    let glue = aws_sdk_glue::Client::new(&direct_sdk);
+    let input = aws_sdk_glue::types::DatabaseInput::builder().name(&database).build().unwrap();
+    glue.create_database().database_input(input).send().await.unwrap();
+    let publisher = compactor::GlueView { client: glue.clone(), database: database.clone() };
+    let table = publisher.table_input(&view_sql(&CompactionState::default(), "")).unwrap();
+    glue.create_table().database_name(&database).table_input(table).send().await.unwrap();
+
+    let proxy = FaultProxy::start(&python, rate, seed, STALL);
+    let sdk = proxy.sdk_config(&TEST_POLICY).await;
+    let store = S3Store::new(&sdk, &bucket, true);
+    let view = compactor::GlueView { client: aws_sdk_glue::Client::new(&sdk), database: database.clone() };
+    let readers = Readers { view: &view, path_prefix: format!("s3://{bucket}/") };
+    let spill = tempfile::tempdir().unwrap();
+    let staging = state_on(&direct_sdk, &bucket);
+    let now = now_ms();
+    let payloads = workload(240, 20, now);
+    let mut retries = SourceRetries::default();
+    let mut runs = 0;
+    for (round, payloads) in payloads.chunks(40).enumerate() {
+        for events in payloads {
+            ingest_cloudwatch::handle_at(&staging, &subscription_event(events), now).await.unwrap();
+        }
+        loop {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+            let request = format!("round-{round}-run-{runs}");
+            let records = retries
+                .until_ok("compactor", || {
+                    compactor::handle(&config, &store, &readers, spill.path(), &request, deadline)
+                })
+                .await;
+            runs += 1;
+            assert!(runs < 20 * (round + 1), "compaction makes no progress: {records:?}");
+            let last = records.last().expect("a run record");
+            if last.skipped.is_none() && last.failed_hours.is_empty() && last.hours_waiting == 0 {
+                break;
+            }
+        }
+    }
+    report("compactor", rate, &proxy, retries);
+    let state = load_state(&direct).await.unwrap();
+    let staged = direct.list("staging/").await.unwrap();
+    assert!(staged.iter().all(|key| state.consumed.contains_key(key)), "every staging file consumed");
+    let text = glue.get_table().database_name(&database).name(loglake::compact::view::VIEW_NAME).send().await.unwrap();
+    let text = text.table().unwrap().view_original_text().unwrap().to_owned();
+    assert_eq!(
+        text,
+        publisher.table_input(&view_sql(&state, &readers.path_prefix)).unwrap().view_original_text().unwrap()
+    );
+    // Everything was compacted: the curated files the state shows hold every event by themselves.
+    let curated = tempfile::tempdir().unwrap();
+    for key in direct.list("logs/").await.unwrap().into_iter().filter(|key| state.curated_visible(key)) {
+        let path = curated.path().join(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, direct.get(&key).await.unwrap()).unwrap();
+    }
+    let rows = read_lake_table_with_pyarrow(curated.path(), &python, "logs");
+    assert_every_event_once(&direct, rows, &by_id(payloads.iter().flatten())).await;
+}
+
+#[tokio::test]
+async fn compactor_at_10_percent_faults_compacts_every_event_once() {
+    compactor_through_faults(0.10, 14).await;
+}
+
+#[tokio::test]
+async fn compactor_at_30_percent_faults_compacts_every_event_once() {
+    compactor_through_faults(0.30, 34).await;
+}
+
+/// A conditional write whose response is lost (the connection reset after S3 wrote it) is
+/// retried by the SDK and then fails its condition against itself. The store reads the object
+/// back and knows its own write: before, the lease and the compaction state took it for another
+/// writer's (a run then found the lease busy, held by itself, until it expired).
+#[tokio::test]
+async fn a_conditional_write_whose_response_was_lost_is_known_as_its_own() {
+    use loglake::lake::storage::{Expected, StorageError};
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-put-if").await;
+    let proxy = FaultProxy::start_with(&python, 1.0, 1, STALL, &["--kinds", "reset_after", "--max-faults", "1"]);
+    let store = S3Store::new(&proxy.sdk_config(&TEST_POLICY).await, &bucket, true);
+    let version = store.put_if("lease.json", b"mine".to_vec(), Expected::Absent).await.expect("written once");
+    assert_eq!(proxy.counts()["reset_after"], 1);
+    assert_eq!(direct.get_versioned("lease.json").await.unwrap(), Some((b"mine".to_vec(), version.clone())));
+    // Another writer's object is still a conflict, read back or not.
+    let theirs = store.put_if("lease.json", b"theirs".to_vec(), Expected::Absent).await;
+    assert!(matches!(theirs, Err(StorageError::Conflict { .. })), "{theirs:?}");
+    let replaced = store.put_if("lease.json", b"next".to_vec(), Expected::Version(&version)).await.unwrap();
+    assert_ne!(replaced, version);
 }

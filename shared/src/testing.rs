@@ -217,13 +217,20 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
+    /// Every kind of fault, without limit.
     pub fn start(python: &str, rate: f64, seed: u64, stall: std::time::Duration) -> FaultProxy {
+        FaultProxy::start_with(python, rate, seed, stall, &[])
+    }
+
+    /// Only `extra` faults: the proxy's own arguments (`--kinds reset_after`, `--max-faults 1`).
+    pub fn start_with(python: &str, rate: f64, seed: u64, stall: std::time::Duration, extra: &[&str]) -> FaultProxy {
         use std::io::BufRead;
         let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: the moto the proxy fronts");
         let mut child = std::process::Command::new(python)
             .arg(repo_root().join("scripts/fault_proxy.py"))
             .args(["--upstream", &upstream, "--rate", &rate.to_string(), "--seed", &seed.to_string()])
             .args(["--stall", &stall.as_secs_f64().to_string()])
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start scripts/fault_proxy.py");

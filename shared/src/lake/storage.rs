@@ -72,7 +72,8 @@ pub trait ObjectStore: Send + Sync {
     /// The object and its version, or `None` when no object has the key.
     async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StorageError>;
     /// Writes the object only if it is as `expected` says, in one atomic step against every
-    /// other writer; returns the new version, or [`StorageError::Conflict`].
+    /// other writer; returns the new version, or [`StorageError::Conflict`]. A retried write that
+    /// finds its own earlier attempt in place (its response was lost) succeeds.
     async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError>;
 }
 
@@ -502,7 +503,7 @@ impl ObjectStore for S3Store {
     async fn put_if(&self, key: &str, body: Vec<u8>, expected: Expected<'_>) -> Result<Version, StorageError> {
         use aws_sdk_s3::error::ProvideErrorMetadata;
         check_key(key)?;
-        let request = self.client.put_object().bucket(&self.bucket).key(key).body(body.into());
+        let request = self.client.put_object().bucket(&self.bucket).key(key).body(body.clone().into());
         let request = match expected {
             Expected::Absent => request.if_none_match("*"),
             Expected::Version(version) => request.if_match(&version.0),
@@ -514,7 +515,14 @@ impl ObjectStore for S3Store {
             Err(error)
                 if matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")) =>
             {
-                Err(StorageError::Conflict { key: key.to_owned() })
+                // An attempt whose response was lost may have written it, and the SDK's retry
+                // then fails the condition against that write: the object is then ours, as
+                // written. (Equal bytes from another writer with the same condition would have
+                // been the same write.)
+                match self.get_object(key, None).await? {
+                    Some((current, version)) if current == body => Ok(version),
+                    _ => Err(StorageError::Conflict { key: key.to_owned() }),
+                }
             }
             Err(error) => Err(self.err("PutObject", key, error)),
         }
