@@ -321,3 +321,96 @@ async fn a_conditional_write_whose_response_was_lost_is_known_as_its_own() {
     let replaced = store.put_if("lease.json", b"next".to_vec(), Expected::Version(&version)).await.unwrap();
     assert_ne!(replaced, version);
 }
+
+/// Named runs of the hourly rollup, one per window over two days, through the proxy (Athena and
+/// S3 both). moto runs no SQL: each execution serves a queued result, the same rows for every
+/// window. Each window's summary then holds those rows once, and each window has one run
+/// recorded per execution. Each test has its Athena in a region of its own: moto's queue of
+/// results is per region.
+async fn query_runner_through_faults(rate: f64, seed: u64, region: &'static str) {
+    use loglake::rollup::query_file::{Window, WindowBounds};
+    use query_runner::{Athena, Outcome, RunEvent, Runner};
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-rollup").await;
+    let workgroup = format!("wg-{bucket}");
+    let config = query_runner::Config::from_lookup(|name| match name {
+        "LOGLAKE_BUCKET" => Some(bucket.clone()),
+        "LOGLAKE_GLUE_DATABASE" => Some("loglake".into()),
+        "LOGLAKE_ATHENA_WORKGROUP" => Some(workgroup.clone()),
+        other => std::env::var(other).ok(),
+    })
+    .unwrap();
+    let direct_sdk = load_aws_config().await;
+    let result_location = aws_sdk_athena::types::ResultConfiguration::builder()
+        .output_location(format!("s3://{bucket}/_athena/"))
+        .build();
+    let workgroup_config = aws_sdk_athena::types::WorkGroupConfiguration::builder()
+        .result_configuration(result_location)
+        .enforce_work_group_configuration(true)
+        .build();
+    let athena_in = |sdk: &aws_config::SdkConfig| {
+        let config = aws_sdk_athena::config::Builder::from(sdk).region(aws_config::Region::new(region)).build();
+        aws_sdk_athena::Client::from_conf(config)
+    };
+    athena_in(&direct_sdk).create_work_group().name(&workgroup).configuration(workgroup_config).send().await.unwrap();
+    let windows: Vec<String> = (0..48).map(|h| format!("2026-11-{:02}T{:02}", 20 + h / 24, h % 24)).collect();
+    // The hours as compaction run 0 left them (the runner lists them; moto's Athena reads nothing).
+    direct.put("_loglake/compaction/state.json", br#"{"next_run": 1}"#.to_vec()).await.unwrap();
+    for window in &windows {
+        let (dt, hour) = window.split_once('T').unwrap();
+        direct.put(&format!("logs/dt={dt}/hour={hour}/r000000-0000.parquet"), b"PAR1".to_vec()).await.unwrap();
+    }
+    let columns = [("log_group", "varchar"), ("events", "bigint"), ("errors", "bigint"), ("warnings", "bigint")];
+    let rows = vec![vec!["/app/checkout".to_owned(), "120".into(), "7".into(), "3".into()]];
+    // More results than windows: a start retried after a lost response may make an execution.
+    for _ in 0..windows.len() * 3 {
+        loglake::testing::queue_athena_result(region, &columns, &rows);
+    }
+
+    let proxy = FaultProxy::start(&python, rate, seed, STALL);
+    let sdk = proxy.sdk_config(&TEST_POLICY).await;
+    let store = S3Store::new(&sdk, &bucket, true);
+    let queries = loglake::rollup::query_file::shipped().unwrap();
+    let query = queries.iter().find(|q| q.name == "errors_by_group_hourly").unwrap().clone();
+    let athena = Athena::new(athena_in(&sdk), &config);
+    let runner = Runner { config: &config, athena, store: &store, queries };
+    let mut retries = SourceRetries::default();
+    for window in &windows {
+        let event = RunEvent { query: query.name.clone(), window: Some(window.clone()), scheduled_time: None };
+        let until = || std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let out = retries.until_ok("query-runner", || runner.handle(&event, until())).await;
+        assert!(matches!(out[0].outcome, Outcome::Stored { rows: 1, .. }), "{window}: {out:?}");
+    }
+    report("query-runner", rate, &proxy, retries);
+
+    let expected: Vec<String> = windows
+        .iter()
+        .map(|w| {
+            let bounds = WindowBounds::parse(Window::Hourly, w, chrono_tz::Tz::UTC).unwrap();
+            loglake::lake::layout::summary_key(&query.output, &bounds.partition())
+        })
+        .collect();
+    assert_eq!(direct.list("summaries/").await.unwrap(), expected, "one summary per window");
+    let summaries = read_bucket_table_with_pyarrow(&direct, &python, "summaries/errors_by_group_hourly").await;
+    assert_eq!(summaries.len(), windows.len(), "each window's rows once");
+    assert!(summaries.iter().all(|r| r["events"].as_i64() == Some(120) && r["errors"].as_i64() == Some(7)));
+    let runs = read_bucket_table_with_pyarrow(&direct, &python, "_loglake/query_runs").await;
+    let mut executions: Vec<&str> = runs.iter().map(|r| r["execution_id"].as_str().unwrap()).collect();
+    executions.sort();
+    let recorded = executions.len();
+    executions.dedup();
+    assert_eq!(executions.len(), recorded, "no run recorded twice");
+    for window in &windows {
+        assert!(runs.iter().any(|r| r["window"] == window.as_str() && r["state"] == "SUCCEEDED"), "{window}");
+    }
+}
+
+#[tokio::test]
+async fn query_runner_at_10_percent_faults_stores_each_summary_once() {
+    query_runner_through_faults(0.10, 15, "us-west-1").await;
+}
+
+#[tokio::test]
+async fn query_runner_at_30_percent_faults_stores_each_summary_once() {
+    query_runner_through_faults(0.30, 35, "us-west-2").await;
+}

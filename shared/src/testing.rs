@@ -77,6 +77,38 @@ pub fn cloudwatch_payload<S: AsRef<str>>(log_group: &str, events: &[(S, i64, S)]
     base64::engine::general_purpose::STANDARD.encode(gzipped)
 }
 
+/// Queues one result in the local moto's Athena (`/moto-api/static/athena/query-results`; moto
+/// runs no SQL and serves the queued results of a region one per execution, in start order): a
+/// header row and `rows`, typed as `columns` (name, Athena type) say. Tests that queue results
+/// in the same region at once take each other's.
+pub fn queue_athena_result(region: &str, columns: &[(&str, &str)], rows: &[Vec<String>]) {
+    use std::io::{Read, Write};
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: the local moto");
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let row = |values: Vec<String>| serde_json::json!({"Data": values.into_iter().map(|v| serde_json::json!({"VarCharValue": v})).collect::<Vec<_>>()});
+    let mut data = vec![row(columns.iter().map(|(name, _)| name.to_string()).collect())];
+    data.extend(rows.iter().cloned().map(row));
+    let column_info: Vec<Value> = columns
+        .iter()
+        .map(|(n, t)| serde_json::json!({"Name": n, "Label": n, "Type": t, "Nullable": "UNKNOWN"}))
+        .collect();
+    let body = serde_json::json!({
+        "region": region,
+        "results": [{"rows": data, "column_info": column_info}],
+    })
+    .to_string();
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to moto");
+    write!(
+        stream,
+        "POST /moto-api/static/athena/query-results HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("queue the result");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("moto answers");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+}
+
 /// A bucket name no other test uses.
 pub fn unique_bucket(tag: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());

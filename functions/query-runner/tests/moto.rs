@@ -6,46 +6,22 @@
 //! moto runs no SQL: the test queues the rows Athena would return
 //! (`/moto-api/static/athena/query-results`), one result per execution, in start order.
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use aws_sdk_athena::types::{ResultConfiguration, WorkGroupConfiguration};
 use loglake::lake::layout::summary_key;
 use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
 use loglake::rollup::query_file::{Window, WindowBounds};
-use loglake::testing::{integration_python, read_bucket_table_with_pyarrow, unique_bucket};
+use loglake::testing::{integration_python, queue_athena_result, read_bucket_table_with_pyarrow, unique_bucket};
 use query_runner::{Athena, Config, Outcome, RunEvent, Runner};
 
-/// Queues one Athena result in moto: a header row and `rows`, typed like the query's columns.
+/// Queues one Athena result in moto: `rows` of the errors_by_group_hourly query.
 fn queue_result(rows: &[(&str, i64, i64, i64)]) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let columns = [("log_group", "varchar"), ("events", "bigint"), ("errors", "bigint"), ("warnings", "bigint")];
-    let cell = |v: String| serde_json::json!({"VarCharValue": v});
-    let mut data =
-        vec![serde_json::json!({"Data": columns.iter().map(|(n, _)| cell(n.to_string())).collect::<Vec<_>>()})];
-    for (group, events, errors, warnings) in rows {
-        let values = [group.to_string(), events.to_string(), errors.to_string(), warnings.to_string()];
-        data.push(serde_json::json!({"Data": values.into_iter().map(cell).collect::<Vec<_>>()}));
-    }
-    let body = serde_json::json!({
-        "region": std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
-        "results": [{
-            "rows": data,
-            "column_info": columns.iter().map(|(n, t)| serde_json::json!({"Name": n, "Label": n, "Type": t, "Nullable": "UNKNOWN"})).collect::<Vec<_>>(),
-        }],
-    })
-    .to_string();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "POST /moto-api/static/athena/query-results HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|(g, e, r, w)| vec![g.to_string(), e.to_string(), r.to_string(), w.to_string()]).collect();
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    queue_athena_result(&region, &columns, &rows);
 }
 
 #[tokio::test]
