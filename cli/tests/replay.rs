@@ -1,0 +1,201 @@
+//! Replays: every sample event of the ingest paths (events/: CloudWatch Logs subscriptions,
+//! Kinesis batches with KPL, agent and CloudWatch records, S3 object notifications) delivered
+//! three times each in a shuffled order, then compaction and every rollup. What readers see —
+//! the rows of `logs_all`, every summary, the dead letters — equals what one delivery of each
+//! leaves. A Firehose batch delivered again returns the same response, row for row.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use loglake::testing::{Rng, read_lake_table_with_pyarrow};
+
+fn loglake(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake")).args(args).output().unwrap();
+    assert!(out.status.success(), "loglake {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn events() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// One delivery: a function and one event file.
+#[derive(Clone, Debug)]
+struct Delivery {
+    function: &'static str,
+    event: PathBuf,
+}
+
+impl Delivery {
+    fn invoke(&self, lake: &Path) {
+        let event = self.event.to_str().unwrap();
+        let mut args = vec!["invoke", self.function, "--event", event, "--lake", lake.to_str().unwrap()];
+        let source = events().join("ingest-s3/source");
+        if self.function == "ingest-s3" {
+            args.extend(["--source", source.to_str().unwrap()]);
+        }
+        loglake(&args);
+    }
+}
+
+fn deliveries() -> Vec<Delivery> {
+    let mut deliveries = Vec::new();
+    for (function, dir) in [("ingest-cloudwatch", "ingest-cloudwatch"), ("ingest-kinesis", "ingest-kinesis")] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(events().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        deliveries.extend(files.into_iter().map(|event| Delivery { function, event }));
+    }
+    deliveries.push(Delivery { function: "ingest-s3", event: events().join("ingest-s3/notifications.json") });
+    deliveries
+}
+
+/// What readers of the lake see, after compaction and every rollup: the rows of `logs_all` (the
+/// arrival time aside, which differs by delivery), each summary's rows, the dead letters' keys.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    /// `logs_all` as `loglake query` prints it.
+    rows: Vec<String>,
+    /// Each summary table and its rows (JSON, sorted).
+    summaries: Vec<(String, Vec<String>)>,
+    dead_letters: Vec<String>,
+}
+
+fn what_readers_see(lake: &Path, python: &str) -> Seen {
+    let lake_arg = lake.to_str().unwrap();
+    loglake(&["compact", "--lake", lake_arg, "--grace-minutes", "0"]);
+    loglake(&["rollup", "--lake", lake_arg]);
+    let rows = loglake(&[
+        "query",
+        "--lake",
+        lake_arg,
+        "SELECT event_id, source, account_id, log_group, log_stream, event_time, format, message, \
+         level, attributes, dt, hour FROM logs_all ORDER BY log_group, event_id",
+    ]);
+    let rows: Vec<String> = rows.lines().filter(|l| l.starts_with('|')).map(str::to_owned).collect();
+    let mut summaries = Vec::new();
+    for query in std::fs::read_dir(lake.join("summaries")).unwrap() {
+        let name = query.unwrap().file_name().to_string_lossy().into_owned();
+        let mut rows: Vec<String> = read_lake_table_with_pyarrow(lake, python, &format!("summaries/{name}"))
+            .iter()
+            .map(|row| row.to_string())
+            .collect();
+        rows.sort();
+        summaries.push((name, rows));
+    }
+    summaries.sort();
+    let mut dead_letters: Vec<String> = files_under(&lake.join("errors"))
+        .iter()
+        .map(|path| path.strip_prefix(lake).unwrap().to_string_lossy().into_owned())
+        .collect();
+    dead_letters.sort();
+    Seen { rows, summaries, dead_letters }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn three_shuffled_deliveries_of_every_sample_leave_what_one_delivery_leaves() {
+    let Some(python) = std::env::var("LOGLAKE_TEST_PYTHON").ok() else {
+        assert!(std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() != Ok("1"), "LOGLAKE_TEST_PYTHON is not set");
+        eprintln!("SKIPPED: needs LOGLAKE_TEST_PYTHON (pyarrow); run scripts/test.sh");
+        return;
+    };
+    let once = tempfile::tempdir().unwrap();
+    for delivery in deliveries() {
+        delivery.invoke(once.path());
+    }
+    let replayed = tempfile::tempdir().unwrap();
+    let mut queue: Vec<Delivery> = deliveries().into_iter().flat_map(|d| [d.clone(), d.clone(), d]).collect();
+    let mut rng = Rng(0x7e91a7);
+    for i in (1..queue.len()).rev() {
+        queue.swap(i, rng.below(i + 1));
+    }
+    for delivery in &queue {
+        delivery.invoke(replayed.path());
+    }
+
+    let staged = |lake: &Path| -> Vec<PathBuf> {
+        let mut keys: Vec<PathBuf> =
+            files_under(&lake.join("staging")).iter().map(|p| p.strip_prefix(lake).unwrap().to_path_buf()).collect();
+        keys.sort();
+        keys
+    };
+    let staged_files = (staged(once.path()), staged(replayed.path()));
+    // Keys are a hash of what an object holds: a replay rewrites the objects of the first delivery.
+    assert_eq!(staged_files.0, staged_files.1, "the same staging objects");
+    let Seen { rows, summaries, dead_letters } = what_readers_see(once.path(), &python);
+    assert!(rows.len() > 100 && summaries.len() >= 3 && !dead_letters.is_empty(), "the samples reach every part");
+    let replay = what_readers_see(replayed.path(), &python);
+    let summary_rows: usize = summaries.iter().map(|(_, rows)| rows.len()).sum();
+    println!(
+        "{} deliveries replayed as {}: {} rows in logs_all, {} summaries with {summary_rows} rows, {} dead letters; staging files, once and replayed: {:?}",
+        deliveries().len(),
+        queue.len(),
+        rows.len(),
+        summaries.len(),
+        dead_letters.len(),
+        (staged_files.0.len(), staged_files.1.len())
+    );
+    assert_eq!(replay.rows.len(), rows.len(), "logs_all: as many rows");
+    assert!(replay.rows == rows, "logs_all: the same rows");
+    assert_eq!(replay.summaries, summaries, "every summary");
+    assert_eq!(replay.dead_letters, dead_letters, "the dead letters");
+}
+
+/// Each record's result, partition keys and rows, the arrival time (`ingest_time`) aside.
+fn firehose_results(out: &str) -> Vec<(String, String, serde_json::Value, Vec<serde_json::Value>)> {
+    use base64::Engine as _;
+    let response: serde_json::Value = serde_json::from_str(out).unwrap();
+    let records = response["response"]["records"].as_array().unwrap();
+    records
+        .iter()
+        .map(|record| {
+            let data = base64::engine::general_purpose::STANDARD.decode(record["data"].as_str().unwrap()).unwrap();
+            let rows = match record["result"].as_str() {
+                Some("Ok") => String::from_utf8(data)
+                    .unwrap()
+                    .lines()
+                    .map(|line| {
+                        let mut row: serde_json::Value = serde_json::from_str(line).unwrap();
+                        row.as_object_mut().unwrap().remove("ingest_time");
+                        row
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let id = record["recordId"].as_str().unwrap().to_owned();
+            (id, record["result"].as_str().unwrap().to_owned(), record["metadata"].clone(), rows)
+        })
+        .collect()
+}
+
+#[test]
+fn a_firehose_batch_delivered_again_returns_the_same_response() {
+    let lake = tempfile::tempdir().unwrap();
+    let event = events().join("firehose-transform/firehose-batch.json");
+    let lake_arg = lake.path().to_str().unwrap();
+    let args = ["invoke", "firehose-transform", "--event", event.to_str().unwrap(), "--lake", lake_arg];
+    let first = firehose_results(&loglake(&args));
+    assert!(first.iter().any(|(_, result, _, rows)| result == "Ok" && !rows.is_empty()));
+    for _ in 0..2 {
+        assert!(firehose_results(&loglake(&args)) == first, "a re-delivery's response differs");
+    }
+}
