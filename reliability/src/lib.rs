@@ -1,11 +1,22 @@
 //! The tests of what RELIABILITY.md promises, across functions: every function through a proxy
-//! that injects S3 and AWS API faults (tests/faults.rs). This library holds what those tests
-//! share — the client policy they run with, the source's retries, the workload — and is no part
-//! of any function.
+//! that injects S3 and AWS API faults (tests/faults.rs), and many invocations at once with
+//! compaction (tests/concurrency.rs). This library holds what those tests share — the client
+//! policy they run with, the source's retries, the workload, a lake in moto and how it is read
+//! back — and is no part of any function.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loglake::lake::storage::AwsClientPolicy;
+use loglake::compact::state::CompactionState;
+use loglake::function::{FunctionConfig, State};
+use loglake::lake::storage::{AwsClientPolicy, ObjectStore, S3Store, load_aws_config};
+use loglake::testing::{
+    cloudwatch_payload, read_bucket_table_with_pyarrow, read_lake_table_with_pyarrow, unique_bucket,
+};
+use serde_json::{Value, json};
+
+/// The log group of the workload's events.
+pub const LOG_GROUP: &str = "/app/reliability";
 
 /// The functions' policy ([`AwsClientPolicy::FUNCTIONS`]) with the waits shortened, so that a
 /// test of thousands of calls runs in seconds: the same attempts, the same logic.
@@ -88,4 +99,87 @@ pub fn workload(payloads: usize, per_payload: usize, now_ms: i64) -> Vec<Vec<Eve
 /// The messages of `events` by event id, as a reader must see them.
 pub fn by_id<'a>(events: impl IntoIterator<Item = &'a Event>) -> std::collections::BTreeMap<String, String> {
     events.into_iter().map(|(id, _, message)| (id.clone(), message.clone())).collect()
+}
+
+/// A fresh bucket, and a store on it that goes straight to moto (what the test reads with).
+pub async fn bucket(tag: &str) -> (String, S3Store) {
+    let bucket = unique_bucket(tag);
+    let direct = S3Store::new(&load_aws_config().await, &bucket, true);
+    direct.client().create_bucket().bucket(&bucket).send().await.expect("create bucket in moto");
+    (bucket, direct)
+}
+
+/// A function's state as production builds it, on the S3 client of `sdk`.
+pub fn state_on(sdk: &aws_config::SdkConfig, bucket: &str) -> State {
+    let config = FunctionConfig::from_lookup(|name| match name {
+        "LOGLAKE_BUCKET" => Some(bucket.to_owned()),
+        other => std::env::var(other).ok(),
+    })
+    .expect("configuration");
+    let store = S3Store::new(sdk, bucket, config.force_path_style);
+    State { pipeline: config.pipeline, store: Box::new(store) }
+}
+
+/// A CloudWatch Logs subscription event of `events`, from [`LOG_GROUP`].
+pub fn subscription_event(events: &[Event]) -> loglake::decode::subscription::SubscriptionEvent {
+    serde_json::from_value(json!({"awslogs": {"data": cloudwatch_payload(LOG_GROUP, events)}})).unwrap()
+}
+
+/// Every event once, its message whole, and no dead letter: `rows` (read by pyarrow) against
+/// what was sent.
+pub async fn assert_every_event_once(direct: &S3Store, rows: Vec<Value>, sent: &BTreeMap<String, String>) {
+    let mut seen = BTreeMap::new();
+    for row in &rows {
+        let id = row["event_id"].as_str().expect("event_id").to_owned();
+        let message = row["message"].as_str().expect("message").to_owned();
+        assert!(seen.insert(id.clone(), message).is_none(), "{id} twice");
+    }
+    assert_eq!(seen.len(), sent.len(), "every event exactly once");
+    assert!(seen == *sent, "the messages read back are the messages sent");
+    assert_eq!(direct.list("errors/").await.unwrap(), Vec::<String>::new(), "no dead letters");
+}
+
+/// The staging rows of the bucket, read by pyarrow.
+pub async fn staging_rows(direct: &S3Store, python: &str) -> Vec<Value> {
+    read_bucket_table_with_pyarrow(direct, python, "staging/logs").await
+}
+
+/// The rows of the curated files `state` shows (what the `logs` side of the view reads), read by
+/// pyarrow.
+pub async fn visible_curated_rows(direct: &S3Store, python: &str, state: &CompactionState) -> Vec<Value> {
+    let curated = tempfile::tempdir().expect("temporary directory");
+    for key in direct.list("logs/").await.expect("list").into_iter().filter(|key| state.curated_visible(key)) {
+        let path = curated.path().join(&key);
+        std::fs::create_dir_all(path.parent().expect("a partition")).expect("create directory");
+        std::fs::write(path, direct.get(&key).await.expect("get")).expect("write");
+    }
+    read_lake_table_with_pyarrow(curated.path(), python, "logs")
+}
+
+/// A compactor's configuration for `bucket` (no grace: staging is ready at once), with its
+/// Glue database and the view in it as the template creates them, straight in moto.
+pub struct CompactorLake {
+    pub config: compactor::Config,
+    pub database: String,
+    pub glue: aws_sdk_glue::Client,
+    pub publisher: compactor::GlueView,
+}
+
+pub async fn compactor_lake(bucket: &str) -> CompactorLake {
+    let database = format!("db_{}", bucket.replace('-', "_"));
+    let config = compactor::Config::from_lookup(|name| match name {
+        "LOGLAKE_BUCKET" => Some(bucket.to_owned()),
+        "LOGLAKE_GLUE_DATABASE" => Some(database.clone()),
+        "LOGLAKE_COMPACT_GRACE_MINUTES" => Some("0".into()),
+        other => std::env::var(other).ok(),
+    })
+    .expect("compactor configuration");
+    let glue = aws_sdk_glue::Client::new(&load_aws_config().await);
+    let input = aws_sdk_glue::types::DatabaseInput::builder().name(&database).build().expect("database input");
+    glue.create_database().database_input(input).send().await.expect("create the Glue database");
+    let publisher = compactor::GlueView { client: glue.clone(), database: database.clone() };
+    let sql = loglake::compact::view::view_sql(&CompactionState::default(), "");
+    let table = publisher.table_input(&sql).expect("view table input");
+    glue.create_table().database_name(&database).table_input(table).send().await.expect("create the view");
+    CompactorLake { config, database, glue, publisher }
 }

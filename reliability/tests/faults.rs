@@ -8,65 +8,20 @@
 //! Each test prints the requests, the faults injected by kind and the failed invocations
 //! (`cargo nextest run -p loglake-reliability --no-capture`); RELIABILITY.md has the figures.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
-use loglake::function::{FunctionConfig, State, now_ms};
+use loglake::function::{State, now_ms};
 use loglake::ingest::firehose::TransformOptions;
 use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
-use loglake::testing::{
-    FaultProxy, cloudwatch_payload, integration_python, read_bucket_table_with_pyarrow, read_lake_table_with_pyarrow,
-    unique_bucket,
+use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python, read_bucket_table_with_pyarrow};
+use loglake_reliability::{
+    CompactorLake, LOG_GROUP, STALL, SourceRetries, TEST_POLICY, assert_every_event_once, bucket, by_id,
+    compactor_lake, staging_rows, state_on, subscription_event, visible_curated_rows, workload,
 };
-use loglake_reliability::{Event, STALL, SourceRetries, TEST_POLICY, by_id, workload};
 use serde_json::{Value, json};
-
-const LOG_GROUP: &str = "/app/faults";
-
-/// A fresh bucket, and a store on it that goes straight to moto (what the test reads with).
-async fn bucket(tag: &str) -> (String, S3Store) {
-    let bucket = unique_bucket(tag);
-    let direct = S3Store::new(&load_aws_config().await, &bucket, true);
-    direct.client().create_bucket().bucket(&bucket).send().await.expect("create bucket in moto");
-    (bucket, direct)
-}
 
 /// A function's state as it is built in production, its S3 client going through the proxy.
 async fn state_through(proxy: &FaultProxy, bucket: &str) -> State {
     state_on(&proxy.sdk_config(&TEST_POLICY).await, bucket)
-}
-
-fn state_on(sdk: &aws_config::SdkConfig, bucket: &str) -> State {
-    let config = FunctionConfig::from_lookup(|name| match name {
-        "LOGLAKE_BUCKET" => Some(bucket.to_owned()),
-        other => std::env::var(other).ok(),
-    })
-    .expect("configuration");
-    let store = S3Store::new(sdk, bucket, config.force_path_style);
-    State { pipeline: config.pipeline, store: Box::new(store) }
-}
-
-fn subscription_event(events: &[Event]) -> loglake::decode::subscription::SubscriptionEvent {
-    serde_json::from_value(json!({"awslogs": {"data": cloudwatch_payload(LOG_GROUP, events)}})).unwrap()
-}
-
-/// Every event once, its message whole, and no dead letter: `rows` (read by pyarrow) against
-/// what was sent.
-async fn assert_every_event_once(direct: &S3Store, rows: Vec<Value>, sent: &BTreeMap<String, String>) {
-    let mut seen = BTreeMap::new();
-    for row in &rows {
-        let id = row["event_id"].as_str().expect("event_id").to_owned();
-        let message = row["message"].as_str().expect("message").to_owned();
-        assert!(seen.insert(id.clone(), message).is_none(), "{id} twice");
-    }
-    assert_eq!(seen.len(), sent.len(), "every event exactly once");
-    assert!(seen == *sent, "the messages read back are the messages sent");
-    assert_eq!(direct.list("errors/").await.unwrap(), Vec::<String>::new(), "no dead letters");
-}
-
-/// The staging rows of the bucket, read by pyarrow.
-async fn staging_rows(direct: &S3Store, python: &str) -> Vec<Value> {
-    read_bucket_table_with_pyarrow(direct, python, "staging/logs").await
 }
 
 fn report(function: &str, rate: f64, proxy: &FaultProxy, retries: SourceRetries) {
@@ -88,8 +43,7 @@ async fn cloudwatch_through_faults(rate: f64, seed: u64) {
     let payloads = workload(600, 20, now);
     let mut retries = SourceRetries::default();
     for events in &payloads {
-        let event =
-            serde_json::from_value(json!({"awslogs": {"data": cloudwatch_payload(LOG_GROUP, events)}})).unwrap();
+        let event = subscription_event(events);
         retries.until_ok("ingest-cloudwatch", || ingest_cloudwatch::handle_at(&state, &event, now)).await;
     }
     report("ingest-cloudwatch", rate, &proxy, retries);
@@ -219,26 +173,12 @@ async fn firehose_transform_at_30_percent_faults_lands_every_event_once() {
 /// Then the curated table holds every event once, the state has consumed every staging file,
 /// and the view in Glue is the state's.
 async fn compactor_through_faults(rate: f64, seed: u64) {
-    use loglake::compact::state::{CompactionState, load_state};
+    use loglake::compact::state::load_state;
     use loglake::compact::view::{Readers, view_sql};
     let Some(python) = integration_python() else { return };
     let (bucket, direct) = bucket("faults-compact").await;
-    let database = format!("db_{}", bucket.replace('-', "_"));
-    let config = compactor::Config::from_lookup(|name| match name {
-        "LOGLAKE_BUCKET" => Some(bucket.clone()),
-        "LOGLAKE_GLUE_DATABASE" => Some(database.clone()),
-        "LOGLAKE_COMPACT_GRACE_MINUTES" => Some("0".into()),
-        other => std::env::var(other).ok(),
-    })
-    .unwrap();
+    let CompactorLake { config, database, glue, publisher } = compactor_lake(&bucket).await;
     let direct_sdk = load_aws_config().await;
-    let glue = aws_sdk_glue::Client::new(&direct_sdk);
-    let input = aws_sdk_glue::types::DatabaseInput::builder().name(&database).build().unwrap();
-    glue.create_database().database_input(input).send().await.unwrap();
-    let publisher = compactor::GlueView { client: glue.clone(), database: database.clone() };
-    let table = publisher.table_input(&view_sql(&CompactionState::default(), "")).unwrap();
-    glue.create_table().database_name(&database).table_input(table).send().await.unwrap();
-
     let proxy = FaultProxy::start(&python, rate, seed, STALL);
     let sdk = proxy.sdk_config(&TEST_POLICY).await;
     let store = S3Store::new(&sdk, &bucket, true);
@@ -281,13 +221,7 @@ async fn compactor_through_faults(rate: f64, seed: u64) {
         publisher.table_input(&view_sql(&state, &readers.path_prefix)).unwrap().view_original_text().unwrap()
     );
     // Everything was compacted: the curated files the state shows hold every event by themselves.
-    let curated = tempfile::tempdir().unwrap();
-    for key in direct.list("logs/").await.unwrap().into_iter().filter(|key| state.curated_visible(key)) {
-        let path = curated.path().join(&key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, direct.get(&key).await.unwrap()).unwrap();
-    }
-    let rows = read_lake_table_with_pyarrow(curated.path(), &python, "logs");
+    let rows = visible_curated_rows(&direct, &python, &state).await;
     assert_every_event_once(&direct, rows, &by_id(payloads.iter().flatten())).await;
 }
 
