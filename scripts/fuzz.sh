@@ -12,7 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-smoke}
-targets=(cloudwatch_payload stream_record kpl line multiline query_file s3_object)
+targets=(cloudwatch_payload stream_record firehose_batch kpl line multiline query_file s3_object)
+# staging_parquet (compaction reading a damaged staging file) is run by hand for now: it still
+# finds panics inside arrow/parquet (fuzz/known-crashes/, RELIABILITY.md), which would fail every
+# smoke until a run that crashed on a file sets that file aside.
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then

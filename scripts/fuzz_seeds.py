@@ -49,6 +49,8 @@ def main():
         "line": [bytes([i % 32]) + line for i, line in enumerate(lines())],
         "multiline": [b"\n".join(list(lines())[:40])],
         "query_file": [p.read_bytes() for p in sorted((ROOT / "queries").glob("*.sql"))],
+        # Records are split at 0xFF: the sample records of a batch, joined.
+        "firehose_batch": [b"\xff".join(list(kinesis_datas())[:8]), b"\xff".join(list(kinesis_datas())[8:])],
         "s3_object": [b"\x07" + p.read_bytes() for p in sorted((ROOT / "events" / "ingest-s3" / "source").rglob("*")) if p.is_file()],
     }
     for target, items in seeds.items():

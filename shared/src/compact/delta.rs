@@ -15,13 +15,13 @@ use std::sync::Arc;
 use arrow_array::{Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
-use crate::lake::conform::{conform, is_logs_schema};
+use crate::lake::conform::{conform, is_logs_schema, read_options, reader_builder};
 use crate::lake::storage::{ListedObject, ObjectStore, StorageError};
 
 /// What makes two rows the same record: the merge's sort key.
@@ -121,7 +121,7 @@ pub async fn search_curated(
         let unsearchable = |reason: String| DeltaError::Unsearchable { key: object.key.clone(), reason };
         let (metadata, footer_bytes) = read_footer(store, object).await?;
         found.bytes_read += footer_bytes;
-        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new())
+        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), read_options())
             .map_err(|e| unsearchable(e.to_string()))?;
         if !is_logs_schema(arrow.schema()) {
             return Err(unsearchable("not in the logs table's schema".into()));
@@ -207,7 +207,7 @@ pub(crate) async fn read_footer(
 
 /// The rows of a staging file (cast to the table's types when it is foreign).
 fn read_keys(parquet: Bytes) -> Result<Vec<RecordBatch>, String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(parquet).map_err(|e| e.to_string())?;
+    let builder = reader_builder(parquet).map_err(|e| e.to_string())?;
     let foreign = !is_logs_schema(builder.schema());
     let reader = builder.build().map_err(|e| e.to_string())?;
     reader

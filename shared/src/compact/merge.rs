@@ -20,7 +20,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use crate::lake::conform::{conform, is_logs_schema};
+use crate::lake::conform::{conform, is_logs_schema, reader_builder};
 use crate::lake::schema::logs_schema;
 
 /// Rows per row group of a run file, and per batch read back from one: what a run holds in
@@ -166,7 +166,7 @@ impl<'d> RunWriter<'d> {
     ) -> Result<(), MergeError> {
         let parquet = bytes::Bytes::from(parquet);
         let reader = |parquet: bytes::Bytes| -> Result<_, MergeError> {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(parquet).map_err(input)?;
+            let builder = reader_builder(parquet).map_err(input)?;
             let foreign = !is_logs_schema(builder.schema());
             Ok((foreign, builder.with_batch_size(self.options.batch_rows).build().map_err(input)?))
         };

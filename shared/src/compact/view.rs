@@ -19,10 +19,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::{BooleanArray, RecordBatch};
 use async_trait::async_trait;
 use base64::Engine;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::compact::merge::MergeError;
 use crate::compact::state::{CompactError, CompactionState, load_state};
+use crate::lake::conform::reader_builder;
 use crate::lake::layout::{CURATED_PREFIX, CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
 use crate::lake::schema::{Table, logs_schema, presto_type};
 use crate::lake::storage::ObjectStore;
@@ -193,8 +193,7 @@ pub async fn visible_rows(store: &dyn ObjectStore) -> Result<Vec<RecordBatch>, C
 }
 
 fn read_batches(body: Vec<u8>) -> Result<Vec<RecordBatch>, CompactError> {
-    let reader =
-        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body)).map_err(MergeError::from)?.build()?;
+    let reader = reader_builder(bytes::Bytes::from(body)).map_err(MergeError::from)?.build()?;
     Ok(reader.collect::<Result<Vec<_>, _>>().map_err(MergeError::from)?)
 }
 

@@ -18,6 +18,50 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
 
 use crate::lake::schema::logs_schema;
 
+/// How every file of the table is opened for reading: from its Parquet schema alone, without the
+/// Arrow schema a writer may embed (`ARROW:schema`). Decoding a damaged embedded schema panics
+/// inside arrow-ipc (found by fuzzing a staging file), which in a Lambda aborts the process: a
+/// damaged object would crash every compaction run of its hour. The Parquet schema says all the
+/// table needs; the logical types carry the time zone.
+pub fn read_options() -> parquet::arrow::arrow_reader::ArrowReaderOptions {
+    parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true)
+}
+
+/// A reader of a file of the table, opened with [`read_options`], its footer checked
+/// ([`check_column_chunks`]).
+pub fn reader_builder(
+    parquet: bytes::Bytes,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<bytes::Bytes>, parquet::errors::ParquetError>
+{
+    let file_len = parquet.len() as u64;
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new_with_options(parquet, read_options())?;
+    check_column_chunks(builder.metadata(), file_len)?;
+    Ok(builder)
+}
+
+/// Refuses a footer that places a column chunk at a negative offset or size, or past the end of
+/// the file: parquet-rs asserts on such a chunk while reading it (a panic, found by fuzzing).
+pub fn check_column_chunks(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    file_len: u64,
+) -> Result<(), parquet::errors::ParquetError> {
+    for row_group in metadata.row_groups() {
+        for column in row_group.columns() {
+            let start = column.dictionary_page_offset().unwrap_or(column.data_page_offset());
+            let len = column.compressed_size();
+            let end = u64::try_from(start).ok().zip(u64::try_from(len).ok()).and_then(|(s, l)| s.checked_add(l));
+            if end.is_none_or(|end| end > file_len) {
+                return Err(parquet::errors::ParquetError::General(format!(
+                    "column chunk of {} at offset {start}, {len} bytes, is not within the file ({file_len} bytes)",
+                    column.column_path()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Why a file's rows cannot be rows of the `logs` table.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
