@@ -5,20 +5,17 @@
 //! (once the killed run's lease has lapsed, which the test does at once, as time would); at
 //! the end every staging file is consumed and the summaries equal those of runs never killed.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{keys_under, loglake, summaries, test_python};
 use loglake::lake::layout::COMPACTION_LEASE_KEY;
-use loglake::testing::{Rng, cloudwatch_payload, read_lake_table_with_pyarrow};
+use loglake::testing::{Rng, cloudwatch_payload};
 
 const NOW_MS: i64 = 1_795_168_800_000; // 2026-11-20T10:00Z, the samples' day
-
-fn loglake(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_loglake")).args(args).output().unwrap();
-    assert!(out.status.success(), "loglake {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn spawn(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_loglake")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
@@ -97,11 +94,7 @@ fn kill_at_random(args: &[&str], rng: &mut Rng, run_ms: usize) -> bool {
 
 #[test]
 fn compaction_and_rollups_killed_at_random_moments_recover_with_every_event_once() {
-    let Some(python) = std::env::var("LOGLAKE_TEST_PYTHON").ok() else {
-        assert!(std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() != Ok("1"), "LOGLAKE_TEST_PYTHON is not set");
-        eprintln!("SKIPPED: needs LOGLAKE_TEST_PYTHON (pyarrow); run scripts/test.sh");
-        return;
-    };
+    let Some(python) = test_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let lake_arg = lake.to_str().unwrap();
@@ -131,7 +124,7 @@ fn compaction_and_rollups_killed_at_random_moments_recover_with_every_event_once
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
     let consumed = state["consumed"].as_object().map_or(0, |c| c.len());
     let staging_left =
-        walk(&lake.join("staging")).iter().filter(|key| state["consumed"].get(key.as_str()).is_none()).count();
+        keys_under(&lake, "staging").iter().filter(|key| state["consumed"].get(key.as_str()).is_none()).count();
     assert_eq!(staging_left, 0, "every staging file consumed ({consumed} consumed)");
 
     // Rollups: a copy of the lake rolled up without a kill is what the killed one must reach.
@@ -153,40 +146,6 @@ fn compaction_and_rollups_killed_at_random_moments_recover_with_every_event_once
         state["next_run"]
     );
     assert!(killed >= KILLS / 4 && rollups_killed > 0, "the kills landed mid-run");
-}
-
-/// Each summary table's rows, sorted.
-fn summaries(lake: &Path, python: &str) -> Vec<(String, Vec<String>)> {
-    let mut tables = Vec::new();
-    for entry in std::fs::read_dir(lake.join("summaries")).into_iter().flatten() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let mut rows: Vec<String> = read_lake_table_with_pyarrow(lake, python, &format!("summaries/{name}"))
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        rows.sort();
-        tables.push((name, rows));
-    }
-    tables.sort();
-    tables
-}
-
-/// The keys of the files under `dir`, relative to the lake (`dir`'s parent).
-fn walk(dir: &Path) -> Vec<String> {
-    let root = dir.parent().unwrap();
-    let mut keys = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                keys.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
-    keys
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -4,16 +4,12 @@
 //! the rows of `logs_all`, every summary, the dead letters — equals what one delivery of each
 //! leaves. A Firehose batch delivered again returns the same response, row for row.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use loglake::testing::{Rng, read_lake_table_with_pyarrow};
-
-fn loglake(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_loglake")).args(args).output().unwrap();
-    assert!(out.status.success(), "loglake {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{keys_under, loglake, summaries, test_python};
+use loglake::testing::Rng;
 
 fn events() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -76,48 +72,14 @@ fn what_readers_see(lake: &Path, python: &str) -> Seen {
          level, attributes, dt, hour FROM logs_all ORDER BY log_group, event_id",
     ]);
     let rows: Vec<String> = rows.lines().filter(|l| l.starts_with('|')).map(str::to_owned).collect();
-    let mut summaries = Vec::new();
-    for query in std::fs::read_dir(lake.join("summaries")).unwrap() {
-        let name = query.unwrap().file_name().to_string_lossy().into_owned();
-        let mut rows: Vec<String> = read_lake_table_with_pyarrow(lake, python, &format!("summaries/{name}"))
-            .iter()
-            .map(|row| row.to_string())
-            .collect();
-        rows.sort();
-        summaries.push((name, rows));
-    }
-    summaries.sort();
-    let mut dead_letters: Vec<String> = files_under(&lake.join("errors"))
-        .iter()
-        .map(|path| path.strip_prefix(lake).unwrap().to_string_lossy().into_owned())
-        .collect();
-    dead_letters.sort();
+    let summaries = summaries(lake, python);
+    let dead_letters = keys_under(lake, "errors");
     Seen { rows, summaries, dead_letters }
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 #[test]
 fn three_shuffled_deliveries_of_every_sample_leave_what_one_delivery_leaves() {
-    let Some(python) = std::env::var("LOGLAKE_TEST_PYTHON").ok() else {
-        assert!(std::env::var("LOGLAKE_REQUIRE_INTEGRATION").as_deref() != Ok("1"), "LOGLAKE_TEST_PYTHON is not set");
-        eprintln!("SKIPPED: needs LOGLAKE_TEST_PYTHON (pyarrow); run scripts/test.sh");
-        return;
-    };
+    let Some(python) = test_python() else { return };
     let once = tempfile::tempdir().unwrap();
     for delivery in deliveries() {
         delivery.invoke(once.path());
@@ -132,13 +94,7 @@ fn three_shuffled_deliveries_of_every_sample_leave_what_one_delivery_leaves() {
         delivery.invoke(replayed.path());
     }
 
-    let staged = |lake: &Path| -> Vec<PathBuf> {
-        let mut keys: Vec<PathBuf> =
-            files_under(&lake.join("staging")).iter().map(|p| p.strip_prefix(lake).unwrap().to_path_buf()).collect();
-        keys.sort();
-        keys
-    };
-    let staged_files = (staged(once.path()), staged(replayed.path()));
+    let staged_files = (keys_under(once.path(), "staging"), keys_under(replayed.path(), "staging"));
     // Keys are a hash of what an object holds: a replay rewrites the objects of the first delivery.
     assert_eq!(staged_files.0, staged_files.1, "the same staging objects");
     let Seen { rows, summaries, dead_letters } = what_readers_see(once.path(), &python);
