@@ -348,3 +348,18 @@ async fn query_runner_at_10_percent_faults_stores_each_summary_once() {
 async fn query_runner_at_30_percent_faults_stores_each_summary_once() {
     query_runner_through_faults(0.30, 35, "us-west-2").await;
 }
+
+/// A GET whose body is cut short (the connection reset halfway through it) is read again: the
+/// SDK retries a call only until its response's headers, so before, the truncated body failed
+/// the read and with it the invocation.
+#[tokio::test]
+async fn a_get_whose_body_is_cut_short_is_read_again() {
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-get").await;
+    let body: Vec<u8> = (0..100_000u32).flat_map(|n| n.to_le_bytes()).collect();
+    direct.put("staging/object", body.clone()).await.unwrap();
+    let proxy = FaultProxy::start_with(&python, 1.0, 1, STALL, &["--kinds", "truncate", "--max-faults", "1"]);
+    let store = S3Store::new(&proxy.sdk_config(&TEST_POLICY).await, &bucket, true);
+    assert!(store.get("staging/object").await.expect("read again after the cut") == body);
+    assert_eq!(proxy.counts()["truncate"], 1);
+}
