@@ -25,6 +25,14 @@ pub fn compact_options(memory_mb: usize, file_mb: usize, grace_minutes: i64) -> 
 }
 
 pub async fn run(lake: &Path, memory_mb: usize, file_mb: usize, grace_minutes: i64) -> Result<()> {
+    // A panic ends the process, as in the compactor function (built with panic = "abort"): the
+    // run stops without a word, and the next one finds the input file it was reading
+    // (loglake::compact::probe). Unwinding instead would fail the hour on every run.
+    let print_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        print_panic(info);
+        std::process::abort();
+    }));
     let store = LocalStore::new(lake);
     let spill = lake.join(LOCAL_SPILL_DIR);
     let terminal = std::io::stderr().is_terminal();

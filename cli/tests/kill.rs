@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{keys_under, loglake, summaries, test_python};
-use loglake::lake::layout::COMPACTION_LEASE_KEY;
+use loglake::lake::layout::{COMPACTION_LEASE_KEY, COMPACTION_READING_KEY};
 use loglake::testing::{Rng, cloudwatch_payload};
 
 const NOW_MS: i64 = 1_795_168_800_000; // 2026-11-20T10:00Z, the samples' day
@@ -75,6 +75,30 @@ fn view_counts(lake: &Path, python: &str) -> (u64, u64) {
     (rows, ids.len() as u64)
 }
 
+/// Events readers see once, plus those in files compaction set aside; panics if readers see one
+/// twice. A run killed while it reads an input file alone (after a killed run, its hours are
+/// suspect: loglake::compact::probe) names that file; a file two runs in a row were killed on is
+/// set aside, as a file that ends the process would be. Rare here, and allowed: such a file is in
+/// `errors/compaction/` with its reason, its events counted from there.
+fn seen_once(lake: &Path, python: &str) -> u64 {
+    let (rows, distinct) = view_counts(lake, python);
+    assert_eq!(rows, distinct, "an event seen twice");
+    let aside: Vec<String> =
+        keys_under(lake, "errors/compaction").into_iter().filter(|k| k.ends_with(".parquet")).collect();
+    if aside.is_empty() {
+        return rows;
+    }
+    for key in &aside {
+        let note: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(lake.join(format!("{key}.json"))).unwrap()).unwrap();
+        assert!(note["reason"].as_str().unwrap().contains("compaction runs stopped while reading"), "{note}");
+    }
+    let count = "import sys, pyarrow.parquet as pq; print(sum(pq.read_metadata(p).num_rows for p in sys.argv[1:]))";
+    let out = Command::new(python).args(["-c", count]).args(aside.iter().map(|k| lake.join(k))).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    rows + String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().unwrap()
+}
+
 /// Starts `args`, kills it with SIGKILL at a random moment of `run_ms`, the time a whole run
 /// takes (every other kill near its end, where a run commits), unless it ended first; whether it
 /// was killed.
@@ -116,10 +140,10 @@ fn compaction_and_rollups_killed_at_random_moments_recover_with_every_event_once
         killed += kill_at_random(&compact, &mut rng, run_ms) as usize;
         // What time does to a killed run's lease: it lapses, and the next run may take it.
         let _ = std::fs::remove_file(lake.join(COMPACTION_LEASE_KEY));
-        assert_eq!(view_counts(&lake, &python), (staged, staged), "after kill {round}: every event once");
+        assert_eq!(seen_once(&lake, &python), staged, "after kill {round}: every event once");
     }
     loglake(&compact);
-    assert_eq!(view_counts(&lake, &python), (staged, staged), "after the last run");
+    assert_eq!(seen_once(&lake, &python), staged, "after the last run");
     let state = std::fs::read_to_string(lake.join("_loglake/compaction/state.json")).unwrap();
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
     let consumed = state["consumed"].as_object().map_or(0, |c| c.len());
@@ -142,10 +166,56 @@ fn compaction_and_rollups_killed_at_random_moments_recover_with_every_event_once
     loglake(&["rollup", "--lake", lake_arg]);
     assert_eq!(summaries(&lake, &python), summaries(&calm, &python), "the summaries of runs never killed");
     println!(
-        "{staged} events; compaction killed {killed} of {KILLS} times (the state reached run {}), rollups {rollups_killed} of 8; every view after a kill held each event once",
-        state["next_run"]
+        "{staged} events; compaction killed {killed} of {KILLS} times (the state reached run {}), rollups {rollups_killed} of 8; every view after a kill held each event once; {} files set aside",
+        state["next_run"],
+        keys_under(&lake, "errors/compaction").len() / 2
     );
     assert!(killed >= KILLS / 4 && rollups_killed > 0, "the kills landed mid-run");
+}
+
+/// A staging file whose reading panics inside arrow-buffer (found by the staging_parquet fuzz
+/// target). In `loglake compact`, as in the compactor function, a panic ends the process: the run
+/// stops without a word. The hour it was merging is then suspect; the next runs read its files
+/// alone, naming each in `_loglake/compaction/reading.json` first, and die on the same file; once
+/// two have, the next sets it aside and compacts the rest. (Old code: every run died.)
+#[test]
+fn a_file_that_ends_the_compaction_process_is_set_aside_once_two_runs_died_reading_it() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let staged = stage(&lake, 0, 6) as u64;
+    let first = keys_under(&lake, "staging").into_iter().next().unwrap();
+    let damaged = format!("{}/zz-damaged.parquet", first.rsplit_once('/').unwrap().0);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/fixtures/panics-arrow-buffer.parquet");
+    std::fs::copy(fixture, lake.join(&damaged)).unwrap();
+    let compact = ["compact", "--lake", lake.to_str().unwrap(), "--grace-minutes", "0"];
+    let reading = |lake: &Path| -> Option<serde_json::Value> {
+        let text = std::fs::read(lake.join(COMPACTION_READING_KEY)).ok()?;
+        Some(serde_json::from_slice(&text).unwrap())
+    };
+    // The first run dies merging; the next two die reading the file alone.
+    for attempts in [None, Some(1), Some(2)] {
+        let status = Command::new(env!("CARGO_BIN_EXE_loglake")).args(compact).stderr(Stdio::null()).status().unwrap();
+        assert_eq!(status.signal(), Some(6), "the run ended by SIGABRT ({status:?})");
+        let named = reading(&lake).map(|r| (r["key"].as_str().unwrap().to_owned(), r["attempts"].as_u64().unwrap()));
+        assert_eq!(named, attempts.map(|n| (damaged.clone(), n)), "what the run was reading when it died");
+        // What time does to a dead run's lease: it lapses.
+        std::fs::remove_file(lake.join(COMPACTION_LEASE_KEY)).unwrap();
+    }
+    let record: serde_json::Value = serde_json::from_str(&loglake(&compact)).unwrap();
+    assert_eq!(record["set_aside"].as_array().unwrap().len(), 1, "{record}");
+    assert_eq!(record["set_aside"][0]["key"], damaged.as_str());
+    let reason = record["set_aside"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("2 compaction runs stopped while reading this file alone"), "{reason}");
+    assert!(record["failed_hours"].is_null(), "{record}");
+    assert!(reading(&lake).is_none(), "nothing left being read");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("_loglake/compaction/state.json")).unwrap()).unwrap();
+    assert_eq!(state["suspect_hours"], serde_json::json!([]), "{state}");
+    assert!(keys_under(&lake, "staging").is_empty(), "every staging file consumed");
+    if let Some(python) = test_python() {
+        assert_eq!(view_counts(&lake, &python), (staged, staged), "every event of the other files once");
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -1,16 +1,31 @@
 //! Compaction reading a staging file it did not write (a foreign writer, a damaged object): the
 //! input edits a valid staging Parquet file (each 3-byte step: a position and a byte XORed in,
-//! or a cut), and RunWriter::add_file reads the result. Never a panic; a file refused adds no
-//! rows, and one accepted adds its rows, cast to the `logs` schema.
+//! or a cut), and RunWriter::add_file reads the result. A file refused adds no rows, and one
+//! accepted adds its rows, cast to the `logs` schema.
+//!
+//! A panic inside arrow/parquet is allowed, and counted when the run ends: in a Lambda it ends the
+//! process, and the runs after set the file aside (loglake::compact::probe; tests
+//! `a_file_that_ends_the_compaction_process_is_set_aside_once_two_runs_died_reading_it` and
+//! `a_file_whose_reading_panics_is_set_aside_by_the_next_run_and_its_hour_compacted`). The
+//! property is then the probe's: reading the file alone (`check_file`) panics too, so the file
+//! that ends a merge is the file a probe names.
 #![no_main]
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use libfuzzer_sys::fuzz_target;
-use loglake::compact::merge::{MergeError, MergeOptions, RunWriter};
+use loglake::compact::merge::{MergeError, MergeOptions, RunWriter, check_file};
 use loglake::lake::encode::encode_parquet;
 use loglake::lake::record::{LineFormat, Record};
+
+unsafe extern "C" {
+    #[link_name = "atexit"]
+    fn libc_atexit(f: extern "C" fn()) -> i32;
+}
 
 /// A staging file of three records, as ingest writes it.
 fn valid_file() -> &'static [u8] {
@@ -38,7 +53,38 @@ fn valid_file() -> &'static [u8] {
     })
 }
 
+/// A run writer with a small budget, spilling into one directory for the whole fuzzing run.
+fn writer() -> RunWriter<'static> {
+    static SPILL: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let spill = SPILL.get_or_init(|| tempfile::tempdir().expect("spill directory"));
+    RunWriter::new(spill.path(), MergeOptions { memory_budget_bytes: 1 << 20, ..MergeOptions::default() })
+}
+
+/// Inputs whose reading panicked (printed at exit, for the campaign's figures).
+static PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// `f`'s result, or `None` if it panicked. libfuzzer-sys's panic hook aborts (a panic is a
+/// finding); here the hook is set aside for the call.
+fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.ok()
+}
+
+extern "C" fn print_panics() {
+    eprintln!(
+        "staging_parquet: {} inputs panicked inside arrow/parquet (set aside by the probe)",
+        PANICS.load(Ordering::Relaxed)
+    );
+}
+
 fuzz_target!(|edits: &[u8]| {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| unsafe {
+        libc_atexit(print_panics);
+    });
     let mut file = valid_file().to_vec();
     for edit in edits.chunks_exact(3) {
         let at = u16::from_le_bytes([edit[0], edit[1]]) as usize % file.len().max(1);
@@ -50,11 +96,17 @@ fuzz_target!(|edits: &[u8]| {
             break;
         }
     }
-    let spill = tempfile::tempdir().expect("spill directory");
-    let mut writer =
-        RunWriter::new(spill.path(), MergeOptions { memory_budget_bytes: 1 << 20, ..MergeOptions::default() });
-    match writer.add_file(file) {
-        Ok(()) => {
+    // What a probe does with a suspect hour's file, then what the merge does with it.
+    let Some(checked) = quietly_catching_panics(|| check_file(file.clone().into(), 8192)) else {
+        let merged = quietly_catching_panics(|| writer().add_file(file));
+        assert!(merged.is_none(), "the probe panicked on a file the merge reads without a panic");
+        PANICS.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let mut writer = writer();
+    let added = writer.add_file(file);
+    match (&checked, added) {
+        (Ok(()), Ok(())) => {
             let mut merger = writer.finish().expect("runs of accepted rows merge");
             let mut rows = 0;
             while let Some(batch) = merger.next_batch().expect("merged rows read back") {
@@ -63,9 +115,12 @@ fuzz_target!(|edits: &[u8]| {
             }
             assert!(rows <= merger.stats().rows_in);
         }
-        Err(MergeError::Input(_)) => assert_eq!(writer.finish().expect("nothing to merge").stats().rows_in, 0),
-        // Rows of it were in when a later batch failed: the hour fails and waits (run.rs).
-        Err(MergeError::PartlyRead(_)) => {}
-        Err(other) => panic!("a damaged file is an input error, not {other}"),
+        (Err(MergeError::Input(_)), Err(MergeError::Input(_))) => {
+            assert_eq!(writer.finish().expect("nothing to merge").stats().rows_in, 0)
+        }
+        // Rows of it were in when a later batch failed: the hour fails, is suspect, and the probe
+        // sets the file aside (run.rs).
+        (Err(MergeError::Input(_)), Err(MergeError::PartlyRead(_))) => {}
+        (checked, added) => panic!("the probe ({checked:?}) and the merge ({added:?}) disagree"),
     }
 });

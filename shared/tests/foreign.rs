@@ -191,6 +191,49 @@ fn a_file_with_a_damaged_embedded_arrow_schema_is_read_by_its_parquet_schema() {
     assert_eq!(ids, ["e0", "e1", "e2"]);
 }
 
+/// A staging file whose reading panics inside arrow-buffer (found by the staging_parquet fuzz
+/// target; fuzz/regressions/staging_parquet/). Where panics unwind, as here, the merge's worker
+/// dies and its hour fails; the hour is then suspect, and the next run reads its files alone
+/// first, finds the panic and sets the file aside, and compacts the rest of the hour. (Old code:
+/// the hour failed on every run. Where a panic ends the process, see cli/tests/kill.rs.)
+#[tokio::test]
+async fn a_file_whose_reading_panics_is_set_aside_by_the_next_run_and_its_hour_compacted() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 2).await;
+    let staged = store.list("staging/").await.unwrap();
+    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap();
+    let damaged = format!("{}/zz-damaged.parquet", ten.rsplit_once('/').unwrap().0);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
+    store.put(&damaged, std::fs::read(fixture).unwrap()).await.unwrap();
+    let glue = RecordedView::new(None);
+
+    let first = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!(first.hours, ["dt=2026-11-20/hour=09"], "{first:?}");
+    assert_eq!(first.failed_hours.len(), 1, "{first:?}");
+    assert!(first.failed_hours[0].reason.contains("panic"), "{first:?}");
+    let state = loglake::compact::state::load_state(&store).await.unwrap();
+    assert_eq!(state.suspect_hours.iter().collect::<Vec<_>>(), ["dt=2026-11-20/hour=10"]);
+    // (No reader is asked here: the damaged file is still in staging, and a reader of it panics.)
+
+    let second = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!(
+        (second.hours.as_slice(), second.failed_hours.len()),
+        (["dt=2026-11-20/hour=10".to_owned()].as_slice(), 0)
+    );
+    assert_eq!(second.set_aside.len(), 1, "{second:?}");
+    assert_eq!(second.set_aside[0].key, damaged);
+    assert!(second.set_aside[0].reason.starts_with("reading it panicked"), "{second:?}");
+    assert_eq!(store.get(&second.set_aside[0].moved_to).await.unwrap().len(), 4450, "moved whole");
+    let state = loglake::compact::state::load_state(&store).await.unwrap();
+    assert!(state.suspect_hours.is_empty(), "{state:?}");
+    assert!(store.list("_loglake/compaction/reading").await.unwrap().is_empty(), "nothing left being read");
+    assert!(store.list("staging/").await.unwrap().is_empty());
+    assert_exactly(&view(&store).await, &input, "after the second run");
+}
+
 /// The lake's own files, read by their Parquet schema alone, are of the table's schema as they
 /// are: compaction casts none of them.
 #[test]

@@ -117,6 +117,26 @@ impl MergeStats {
     }
 }
 
+/// A reader of a file of the table's rows, and whether it is in another schema (cast by [`conform`]).
+fn file_reader(parquet: bytes::Bytes, batch_rows: usize) -> Result<(bool, ParquetRecordBatchReader), MergeError> {
+    let builder = reader_builder(parquet).map_err(input)?;
+    let foreign = !is_logs_schema(builder.schema());
+    Ok((foreign, builder.with_batch_size(batch_rows).build().map_err(input)?))
+}
+
+/// Reads a file through as [`RunWriter::add_file`] would, keeping nothing: whether it can be read,
+/// and cast to the table, in full. [`MergeError::Input`] when it cannot.
+pub fn check_file(parquet: bytes::Bytes, batch_rows: usize) -> Result<(), MergeError> {
+    let (foreign, batches) = file_reader(parquet, batch_rows)?;
+    for batch in batches {
+        let batch = batch.map_err(input)?;
+        if foreign {
+            conform(&batch).map_err(input)?;
+        }
+    }
+    Ok(())
+}
+
 /// Phase 1: sorted runs. Feed input files with [`RunWriter::add_file`], then [`RunWriter::finish`].
 pub struct RunWriter<'d> {
     spill_dir: &'d Path,
@@ -165,19 +185,12 @@ impl<'d> RunWriter<'d> {
         keep: impl Fn(RecordBatch) -> Result<RecordBatch, String>,
     ) -> Result<(), MergeError> {
         let parquet = bytes::Bytes::from(parquet);
-        let reader = |parquet: bytes::Bytes| -> Result<_, MergeError> {
-            let builder = reader_builder(parquet).map_err(input)?;
-            let foreign = !is_logs_schema(builder.schema());
-            Ok((foreign, builder.with_batch_size(self.options.batch_rows).build().map_err(input)?))
-        };
-        let (foreign, batches) = reader(parquet.clone())?;
+        let (foreign, _) = file_reader(parquet.clone(), self.options.batch_rows)?;
         if foreign {
-            for batch in batches {
-                conform(&batch.map_err(input)?).map_err(|e| MergeError::Input(e.to_string()))?;
-            }
+            check_file(parquet.clone(), self.options.batch_rows)?;
         }
         let mut added = false;
-        for batch in reader(parquet)?.1 {
+        for batch in file_reader(parquet, self.options.batch_rows)?.1 {
             // Once rows of the file are in, a failure can no longer set the file aside alone.
             let batch = batch.map_err(|e| if added { MergeError::PartlyRead(e.to_string()) } else { input(e) })?;
             added = true;

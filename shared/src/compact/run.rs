@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashSet};
 use crate::compact::delta::{DeltaError, Found, NewKeys, RecordKey, drop_known, search_curated};
 use crate::compact::lease::{self, Lease, Taken};
 use crate::compact::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
+use crate::compact::probe::Probe;
 use crate::compact::state::{
     CompactError, CompactionState, Consumed, FailedHour, RunRecord, SetAside, StoredState, read_state,
 };
@@ -253,6 +254,9 @@ async fn run_holding(
     // checks the lease first: a run whose lease ran out (a suspended CLI) deletes nothing more.
     readers.publish(state).await?;
     let before = state.clone();
+    // An hour the last run was still writing when it stopped is suspect: it may hold the file
+    // that ended the run.
+    state.suspect_hours.extend(state.writing.iter().cloned());
     for hour in std::mem::take(&mut state.writing) {
         for key in store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await? {
             lease.ensure_held()?;
@@ -306,7 +310,7 @@ async fn run_holding(
             continue;
         }
         taken_bytes += bytes;
-        hours.insert(hour, HourPlan { staging: keys, delta });
+        hours.insert(hour, HourPlan { staging: keys, delta, set_aside: BTreeMap::new() });
     }
     if hours.is_empty() {
         record.oldest_staging_age_ms = oldest_waiting_ms(&staging, state, options.now_ms);
@@ -319,6 +323,34 @@ async fn run_holding(
     state.writing = hours.keys().cloned().collect();
     stored.save(store).await?;
     let state = &mut stored.state;
+
+    // A suspect hour's files are first read alone, each after saying which it is: a file that
+    // ends the process is named to the next run, and set aside once two runs died on it.
+    let suspect: Vec<&String> = hours.keys().filter(|hour| state.suspect_hours.contains(*hour)).collect();
+    if !suspect.is_empty() {
+        let mut probe = Probe::start(store, options.merge.batch_rows).await?;
+        let mut found = Vec::new();
+        for hour in suspect {
+            let curated = curated_listing
+                .iter()
+                .filter(|o| {
+                    state.curated_visible(&o.key) && partition_of(&o.key, CURATED_PREFIX).as_ref() == Some(hour)
+                })
+                .map(|o| &o.key);
+            for key in curated.chain(&hours[hour].staging) {
+                if let Some(reason) = probe.read(store, key, lease).await? {
+                    tracing::warn!(hour, key, reason, "an input file of a suspect hour cannot be used");
+                    found.push((hour.clone(), key.clone(), reason));
+                }
+            }
+        }
+        probe.finish(store, lease).await?;
+        for (hour, key, reason) in found {
+            if let Some(plan) = hours.get_mut(&hour) {
+                plan.set_aside.insert(key, reason);
+            }
+        }
+    }
 
     // 3. Merge the hours, a few at once.
     let workers = options.workers.max(1);
@@ -345,17 +377,25 @@ async fn run_holding(
                         .into_iter()
                         .filter(|o| state.curated_visible(&o.key))
                         .collect();
+                    // Files set aside already are replaced or consumed with the others, not read.
+                    let (curated, curated_aside): (Vec<ListedObject>, Vec<ListedObject>) =
+                        curated.into_iter().partition(|o| !plan.set_aside.contains_key(&o.key));
+                    let staging_keys: Vec<String> =
+                        plan.staging.iter().filter(|key| !plan.set_aside.contains_key(*key)).cloned().collect();
+                    let replaced = || curated.iter().chain(&curated_aside).map(|o| o.key.clone()).collect::<Vec<_>>();
                     if plan.delta {
-                        match merge_delta(store, hour, run, &curated, &plan.staging, hour_options, spill_dir).await {
-                            Ok(out) => return Ok::<_, CompactError>((Vec::new(), out)),
+                        match merge_delta(store, hour, run, &curated, &staging_keys, hour_options, spill_dir).await {
+                            Ok(out) => {
+                                let aside = curated_aside.iter().map(|o| o.key.clone()).collect();
+                                return Ok::<_, CompactError>((aside, out));
+                            }
                             Err(HourError::Unsearchable(reason)) => {
                                 tracing::warn!(hour, reason, "a delta could not search the hour; merging it whole");
                             }
                             Err(HourError::Compact(error)) => return Err(error),
                         }
                     }
-                    let staging: Vec<ListedObject> = plan
-                        .staging
+                    let staging: Vec<ListedObject> = staging_keys
                         .iter()
                         .map(|key| ListedObject {
                             key: key.clone(),
@@ -367,7 +407,7 @@ async fn run_holding(
                     let write_until_ms =
                         lease_expires_ms.load(std::sync::atomic::Ordering::Relaxed) - UNIT_WRITE_MARGIN_MS;
                     let out = run_units(store, units, write_until_ms, hour_options, spill_dir).await?;
-                    Ok((curated.into_iter().map(|o| o.key).collect(), out))
+                    Ok((replaced(), out))
                 };
                 (hour, merged.await)
             }
@@ -416,6 +456,7 @@ async fn run_holding(
         record.staging_in += staging.len();
         record.hours.push(hour.clone());
         unusable.extend(out.set_aside);
+        unusable.extend(hours[hour].set_aside.iter().map(|(key, reason)| (key.clone(), reason.clone())));
         replaced.extend(curated);
         consumed.extend(staging.iter().cloned());
         progress(record.hours.len(), hours.len(), hour);
@@ -454,6 +495,8 @@ async fn run_holding(
     // 4. The switch.
     state.next_run = run + 1;
     state.writing.clear();
+    state.suspect_hours.retain(|hour| !record.hours.contains(hour));
+    state.suspect_hours.extend(record.failed_hours.iter().map(|failed| failed.hour.clone()));
     let delete_after_ms = options.now_ms + options.delete_delay_ms;
     state.replaced.extend(replaced.into_iter().map(|key| (key, delete_after_ms)));
     state.replaced.extend(abandoned.into_iter().map(|key| (key, options.now_ms)));
@@ -627,6 +670,9 @@ struct HourPlan {
     staging: Vec<String>,
     /// A delta (the hour's curated files stay) rather than a merge of the whole hour.
     delta: bool,
+    /// Input files found unusable before the merge (a suspect hour's, read alone), and why: not
+    /// read by the merge, set aside with its own.
+    set_aside: BTreeMap<String, String>,
 }
 
 enum HourError {

@@ -22,6 +22,10 @@ pub struct CompactionState {
     /// Hours (`dt=…/hour=…`) the run in progress writes into, so the next run can delete what a
     /// crash left there.
     pub writing: BTreeSet<String>,
+    /// Hours a run failed in, or stopped in without a word (it was still writing them when the
+    /// next run began): the next run that takes one reads its files alone first
+    /// ([`crate::compact::probe`]), to find a file that ends the process.
+    pub suspect_hours: BTreeSet<String>,
     /// Curated keys replaced at a switch and not yet deleted: hidden, and deleted by the first run
     /// after the time given (ms since the epoch), so that a query planned before the switch can
     /// still read them. (States written before the delay existed hold a list: due at once.)

@@ -11,6 +11,7 @@
 //! logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                               compactor: curated, sorted
 //! _loglake/compaction/state.json                                                 compaction state: what readers must not see
 //! _loglake/compaction/lease.json                                                 the lease of the one compaction run at work
+//! _loglake/compaction/reading.json                                               the file a run is reading alone, after a run failed or died in its hour
 //! _loglake/compaction/runs/<run>.json                                            a record of every compaction run
 //! summaries/<query output>/dt=YYYY-MM-DD/[hour=HH/]part-00000.parquet            rollup results: one object per window
 //! _loglake/query_runs/dt=YYYY-MM-DD/<query>-<window>-<execution>.parquet         one row per rollup run
@@ -48,6 +49,9 @@ pub const FIREHOSE_DELIVERY_ERRORS_PREFIX: &str = "errors/firehose-delivery/";
 pub const COMPACTION_STATE_KEY: &str = "_loglake/compaction/state.json";
 /// The lease a compaction run holds while it works: one run at a time.
 pub const COMPACTION_LEASE_KEY: &str = "_loglake/compaction/lease.json";
+/// The input file a compaction run is reading one by one, so that the next run knows which file a
+/// run died on.
+pub const COMPACTION_READING_KEY: &str = "_loglake/compaction/reading.json";
 /// A record of every compaction run.
 pub const COMPACTION_RUNS_PREFIX: &str = "_loglake/compaction/runs/";
 /// The table `query_runs`: one row per rollup run.
@@ -71,6 +75,7 @@ pub const ALL_PREFIXES: &[&str] = &[
     COMPACTION_SET_ASIDE_PREFIX,
     COMPACTION_STATE_KEY,
     COMPACTION_LEASE_KEY,
+    COMPACTION_READING_KEY,
     COMPACTION_RUNS_PREFIX,
     QUERY_RUNS_PREFIX,
     QUERY_RUNNER_PREFIX,
