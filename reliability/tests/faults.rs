@@ -8,6 +8,8 @@
 //! Each test prints the requests, the faults injected by kind and the failed invocations
 //! (`cargo nextest run -p loglake-reliability --no-capture`); RELIABILITY.md has the figures.
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use loglake::function::{State, now_ms};
 use loglake::ingest::firehose::TransformOptions;
@@ -362,4 +364,27 @@ async fn a_get_whose_body_is_cut_short_is_read_again() {
     let store = S3Store::new(&proxy.sdk_config(&TEST_POLICY).await, &bucket, true);
     assert!(store.get("staging/object").await.expect("read again after the cut") == body);
     assert_eq!(proxy.counts()["truncate"], 1);
+}
+
+/// A call that gets no answer is abandoned after the policy's attempt timeout and sent again: a
+/// stalled S3 connection costs one attempt, not the invocation's whole time. The proxy stalls
+/// each call's first attempt for a minute (after forwarding it: the write happened); each call
+/// must end well before that. (Without an attempt timeout, the SDK's default, each waits out the
+/// stall and the test fails.)
+#[tokio::test]
+async fn a_stalled_call_is_abandoned_after_the_attempt_timeout_and_sent_again() {
+    let Some(python) = integration_python() else { return };
+    let (bucket, direct) = bucket("faults-stall").await;
+    direct.put("staging/object", b"written before".to_vec()).await.unwrap();
+    let stall = Duration::from_secs(60);
+    let proxy = FaultProxy::start_with(&python, 1.0, 1, stall, &["--kinds", "stall", "--max-faults", "2"]);
+    let store = S3Store::new(&proxy.sdk_config(&TEST_POLICY).await, &bucket, true);
+    // The bound: a few attempt timeouts, far below the stall.
+    let bound = TEST_POLICY.attempt_timeout * 10;
+    let read = tokio::time::timeout(bound, store.get("staging/object")).await;
+    assert_eq!(read.expect("the stalled GET was abandoned and sent again").unwrap(), b"written before");
+    let written = tokio::time::timeout(bound, store.put("staging/other", b"written through".to_vec())).await;
+    written.expect("the stalled PUT was abandoned and sent again").unwrap();
+    assert_eq!(direct.get("staging/other").await.unwrap(), b"written through");
+    assert_eq!(proxy.counts()["stall"], 2, "both calls' first attempts stalled");
 }
