@@ -17,6 +17,10 @@ targets=(cloudwatch_payload stream_record firehose_batch kpl line multiline quer
 if [ $# -gt 2 ]; then targets=("${@:3}"); fi
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
 
+# cargo-fuzz builds with sanitizers, which need the nightly toolchain.
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  rustup toolchain install nightly --profile minimal
+fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo +nightly install cargo-fuzz --version 0.13.2 --locked
 fi

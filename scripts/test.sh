@@ -73,4 +73,7 @@ python scripts/check_demo.py "$demo/lake" "$demo/logs_all.sql"
 step "the functions through the Lambda runtime API (cargo lambda watch + invoke)"
 scripts/lambda_runtime_test.sh
 
+step "fuzz smoke: every fuzz target for 10 s, after replaying its kept inputs (scripts/fuzz.sh)"
+scripts/fuzz.sh smoke 10
+
 step "all checks passed"
