@@ -31,6 +31,13 @@ pub const TEST_POLICY: AwsClientPolicy = AwsClientPolicy {
 /// How long a stalled request of the fault proxy hangs: past [`TEST_POLICY`]'s attempt timeout.
 pub const STALL: Duration = Duration::from_secs(2);
 
+/// How many times the fault tests' default workloads to run: `LOGLAKE_FAULT_SCALE`, 1 unless set.
+/// CI runs them at 1 (hundreds of requests per function and rate); RELIABILITY.md's figures come
+/// from a run at 4 (thousands).
+pub fn fault_scale() -> usize {
+    std::env::var("LOGLAKE_FAULT_SCALE").ok().and_then(|s| s.parse().ok()).filter(|&n| n > 0).unwrap_or(1)
+}
+
 /// Invocations a source makes of one input at most, here. (Lambda's async retries stop at 3
 /// and Kinesis's at the mapping's setting; a test that needs more has found a function that
 /// cannot get through the fault rate.)

@@ -6,7 +6,9 @@
 //! What readers then see holds every record exactly once, and nothing is in `errors/`.
 //!
 //! Each test prints the requests, the faults injected by kind and the failed invocations
-//! (`cargo nextest run -p loglake-reliability --no-capture`); RELIABILITY.md has the figures.
+//! (`cargo nextest run -p loglake-reliability --success-output final`). CI runs the workloads as
+//! they are; `LOGLAKE_FAULT_SCALE=4` runs four times as much, thousands of requests per function
+//! and rate, for RELIABILITY.md's figures.
 
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
 use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python, read_bucket_table_with_pyarrow};
 use loglake_reliability::{
     CompactorLake, LOG_GROUP, STALL, SourceRetries, TEST_POLICY, assert_every_event_once, bucket, by_id,
-    compactor_lake, staging_rows, state_on, subscription_event, visible_curated_rows, workload,
+    compactor_lake, fault_scale, staging_rows, state_on, subscription_event, visible_curated_rows, workload,
 };
 use serde_json::{Value, json};
 
@@ -42,7 +44,7 @@ async fn cloudwatch_through_faults(rate: f64, seed: u64) {
     let proxy = FaultProxy::start(&python, rate, seed, STALL);
     let state = state_through(&proxy, &bucket).await;
     let now = now_ms();
-    let payloads = workload(600, 20, now);
+    let payloads = workload(600 * fault_scale(), 20, now);
     let mut retries = SourceRetries::default();
     for events in &payloads {
         let event = subscription_event(events);
@@ -70,7 +72,7 @@ async fn kinesis_through_faults(rate: f64, seed: u64) {
     let proxy = FaultProxy::start(&python, rate, seed, STALL);
     let state = state_through(&proxy, &bucket).await;
     let now = now_ms();
-    let payloads = workload(600, 20, now);
+    let payloads = workload(600 * fault_scale(), 20, now);
     let records: Vec<Value> = payloads
         .iter()
         .enumerate()
@@ -124,7 +126,7 @@ async fn firehose_through_faults(rate: f64, seed: u64) {
     let proxy = FaultProxy::start(&python, rate, seed, STALL);
     let state = state_through(&proxy, &bucket).await;
     let now = now_ms();
-    let payloads = workload(600, 20, now);
+    let payloads = workload(600 * fault_scale(), 20, now);
     let mut retries = SourceRetries::default();
     let mut delivered = Vec::new();
     for (b, batch) in payloads.chunks(4).enumerate() {
@@ -189,7 +191,7 @@ async fn compactor_through_faults(rate: f64, seed: u64) {
     let spill = tempfile::tempdir().unwrap();
     let staging = state_on(&direct_sdk, &bucket);
     let now = now_ms();
-    let payloads = workload(240, 20, now);
+    let payloads = workload(240 * fault_scale(), 20, now);
     let mut retries = SourceRetries::default();
     let mut runs = 0;
     for (round, payloads) in payloads.chunks(40).enumerate() {
@@ -289,7 +291,8 @@ async fn query_runner_through_faults(rate: f64, seed: u64, region: &'static str)
         aws_sdk_athena::Client::from_conf(config)
     };
     athena_in(&direct_sdk).create_work_group().name(&workgroup).configuration(workgroup_config).send().await.unwrap();
-    let windows: Vec<String> = (0..48).map(|h| format!("2026-11-{:02}T{:02}", 20 + h / 24, h % 24)).collect();
+    let windows: Vec<String> =
+        (0..48 * fault_scale()).map(|h| format!("2026-11-{:02}T{:02}", 20 + h / 24, h % 24)).collect();
     // The hours as compaction run 0 left them (the runner lists them; moto's Athena reads nothing).
     direct.put("_loglake/compaction/state.json", br#"{"next_run": 1}"#.to_vec()).await.unwrap();
     for window in &windows {

@@ -152,6 +152,10 @@ fn parse_3164<'a>(pri: Option<u8>, rest: &'a str, reference_ms: i64, out: &mut L
         return false;
     }
     let (stamp, rest) = rest.split_at(16);
+    // The stamp is ASCII; sliced at fixed offsets below, anything else could split a character.
+    if !stamp.is_ascii() {
+        return false;
+    }
     let Some(month) = month(&stamp[..3]) else { return false };
     let Ok(day) = stamp[4..6].trim_start().parse::<u32>() else { return false };
     let hms: Vec<u32> = stamp[7..15].split(':').filter_map(|p| p.parse().ok()).collect();
@@ -204,6 +208,16 @@ mod tests {
 
     fn attr<'a>(out: &'a LineFields<'_>, key: &str) -> Option<&'a str> {
         out.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+    }
+
+    /// Found by the `line` fuzz target's long campaign (fuzz/regressions/line/): a 3164 stamp
+    /// whose first three bytes end inside a character was sliced there, and panicked.
+    #[test]
+    fn a_bsd_stamp_with_a_character_across_its_month_is_not_syslog() {
+        for line in ["<13>J文xxxxxxxxxxx host tag: m", "J文xxxxxxxxxxx host tag: m"] {
+            let mut out = LineFields::default();
+            assert!(!parse(line, REFERENCE, &mut out), "{line}");
+        }
     }
 
     #[test]
