@@ -1,8 +1,11 @@
 //! Replays: every sample event of the ingest paths (events/: CloudWatch Logs subscriptions,
-//! Kinesis batches with KPL, agent and CloudWatch records, S3 object notifications) delivered
-//! three times each in a shuffled order, then compaction and every rollup. What readers see —
-//! the rows of `logs_all`, every summary, the dead letters — equals what one delivery of each
-//! leaves. A Firehose batch delivered again returns the same response, row for row.
+//! Kinesis batches with KPL, agent and CloudWatch records, S3 object notifications, a Firehose
+//! transformation batch) delivered three times each in a shuffled order, then compaction and
+//! every rollup. What readers see — the rows of `logs_all`, every summary, the dead letters —
+//! equals what one delivery of each leaves. The Firehose batch's `Ok` rows are written as
+//! Firehose writes them: a new object per delivery (INT96 timestamps, SNAPPY), so a re-delivery
+//! is a second copy of its rows under another key, which compaction must fold away. A Firehose
+//! batch delivered again also returns the same response, row for row.
 
 mod common;
 
@@ -23,15 +26,59 @@ struct Delivery {
 }
 
 impl Delivery {
-    fn invoke(&self, lake: &Path) {
+    /// Delivers the event; `n` numbers the delivery (Firehose names each delivery's object anew).
+    /// Returns the event ids of the rows written as Firehose would.
+    fn invoke(&self, lake: &Path, python: &str, n: usize) -> Vec<String> {
         let event = self.event.to_str().unwrap();
         let mut args = vec!["invoke", self.function, "--event", event, "--lake", lake.to_str().unwrap()];
         let source = events().join("ingest-s3/source");
         if self.function == "ingest-s3" {
             args.extend(["--source", source.to_str().unwrap()]);
         }
-        loglake(&args);
+        let out = loglake(&args);
+        match self.function {
+            "firehose-transform" => write_as_firehose(lake, python, n, &out),
+            _ => Vec::new(),
+        }
     }
+}
+
+/// What Firehose does with a transformation's response: the `Ok` records' rows, by their
+/// partition keys, into a new object of each partition (scripts/write_foreign_staging.py).
+fn write_as_firehose(lake: &Path, python: &str, n: usize, out: &str) -> Vec<String> {
+    let mut by_partition: std::collections::BTreeMap<(String, String), String> = Default::default();
+    for (_, result, metadata, rows) in firehose_results_with_arrival(out, true) {
+        if result != "Ok" {
+            continue;
+        }
+        let keys = &metadata["partitionKeys"];
+        let partition = (keys["dt"].as_str().unwrap().to_owned(), keys["hour"].as_str().unwrap().to_owned());
+        let ndjson = by_partition.entry(partition).or_default();
+        for row in rows {
+            ndjson.push_str(&row.to_string());
+            ndjson.push('\n');
+        }
+    }
+    let mut ids = Vec::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let schema = scratch.path().join("schema.parquet");
+    std::fs::write(&schema, loglake::lake::encode::encode_parquet(&[], 1).unwrap()).unwrap();
+    for ((dt, hour), ndjson) in by_partition {
+        let rows = scratch.path().join("rows.ndjson");
+        std::fs::write(&rows, ndjson).unwrap();
+        let dir = lake.join(format!("staging/logs/dt={dt}/hour={hour}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join(format!("firehose-loglake-1-{dt}-{hour}-delivery-{n:03}.parquet"));
+        let script = events().join("../scripts/write_foreign_staging.py");
+        let written = std::process::Command::new(python)
+            .arg(script)
+            .args([Path::new("firehose-rows"), &schema, &rows, &target])
+            .output()
+            .unwrap();
+        assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+        ids.extend(serde_json::from_slice::<Vec<String>>(&written.stdout).unwrap());
+    }
+    ids
 }
 
 fn deliveries() -> Vec<Delivery> {
@@ -46,6 +93,10 @@ fn deliveries() -> Vec<Delivery> {
         deliveries.extend(files.into_iter().map(|event| Delivery { function, event }));
     }
     deliveries.push(Delivery { function: "ingest-s3", event: events().join("ingest-s3/notifications.json") });
+    deliveries.push(Delivery {
+        function: "firehose-transform",
+        event: events().join("firehose-transform/firehose-batch.json"),
+    });
     deliveries
 }
 
@@ -81,8 +132,9 @@ fn what_readers_see(lake: &Path, python: &str) -> Seen {
 fn three_shuffled_deliveries_of_every_sample_leave_what_one_delivery_leaves() {
     let Some(python) = test_python() else { return };
     let once = tempfile::tempdir().unwrap();
-    for delivery in deliveries() {
-        delivery.invoke(once.path());
+    let mut written_as_firehose = Vec::new();
+    for (n, delivery) in deliveries().iter().enumerate() {
+        written_as_firehose.extend(delivery.invoke(once.path(), &python, n));
     }
     let replayed = tempfile::tempdir().unwrap();
     let mut queue: Vec<Delivery> = deliveries().into_iter().flat_map(|d| [d.clone(), d.clone(), d]).collect();
@@ -90,15 +142,27 @@ fn three_shuffled_deliveries_of_every_sample_leave_what_one_delivery_leaves() {
     for i in (1..queue.len()).rev() {
         queue.swap(i, rng.below(i + 1));
     }
-    for delivery in &queue {
-        delivery.invoke(replayed.path());
+    for (n, delivery) in queue.iter().enumerate() {
+        delivery.invoke(replayed.path(), &python, n);
     }
 
     let staged_files = (keys_under(once.path(), "staging"), keys_under(replayed.path(), "staging"));
-    // Keys are a hash of what an object holds: a replay rewrites the objects of the first delivery.
-    assert_eq!(staged_files.0, staged_files.1, "the same staging objects");
+    // loglake's keys are a hash of what an object holds: a replay rewrites the objects of the
+    // first delivery. Firehose's are new for each delivery: three copies of its rows.
+    let (firehose_once, loglake_once): (Vec<&String>, Vec<&String>) =
+        staged_files.0.iter().partition(|key| key.contains("/firehose-loglake-1-"));
+    let (firehose_replayed, loglake_replayed): (Vec<&String>, Vec<&String>) =
+        staged_files.1.iter().partition(|key| key.contains("/firehose-loglake-1-"));
+    assert_eq!(loglake_once, loglake_replayed, "the same staging objects of loglake's");
+    assert!(!firehose_once.is_empty() && firehose_replayed.len() == 3 * firehose_once.len(), "{firehose_replayed:?}");
     let Seen { rows, summaries, dead_letters } = what_readers_see(once.path(), &python);
     assert!(rows.len() > 100 && summaries.len() >= 3 && !dead_letters.is_empty(), "the samples reach every part");
+    // Firehose's objects were read, not set aside: its rows are in the view.
+    assert!(dead_letters.iter().all(|key| !key.starts_with("errors/compaction/")), "{dead_letters:?}");
+    assert!(!written_as_firehose.is_empty());
+    for id in &written_as_firehose {
+        assert!(rows.iter().any(|row| row.contains(id.as_str())), "{id} written as Firehose is in logs_all");
+    }
     let replay = what_readers_see(replayed.path(), &python);
     let summary_rows: usize = summaries.iter().map(|(_, rows)| rows.len()).sum();
     println!(
@@ -118,6 +182,14 @@ fn three_shuffled_deliveries_of_every_sample_leave_what_one_delivery_leaves() {
 
 /// Each record's result, partition keys and rows, the arrival time (`ingest_time`) aside.
 fn firehose_results(out: &str) -> Vec<(String, String, serde_json::Value, Vec<serde_json::Value>)> {
+    firehose_results_with_arrival(out, false)
+}
+
+/// [`firehose_results`], with `ingest_time` kept or not.
+fn firehose_results_with_arrival(
+    out: &str,
+    arrival: bool,
+) -> Vec<(String, String, serde_json::Value, Vec<serde_json::Value>)> {
     use base64::Engine as _;
     let response: serde_json::Value = serde_json::from_str(out).unwrap();
     let records = response["response"]["records"].as_array().unwrap();
@@ -131,7 +203,9 @@ fn firehose_results(out: &str) -> Vec<(String, String, serde_json::Value, Vec<se
                     .lines()
                     .map(|line| {
                         let mut row: serde_json::Value = serde_json::from_str(line).unwrap();
-                        row.as_object_mut().unwrap().remove("ingest_time");
+                        if !arrival {
+                            row.as_object_mut().unwrap().remove("ingest_time");
+                        }
                         row
                     })
                     .collect(),
