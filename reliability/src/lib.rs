@@ -1,6 +1,7 @@
 //! The tests of what RELIABILITY.md promises, across functions: every function through a proxy
 //! that injects S3 and AWS API faults (tests/faults.rs), and many invocations at once with
-//! compaction (tests/concurrency.rs). This library holds what those tests share — the client
+//! compaction (tests/concurrency.rs), and the query-runner killed mid-run (tests/kill.rs, through
+//! the `query-runner-once` binary). This library holds what those tests share — the client
 //! policy they run with, the source's retries, the workload, a lake in moto and how it is read
 //! back — and is no part of any function.
 
@@ -189,4 +190,109 @@ pub async fn compactor_lake(bucket: &str) -> CompactorLake {
     let table = publisher.table_input(&sql).expect("view table input");
     glue.create_table().database_name(&database).table_input(table).send().await.expect("create the view");
     CompactorLake { config, database, glue, publisher }
+}
+
+/// A lake for the query-runner in moto: its workgroup in `region` (moto serves queued Athena
+/// results per region, so a test has a region of its own), and `windows` hourly windows of
+/// compacted data from 2026-11-20T00 on (placeholder curated files of compaction run 0; moto's
+/// Athena reads nothing). Each execution serves a queued result: one row, the same for every
+/// window ([`ROLLUP_ROW`]).
+pub struct RollupLake {
+    pub config: query_runner::Config,
+    pub windows: Vec<String>,
+    pub region: String,
+}
+
+/// The query the rollup tests run, and the row every execution of it returns.
+pub const ROLLUP_QUERY: &str = "errors_by_group_hourly";
+pub const ROLLUP_ROW: [&str; 4] = ["/app/checkout", "120", "7", "3"];
+
+impl RollupLake {
+    pub async fn new(bucket: &str, direct: &S3Store, region: &str, windows: usize, results: usize) -> RollupLake {
+        let config = rollup_config(bucket);
+        let athena = athena_in(&load_aws_config().await, region);
+        let result_location = aws_sdk_athena::types::ResultConfiguration::builder()
+            .output_location(format!("s3://{bucket}/_athena/"))
+            .build();
+        let workgroup_config = aws_sdk_athena::types::WorkGroupConfiguration::builder()
+            .result_configuration(result_location)
+            .enforce_work_group_configuration(true)
+            .build();
+        athena
+            .create_work_group()
+            .name(&config.workgroup)
+            .configuration(workgroup_config)
+            .send()
+            .await
+            .expect("create the workgroup in moto");
+        let windows: Vec<String> = (0..windows).map(|h| format!("2026-11-{:02}T{:02}", 20 + h / 24, h % 24)).collect();
+        direct.put("_loglake/compaction/state.json", br#"{"next_run": 1}"#.to_vec()).await.unwrap();
+        for window in &windows {
+            let (dt, hour) = window.split_once('T').unwrap();
+            direct.put(&format!("logs/dt={dt}/hour={hour}/r000000-0000.parquet"), b"PAR1".to_vec()).await.unwrap();
+        }
+        let columns = [("log_group", "varchar"), ("events", "bigint"), ("errors", "bigint"), ("warnings", "bigint")];
+        let rows = vec![ROLLUP_ROW.iter().map(|v| v.to_string()).collect()];
+        for _ in 0..results {
+            loglake::testing::queue_athena_result(region, &columns, &rows);
+        }
+        RollupLake { config, windows, region: region.to_owned() }
+    }
+
+    /// A runner on `sdk`'s clients.
+    pub fn runner<'a>(&'a self, sdk: &aws_config::SdkConfig, store: &'a dyn ObjectStore) -> query_runner::Runner<'a> {
+        let queries = loglake::rollup::query_file::shipped().expect("the shipped queries");
+        let athena = query_runner::Athena::new(athena_in(sdk, &self.region), &self.config);
+        query_runner::Runner { config: &self.config, athena, store, queries }
+    }
+
+    /// Checks what readers of the rollup see: each summary whole and holding its window's row
+    /// once, no execution recorded twice, and — when `complete` — a summary and a succeeded run
+    /// for every window. Returns the summaries and the runs recorded.
+    pub async fn check(&self, direct: &S3Store, python: &str, complete: bool) -> (usize, usize) {
+        use loglake::rollup::query_file::{Window, WindowBounds};
+        let summaries = direct.list(&format!("summaries/{ROLLUP_QUERY}/")).await.unwrap();
+        let rows = read_bucket_table_with_pyarrow(direct, python, &format!("summaries/{ROLLUP_QUERY}")).await;
+        assert_eq!(rows.len(), summaries.len(), "each summary holds its window's row once");
+        assert!(rows.iter().all(|r| r["events"].as_i64() == Some(120) && r["errors"].as_i64() == Some(7)));
+        let runs = read_bucket_table_with_pyarrow(direct, python, "_loglake/query_runs").await;
+        let mut executions: Vec<&str> = runs.iter().map(|r| r["execution_id"].as_str().unwrap()).collect();
+        executions.sort();
+        let recorded = executions.len();
+        executions.dedup();
+        assert_eq!(executions.len(), recorded, "no run recorded twice");
+        if complete {
+            let expected: Vec<String> = self
+                .windows
+                .iter()
+                .map(|w| {
+                    let bounds = WindowBounds::parse(Window::Hourly, w, chrono_tz::Tz::UTC).unwrap();
+                    loglake::lake::layout::summary_key(ROLLUP_QUERY, &bounds.partition())
+                })
+                .collect();
+            assert_eq!(summaries, expected, "one summary per window");
+            for window in &self.windows {
+                let succeeded = |r: &&Value| r["window"] == window.as_str() && r["state"] == "SUCCEEDED";
+                assert!(runs.iter().any(|r| succeeded(&r)), "{window} has a succeeded run");
+            }
+        }
+        (summaries.len(), recorded)
+    }
+}
+
+/// The query-runner's configuration for `bucket`, as the template sets it.
+pub fn rollup_config(bucket: &str) -> query_runner::Config {
+    query_runner::Config::from_lookup(|name| match name {
+        "LOGLAKE_BUCKET" => Some(bucket.to_owned()),
+        "LOGLAKE_GLUE_DATABASE" => Some("loglake".into()),
+        "LOGLAKE_ATHENA_WORKGROUP" => Some(format!("wg-{bucket}")),
+        other => std::env::var(other).ok(),
+    })
+    .expect("query-runner configuration")
+}
+
+/// An Athena client on `sdk`, in `region`.
+pub fn athena_in(sdk: &aws_config::SdkConfig, region: &str) -> aws_sdk_athena::Client {
+    let config = aws_sdk_athena::config::Builder::from(sdk).region(aws_config::Region::new(region.to_owned())).build();
+    aws_sdk_athena::Client::from_conf(config)
 }

@@ -16,10 +16,11 @@ use base64::Engine as _;
 use loglake::function::{State, now_ms};
 use loglake::ingest::firehose::TransformOptions;
 use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
-use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python, read_bucket_table_with_pyarrow};
+use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python};
 use loglake_reliability::{
-    CompactorLake, LOG_GROUP, STALL, SourceRetries, TEST_POLICY, assert_every_event_once, bucket, by_id,
-    compactor_lake, fault_scale, staging_rows, state_on, subscription_event, visible_curated_rows, workload,
+    CompactorLake, LOG_GROUP, ROLLUP_QUERY, RollupLake, STALL, SourceRetries, TEST_POLICY, assert_every_event_once,
+    bucket, by_id, compactor_lake, fault_scale, staging_rows, state_on, subscription_event, visible_curated_rows,
+    workload,
 };
 use serde_json::{Value, json};
 
@@ -266,82 +267,25 @@ async fn a_conditional_write_whose_response_was_lost_is_known_as_its_own() {
 /// recorded per execution. Each test has its Athena in a region of its own: moto's queue of
 /// results is per region.
 async fn query_runner_through_faults(rate: f64, seed: u64, region: &'static str) {
-    use loglake::rollup::query_file::{Window, WindowBounds};
-    use query_runner::{Athena, Outcome, RunEvent, Runner};
+    use query_runner::{Outcome, RunEvent};
     let Some(python) = integration_python() else { return };
     let (bucket, direct) = bucket("faults-rollup").await;
-    let workgroup = format!("wg-{bucket}");
-    let config = query_runner::Config::from_lookup(|name| match name {
-        "LOGLAKE_BUCKET" => Some(bucket.clone()),
-        "LOGLAKE_GLUE_DATABASE" => Some("loglake".into()),
-        "LOGLAKE_ATHENA_WORKGROUP" => Some(workgroup.clone()),
-        other => std::env::var(other).ok(),
-    })
-    .unwrap();
-    let direct_sdk = load_aws_config().await;
-    let result_location = aws_sdk_athena::types::ResultConfiguration::builder()
-        .output_location(format!("s3://{bucket}/_athena/"))
-        .build();
-    let workgroup_config = aws_sdk_athena::types::WorkGroupConfiguration::builder()
-        .result_configuration(result_location)
-        .enforce_work_group_configuration(true)
-        .build();
-    let athena_in = |sdk: &aws_config::SdkConfig| {
-        let config = aws_sdk_athena::config::Builder::from(sdk).region(aws_config::Region::new(region)).build();
-        aws_sdk_athena::Client::from_conf(config)
-    };
-    athena_in(&direct_sdk).create_work_group().name(&workgroup).configuration(workgroup_config).send().await.unwrap();
-    let windows: Vec<String> =
-        (0..48 * fault_scale()).map(|h| format!("2026-11-{:02}T{:02}", 20 + h / 24, h % 24)).collect();
-    // The hours as compaction run 0 left them (the runner lists them; moto's Athena reads nothing).
-    direct.put("_loglake/compaction/state.json", br#"{"next_run": 1}"#.to_vec()).await.unwrap();
-    for window in &windows {
-        let (dt, hour) = window.split_once('T').unwrap();
-        direct.put(&format!("logs/dt={dt}/hour={hour}/r000000-0000.parquet"), b"PAR1".to_vec()).await.unwrap();
-    }
-    let columns = [("log_group", "varchar"), ("events", "bigint"), ("errors", "bigint"), ("warnings", "bigint")];
-    let rows = vec![vec!["/app/checkout".to_owned(), "120".into(), "7".into(), "3".into()]];
+    let windows = 48 * fault_scale();
     // More results than windows: a start retried after a lost response may make an execution.
-    for _ in 0..windows.len() * 3 {
-        loglake::testing::queue_athena_result(region, &columns, &rows);
-    }
-
+    let lake = RollupLake::new(&bucket, &direct, region, windows, windows * 3).await;
     let proxy = FaultProxy::start(&python, rate, seed, STALL);
     let sdk = proxy.sdk_config(&TEST_POLICY).await;
     let store = S3Store::new(&sdk, &bucket, true);
-    let queries = loglake::rollup::query_file::shipped().unwrap();
-    let query = queries.iter().find(|q| q.name == "errors_by_group_hourly").unwrap().clone();
-    let athena = Athena::new(athena_in(&sdk), &config);
-    let runner = Runner { config: &config, athena, store: &store, queries };
+    let runner = lake.runner(&sdk, &store);
     let mut retries = SourceRetries::default();
-    for window in &windows {
-        let event = RunEvent { query: query.name.clone(), window: Some(window.clone()), scheduled_time: None };
+    for window in &lake.windows {
+        let event = RunEvent { query: ROLLUP_QUERY.into(), window: Some(window.clone()), scheduled_time: None };
         let until = || std::time::Instant::now() + std::time::Duration::from_secs(60);
         let out = retries.until_ok("query-runner", || runner.handle(&event, until())).await;
         assert!(matches!(out[0].outcome, Outcome::Stored { rows: 1, .. }), "{window}: {out:?}");
     }
     report("query-runner", rate, &proxy, retries);
-
-    let expected: Vec<String> = windows
-        .iter()
-        .map(|w| {
-            let bounds = WindowBounds::parse(Window::Hourly, w, chrono_tz::Tz::UTC).unwrap();
-            loglake::lake::layout::summary_key(&query.output, &bounds.partition())
-        })
-        .collect();
-    assert_eq!(direct.list("summaries/").await.unwrap(), expected, "one summary per window");
-    let summaries = read_bucket_table_with_pyarrow(&direct, &python, "summaries/errors_by_group_hourly").await;
-    assert_eq!(summaries.len(), windows.len(), "each window's rows once");
-    assert!(summaries.iter().all(|r| r["events"].as_i64() == Some(120) && r["errors"].as_i64() == Some(7)));
-    let runs = read_bucket_table_with_pyarrow(&direct, &python, "_loglake/query_runs").await;
-    let mut executions: Vec<&str> = runs.iter().map(|r| r["execution_id"].as_str().unwrap()).collect();
-    executions.sort();
-    let recorded = executions.len();
-    executions.dedup();
-    assert_eq!(executions.len(), recorded, "no run recorded twice");
-    for window in &windows {
-        assert!(runs.iter().any(|r| r["window"] == window.as_str() && r["state"] == "SUCCEEDED"), "{window}");
-    }
+    lake.check(&direct, &python, true).await;
 }
 
 #[tokio::test]
