@@ -75,7 +75,9 @@ fuzz_target!(|data: &[u8]| {
     let config = PipelineConfig { bounds, region: "us-east-1".into(), ..PipelineConfig::default() };
     let options = TransformOptions { response_budget_bytes: 16 << 10, window_decoded_bytes: 64 << 10 };
     let store = MemoryStore::default();
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    // One runtime for the whole fuzzing run: building one per input was most of an execution.
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().unwrap());
     let (response, report) = runtime
         .block_on(transform_batch(&event, &config, 1_795_168_900_000, &store, &options))
         .expect("an in-memory store never fails");
