@@ -289,6 +289,8 @@ async fn run_holding(
     // run; what waits is counted.
     // An hour already compacted takes its new staging as a delta while that stays small
     // against its base; otherwise (and for a new hour) the merge rewrites the hour's files.
+    // An hour with nothing left to merge is no longer anyone's risk.
+    state.suspect_hours.retain(|hour| ready.contains_key(hour));
     let mut curated_by_hour: BTreeMap<String, CuratedHour> = BTreeMap::new();
     for object in curated_listing.iter().filter(|o| state.curated_visible(&o.key)) {
         if let Some(hour) = partition_of(&object.key, CURATED_PREFIX) {
