@@ -5,10 +5,11 @@
 //! attributes, level and time — by value, the names aside (loglake names fields its own way):
 //! a number as the same number, a time as the same instant.
 //!
-//! Issue 18's target is at least 95% of the values. Today 121 of 222 (54.5%) are: VPC flow logs
-//! in a custom field order without their header, CLF lines, Apache and nginx error logs,
-//! ingress-nginx's upstream fields, logfmt's bare keys and syslog's structured data are not read
-//! yet (the test prints every value missed). Until they are, the test holds the share where it
+//! Issue 18's target is at least 95% of the values. Today 153 of 222 (68.9%) are (121 before
+//! CLF with an RFC 3339 time, nginx's `main` and ingress formats, logfmt's bare keys and `#`
+//! keys, and syslog's structured data were read): VPC flow logs in a custom field order without
+//! their header, and Apache and nginx error logs are not read yet (the test prints every value
+//! missed). Until they are, the test holds the share where it
 //! is: a parser change that loses values fails it; one that gains them raises [`FLOOR`].
 
 mod common;
@@ -21,7 +22,7 @@ use loglake::parse::line::{LineContext, LineFormatChoice, normalize_line};
 use serde_json::Value;
 
 /// The share extracted today, which a change may raise but not lower (issue 18: 0.95).
-const FLOOR: f64 = 121.0 / 222.0;
+const FLOOR: f64 = 153.0 / 222.0;
 
 /// The leaves of an expected value: strings, numbers and booleans as text (nulls carry nothing).
 fn leaves(value: &Value, out: &mut Vec<String>) {

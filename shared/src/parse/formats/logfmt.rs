@@ -1,6 +1,8 @@
 //! logfmt (`time=… level=info msg="cache miss" key=user:42`): every field of the line is a
-//! `key=value` pair, values bare or double-quoted (backslash escapes). Keys become attributes as
-//! written; `level`/`lvl`/`severity` give the level and `time`/`ts`/`timestamp` the time.
+//! `key=value` pair, values bare or double-quoted (backslash escapes), or a bare key (a flag,
+//! `true`, as go-logfmt and Vector read it) while those are fewer than the pairs. Keys become
+//! attributes as written; `level`/`lvl`/`severity` give the level and
+//! `time`/`ts`/`timestamp`/`@timestamp` the time.
 
 use std::borrow::Cow;
 
@@ -9,7 +11,7 @@ use crate::parse::fields::LineFields;
 use crate::parse::timestamp::parse_text_ms;
 
 fn key_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'@' | b'/')
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'@' | b'/' | b'#')
 }
 
 /// A quick test: the line starts with `key=`.
@@ -23,6 +25,7 @@ pub(crate) fn might_be(line: &str) -> bool {
 fn pairs(line: &str) -> Option<Vec<(&str, Cow<'_, str>)>> {
     let bytes = line.as_bytes();
     let mut out = Vec::new();
+    let mut flags = 0;
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b' ' {
@@ -33,10 +36,19 @@ fn pairs(line: &str) -> Option<Vec<(&str, Cow<'_, str>)>> {
         while i < bytes.len() && key_char(bytes[i]) {
             i += 1;
         }
-        if i == start || bytes.get(i) != Some(&b'=') {
+        if i == start {
             return None;
         }
         let key = &line[start..i];
+        if matches!(bytes.get(i), None | Some(b' ')) {
+            // A bare key: a flag.
+            flags += 1;
+            out.push((key, Cow::Borrowed("true")));
+            continue;
+        }
+        if bytes[i] != b'=' {
+            return None;
+        }
         i += 1;
         let value = if bytes.get(i) == Some(&b'"') {
             let value_start = i + 1;
@@ -54,6 +66,9 @@ fn pairs(line: &str) -> Option<Vec<(&str, Cow<'_, str>)>> {
             }
             let raw = &line[value_start..j];
             i = j + 1;
+            if !matches!(bytes.get(i), None | Some(b' ')) {
+                return None; // `"…"x`: not a value and a key
+            }
             if escaped { Cow::Owned(unescape(raw)) } else { Cow::Borrowed(raw) }
         } else {
             let value_start = i;
@@ -67,7 +82,9 @@ fn pairs(line: &str) -> Option<Vec<(&str, Cow<'_, str>)>> {
         };
         out.push((key, value));
     }
-    (out.len() >= 2).then_some(out)
+    // Prose with an equals sign in it is not logfmt: pairs must outnumber the bare words.
+    let pairs = out.len() - flags;
+    (pairs >= 2 && flags < pairs).then_some(out)
 }
 
 fn unescape(raw: &str) -> String {
@@ -92,7 +109,7 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut LineFields<'a>) -> bool {
     for (key, value) in pairs {
         match key {
             "level" | "lvl" | "severity" if out.level.is_none() => out.level = Level::parse(&value),
-            "time" | "ts" | "timestamp" if out.time_ms.is_none() => out.time_ms = parse_text_ms(&value),
+            "time" | "ts" | "timestamp" | "@timestamp" if out.time_ms.is_none() => out.time_ms = parse_text_ms(&value),
             _ => {}
         }
         out.attributes.push((Cow::Borrowed(key), value));
@@ -115,9 +132,33 @@ mod tests {
         assert!(attrs.contains(&("msg", r#"retry "pricing" in 2s"#)) && attrs.contains(&("empty", "")), "{attrs:?}");
     }
 
+    /// Vector's examples (../shared/corpus/fixtures/vrl_parse_examples): a bare key is a flag, and
+    /// keys may hold `@` and `#`.
+    #[test]
+    fn bare_keys_are_flags_and_keys_hold_at_and_hash_signs() {
+        let line = "zork=zook plonk zonk=nork";
+        let mut out = LineFields::default();
+        assert!(might_be(line) && parse(line, &mut out));
+        let attrs: Vec<(&str, &str)> = out.attributes.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        assert_eq!(attrs, [("zork", "zook"), ("plonk", "true"), ("zonk", "nork")]);
+
+        let line = r#"@timestamp="2021-01-10T16:47:39Z" level=info tag#production=stopping_fetchers id=C-1"#;
+        let mut out = LineFields::default();
+        assert!(might_be(line) && parse(line, &mut out));
+        assert_eq!(out.time_ms, Some(1_610_297_259_000));
+        assert!(out.attributes.iter().any(|(k, v)| k == "tag#production" && v == "stopping_fetchers"));
+    }
+
     #[test]
     fn prose_with_an_equals_sign_is_not_logfmt() {
-        for line in ["x=1 and then some words", "a=1", r#"a="unclosed b=2"#, "a=1 b=\"2\"x c=3", "= nothing"] {
+        for line in [
+            "x=1 and then some words",
+            "a=1",
+            r#"a="unclosed b=2"#,
+            "a=1 b=\"2\"x c=3",
+            "= nothing",
+            "a=1 b=2 but not c=3 logfmt",
+        ] {
             let mut out = LineFields::default();
             assert!(!parse(line, &mut out), "{line}");
             assert!(out.attributes.is_empty());

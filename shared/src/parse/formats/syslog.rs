@@ -135,8 +135,12 @@ fn parse_5424<'a>(pri: u8, rest: &'a str, out: &mut LineFields<'a>) -> bool {
             out.attr(name, Cow::Borrowed(value));
         }
     }
+    out.attr("version", Cow::Borrowed("1"));
     if let Some(structured) = structured {
         out.attr("structured_data", Cow::Borrowed(structured));
+        for (id, name, value) in structured_params(structured) {
+            out.attributes.push((Cow::Owned(format!("{id}.{name}")), value));
+        }
     }
     let msg = msg.strip_prefix(' ').unwrap_or(msg);
     let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
@@ -144,6 +148,49 @@ fn parse_5424<'a>(pri: u8, rest: &'a str, out: &mut LineFields<'a>) -> bool {
         out.attr("msg", Cow::Borrowed(msg));
     }
     true
+}
+
+/// The parameters of structured data (`[id name="value" …]…`), as `(id, name, value)`; a space
+/// after the `=` is tolerated. Stops at the first malformed element (the raw text stays in
+/// `structured_data`).
+fn structured_params(structured: &str) -> Vec<(&str, &str, Cow<'_, str>)> {
+    let mut params = Vec::new();
+    let mut rest = structured;
+    while let Some(element) = rest.strip_prefix('[') {
+        let id_end = element.find([' ', ']']).unwrap_or(element.len());
+        let id = &element[..id_end];
+        let mut inside = &element[id_end..];
+        loop {
+            inside = inside.trim_start_matches(' ');
+            if let Some(after) = inside.strip_prefix(']') {
+                rest = after;
+                break;
+            }
+            let Some((name, after)) = inside.split_once('=') else { return params };
+            let after = after.trim_start_matches(' ');
+            let Some(quoted) = after.strip_prefix('"') else { return params };
+            let bytes = quoted.as_bytes();
+            let (mut i, mut escaped) = (0, false);
+            while i < bytes.len() && bytes[i] != b'"' {
+                if bytes[i] == b'\\' {
+                    escaped = true;
+                    i += 1;
+                }
+                i += 1;
+            }
+            if i >= bytes.len() || name.is_empty() || name.contains(' ') {
+                return params;
+            }
+            let raw = &quoted[..i];
+            let value = match escaped {
+                true => Cow::Owned(raw.replace("\\\"", "\"").replace("\\]", "]").replace("\\\\", "\\")),
+                false => Cow::Borrowed(raw),
+            };
+            params.push((id, name, value));
+            inside = &quoted[i + 1..];
+        }
+    }
+    params
 }
 
 fn parse_3164<'a>(pri: Option<u8>, rest: &'a str, reference_ms: i64, out: &mut LineFields<'a>) -> bool {
@@ -231,6 +278,9 @@ mod tests {
             (Some("checkout"), Some("4242"), Some("ID47"))
         );
         assert_eq!(attr(&out, "structured_data"), Some(r#"[exampleSDID@32473 iut="3" eventSource="App\]lication"]"#));
+        assert_eq!(attr(&out, "exampleSDID@32473.iut"), Some("3"));
+        assert_eq!(attr(&out, "exampleSDID@32473.eventSource"), Some("App]lication"));
+        assert_eq!(attr(&out, "version"), Some("1"));
         assert_eq!(attr(&out, "msg"), Some("order placed"));
         assert_eq!(out.time_ms, Some(REFERENCE - 1_997));
 
