@@ -45,10 +45,12 @@ pub fn fault_scale() -> usize {
 pub const SOURCE_ATTEMPTS: usize = 30;
 
 /// What the source did to get one input through: invocations that failed before one succeeded.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct SourceRetries {
     pub inputs: usize,
     pub failed_invocations: usize,
+    /// Why invocations failed: each distinct error (its first 160 characters), and how often.
+    pub errors: BTreeMap<String, usize>,
 }
 
 impl SourceRetries {
@@ -63,7 +65,11 @@ impl SourceRetries {
         for _ in 0..SOURCE_ATTEMPTS {
             match invoke().await {
                 Ok(value) => return value,
-                Err(_) => self.failed_invocations += 1,
+                Err(error) => {
+                    self.failed_invocations += 1;
+                    let text: String = error.to_string().chars().take(160).collect();
+                    *self.errors.entry(text).or_default() += 1;
+                }
             }
         }
         match invoke().await {

@@ -37,6 +37,9 @@ fn report(function: &str, rate: f64, proxy: &FaultProxy, retries: SourceRetries)
         retries.failed_invocations,
         proxy.counts()
     );
+    for (error, count) in &retries.errors {
+        println!("  {count} × {error}");
+    }
 }
 
 async fn cloudwatch_through_faults(rate: f64, seed: u64) {
