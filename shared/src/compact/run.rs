@@ -283,14 +283,14 @@ async fn run_holding(
             ready.entry(partition).or_default().push(key);
         }
     }
+    // An hour with nothing left to merge is no longer anyone's risk.
+    state.suspect_hours.retain(|hour| ready.contains_key(hour));
     // A run's work is bounded, so that it ends well within one invocation (time, memory, /tmp):
     // hours oldest first while their input — staging and the curated files a merge rewrites —
     // stays within `max_input_bytes` (always at least one hour). A backlog converges run after
     // run; what waits is counted.
     // An hour already compacted takes its new staging as a delta while that stays small
     // against its base; otherwise (and for a new hour) the merge rewrites the hour's files.
-    // An hour with nothing left to merge is no longer anyone's risk.
-    state.suspect_hours.retain(|hour| ready.contains_key(hour));
     let mut curated_by_hour: BTreeMap<String, CuratedHour> = BTreeMap::new();
     for object in curated_listing.iter().filter(|o| state.curated_visible(&o.key)) {
         if let Some(hour) = partition_of(&object.key, CURATED_PREFIX) {
