@@ -147,6 +147,14 @@ impl LocalStore {
 
 const TEMP_MARKER: &str = ".loglake-tmp-";
 
+/// A file beside `path` for writing it (then renamed over it) or for its lock: hidden (a leading
+/// `.`), so that a reader of the directory — pyarrow, DuckDB, Spark, Hive skip hidden files —
+/// never takes one left by a killed process for a file of the table; `list` skips them too.
+fn temp_path(path: &Path, suffix: &str) -> PathBuf {
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    path.with_file_name(format!(".{file_name}{TEMP_MARKER}{suffix}"))
+}
+
 fn local_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> StorageError + 'p {
     move |source| StorageError::Local { op, path: path.to_owned(), source }
 }
@@ -161,10 +169,9 @@ impl ObjectStore for LocalStore {
             std::fs::create_dir_all(parent).map_err(local_err("create directory", parent))?;
         }
         // Write aside, then rename: a reader never sees half an object, as with S3.
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let temp = path.with_file_name(format!("{file_name}{TEMP_MARKER}{}-{nanos}", std::process::id()));
+        let temp = temp_path(&path, &format!("{}-{nanos}", std::process::id()));
         std::fs::write(&temp, body).map_err(local_err("write", &temp))?;
         std::fs::rename(&temp, &path).map_err(local_err("rename", &path))?;
         Ok(())
@@ -175,8 +182,7 @@ impl ObjectStore for LocalStore {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(local_err("create directory", parent))?;
         }
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
-        let temp = path.with_file_name(format!("{file_name}{TEMP_MARKER}{}-copy", std::process::id()));
+        let temp = temp_path(&path, &format!("{}-copy", std::process::id()));
         std::fs::copy(from, &temp).map_err(local_err("copy", from))?;
         std::fs::rename(&temp, &path).map_err(local_err("rename", &path))?;
         Ok(())
@@ -240,8 +246,7 @@ impl ObjectStore for LocalStore {
         }
         // Compare and replace under an exclusive lock on a file beside the object, which every
         // process writing this lake takes (the CLI and tests alike).
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
-        let lock_path = path.with_file_name(format!("{file_name}{TEMP_MARKER}lock"));
+        let lock_path = temp_path(&path, "lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -622,6 +627,20 @@ fn injected(key: &str) -> StorageError {
 
 #[cfg(test)]
 mod tests {
+    /// Found by the kill loop of `loglake rollup` (cli/tests/kill.rs): a process killed between
+    /// writing a summary's temporary file and renaming it left
+    /// `part-00000.parquet.loglake-tmp-…` beside the summaries, and pyarrow, reading the
+    /// directory as a dataset, failed on it. Hidden, it is skipped.
+    #[test]
+    fn a_temporary_file_is_hidden_from_readers_of_the_directory() {
+        for suffix in ["123-456", "123-copy", "lock"] {
+            let temp = super::temp_path(std::path::Path::new("lake/summaries/q/part-00000.parquet"), suffix);
+            let name = temp.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with(".part-00000.parquet.loglake-tmp-"), "{name}");
+            assert_eq!(temp.parent(), Some(std::path::Path::new("lake/summaries/q")));
+        }
+    }
+
     use super::*;
 
     /// Of several processes creating the same object at once (each its own store, as the CLI and
