@@ -35,7 +35,8 @@ esac
 failed=0
 for target in "${targets[@]}"; do
   regressions="fuzz/regressions/$target"
-  mkdir -p "$regressions" "fuzz/artifacts/$target"
+  # A target without seeds (staging_parquet edits a file it builds itself) starts from nothing.
+  mkdir -p "$regressions" "fuzz/artifacts/$target" "fuzz/corpus/$target"
   log="$target_dir/$target.log"
   mkdir -p "$target_dir"
   # Replay every kept input first: -runs=0 runs each file of the folders once.
