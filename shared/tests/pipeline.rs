@@ -342,6 +342,29 @@ async fn a_flow_log_header_names_the_fields_of_the_lines_after_it() {
     assert!(lake_rows(&store).await.iter().all(|r| r.format == "text"));
 }
 
+/// Found by the cloudwatch_payload fuzz target's long campaign (its input is in
+/// fuzz/regressions/cloudwatch_payload/): a line that reads as a flow log header
+/// (`tgw-pair-attachment-id`, one field name) followed by lines the multi-line joiner took as
+/// its continuation (`Caused by: …`). The header branch made one record of the first line and
+/// dropped the two lines joined to it, uncounted. (Fails on the old code: 8 of 10 events.)
+#[test]
+fn lines_joined_to_a_header_looking_line_are_not_dropped() {
+    use loglake::decode::subscription::{MessageType, parse_payload};
+    use loglake::ingest::payload::normalize_payload;
+    let input = "../fuzz/regressions/cloudwatch_payload/crash-a44fc26b034ea74eb1eedbe86eb1213425541e11";
+    let data = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(input)).unwrap();
+    let Ok((MessageType::Data, payload)) = parse_payload(&data) else { panic!("a data message") };
+    let config = loglake::config::PipelineConfig::default();
+    let out = normalize_payload(&payload, "cloudwatch", &config, NOW, &mut config.bounds.budget()).unwrap();
+    let events = payload.log_events.len();
+    assert_eq!(out.records.len() + out.joined_lines, events, "every event is a record or joined into one");
+    let text: Vec<&str> = out.records.iter().map(|r| r.message.as_ref()).collect();
+    let text = text.join("\n");
+    for event in &payload.log_events {
+        assert!(text.contains(event.message.trim_end()), "{:?} is in a record", event.message);
+    }
+}
+
 /// Every loglake stack's functions log under `/loglake/` (template.yaml). Those events are never
 /// ingested — by this stack or another — and an invocation holding nothing else writes nothing:
 /// no object, no dead letter, no metric line (which would itself be a log event to deliver).

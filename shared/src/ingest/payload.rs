@@ -87,7 +87,10 @@ pub fn normalize_payload<'a>(
     let mut header_format: Option<LineFormatChoice> = None;
     for group in groups {
         let event = &events[group.first];
-        if matches!(ctx.line_format, LineFormatChoice::Auto | LineFormatChoice::VpcFlow(_))
+        // A header is one line: one the joiner took lines after is read as any other group (else
+        // the lines it joined were dropped).
+        if group.lines == 1
+            && matches!(ctx.line_format, LineFormatChoice::Auto | LineFormatChoice::VpcFlow(_))
             && let Some(fields) = FlowFields::from_header(event.message.as_ref())
         {
             header_format = Some(LineFormatChoice::VpcFlow(fields));
