@@ -113,6 +113,48 @@ fn aws_service_logs_in_the_corpus_are_recognised_and_parsed() {
     assert!(failures.is_empty(), "below 99%: {failures:?}");
 }
 
+/// The AWS documentation's flow log examples in a custom field order (`awsdocs_*.log`, their
+/// order in the `.format` beside them) are read without configuration, each value under the
+/// name the configured order gives it. The one example without a version first (the NAT
+/// gateway's `instance-id interface-id …`) does not look like a flow record and stays `text`;
+/// a documented line with two columns swapped fits no known order and says so.
+#[test]
+fn documented_custom_flow_log_orders_are_read_without_configuration() {
+    let Some(root) = corpus() else { return };
+    let dir = root.join("logs/aws/vpcflow");
+    let mut read = 0;
+    for path in walk(&dir) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("awsdocs_") && name.ends_with(".log")) {
+            continue;
+        }
+        let order = std::fs::read_to_string(path.with_extension("format")).unwrap();
+        let configured = LineFormatChoice::VpcFlow(FlowFields::parse(&order).unwrap());
+        let versioned = order.starts_with("version");
+        for line in std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+            let auto = normalize_line(&context(&LineFormatChoice::Auto), "id".into(), None, line);
+            let named = normalize_line(&context(&configured), "id".into(), None, line);
+            assert_eq!(named.format, LineFormat::VpcFlow, "{name}: {line}");
+            if versioned {
+                assert_eq!(auto.format, LineFormat::VpcFlow, "{name}: {line}");
+                assert_eq!(auto.attributes, named.attributes, "{name}: {line}");
+                read += 1;
+            } else {
+                assert_eq!(auto.format, LineFormat::Text, "{name}: {line}");
+            }
+        }
+    }
+    assert!(read >= 10, "documented lines read: {read}");
+
+    // The transit gateway example with `srcaddr` and `srcport` swapped: no known order fits.
+    let swapped = "3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb \
+                   i-01234567890123456 39812 10.40.2.236 10.20.33.164 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK";
+    let record = normalize_line(&context(&LineFormatChoice::Auto), "id".into(), None, swapped);
+    assert_eq!(record.format, LineFormat::Text);
+    let attributes: Vec<(&str, &str)> = record.attributes.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+    assert!(attributes.contains(&loglake::parse::line::FLOW_LOG_ORDER_UNKNOWN), "{attributes:?}");
+}
+
 /// The formats of the records a whole file makes as one log event.
 fn whole_file_records(path: &Path) -> Vec<LineFormat> {
     let text = std::fs::read_to_string(path).unwrap();

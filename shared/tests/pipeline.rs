@@ -335,11 +335,15 @@ async fn a_flow_log_header_names_the_fields_of_the_lines_after_it() {
         assert_eq!(by_id[id].attributes.get("flow_direction").map(String::as_str), Some(direction));
     }
     assert_eq!(by_id["h1"].attributes.get("pkt_src_addr").map(String::as_str), Some("10.0.3.7"));
-    // Without the header the 8-field lines match no known order: text.
+    // Without the header the 8-field lines match no known order: text, marked, and counted in
+    // the report so that the log group's order gets configured.
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    ingest_cloudwatch_data(&payload("/vpc/flows", &events[1..]), &config(), NOW, &store).await.unwrap();
-    assert!(lake_rows(&store).await.iter().all(|r| r.format == "text"));
+    let report = ingest_cloudwatch_data(&payload("/vpc/flows", &events[1..]), &config(), NOW, &store).await.unwrap();
+    let rows = lake_rows(&store).await;
+    assert!(rows.iter().all(|r| r.format == "text"));
+    assert!(rows.iter().all(|r| r.attributes.get("flow_log_order").map(String::as_str) == Some("unknown")));
+    assert_eq!(report.flow_log_order_unknown, 2);
 }
 
 /// Found by the cloudwatch_payload fuzz target's long campaign (its input is in

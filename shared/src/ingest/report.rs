@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::lake::record::Record;
+use crate::lake::record::{LineFormat, Record};
 use crate::metrics::{Measurement, Metric};
+use crate::parse::line::FLOW_LOG_ORDER_UNKNOWN;
 
 /// One object written to the lake.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,6 +50,11 @@ pub struct IngestReport {
     pub decompressed_bytes: usize,
     pub parquet_bytes: usize,
     pub formats: BTreeMap<&'static str, usize>,
+    /// Records that look like VPC flow records in a custom field order loglake does not know
+    /// (stored as `text` with `flow_log_order=unknown`): their log group needs
+    /// `vpc_flow:<fields>` in `LOGLAKE_LOG_FORMATS`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub flow_log_order_unknown: usize,
     pub objects: Vec<WrittenObject>,
     pub dead_letters: Vec<DeadLetter>,
 }
@@ -63,6 +69,11 @@ impl IngestReport {
     pub fn count_delivered<'r, 'a: 'r>(&mut self, records: impl IntoIterator<Item = &'r Record<'a>>) {
         for record in records {
             *self.formats.entry(record.format.as_str()).or_default() += 1;
+            if record.format == LineFormat::Text
+                && record.attributes.iter().any(|(k, v)| (k.as_ref(), v.as_ref()) == FLOW_LOG_ORDER_UNKNOWN)
+            {
+                self.flow_log_order_unknown += 1;
+            }
             self.message_bytes += record.message.len();
             self.records += 1;
         }

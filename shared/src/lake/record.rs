@@ -75,13 +75,14 @@ pub enum LineFormat {
     CloudFront,
     ApiGateway,
     AccessLog,
+    ErrorLog,
     S3Access,
     Syslog,
     Logfmt,
 }
 
 impl LineFormat {
-    pub const ALL: [LineFormat; 15] = [
+    pub const ALL: [LineFormat; 16] = [
         LineFormat::Json,
         LineFormat::Lambda,
         LineFormat::Text,
@@ -94,6 +95,7 @@ impl LineFormat {
         LineFormat::CloudFront,
         LineFormat::ApiGateway,
         LineFormat::AccessLog,
+        LineFormat::ErrorLog,
         LineFormat::S3Access,
         LineFormat::Syslog,
         LineFormat::Logfmt,
@@ -113,6 +115,7 @@ impl LineFormat {
             LineFormat::CloudFront => "cloudfront",
             LineFormat::ApiGateway => "apigateway",
             LineFormat::AccessLog => "access_log",
+            LineFormat::ErrorLog => "error_log",
             LineFormat::S3Access => "s3_access",
             LineFormat::Syslog => "syslog",
             LineFormat::Logfmt => "logfmt",

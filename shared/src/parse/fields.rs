@@ -22,6 +22,18 @@ impl<'a> LineFields<'a> {
     pub fn attr(&mut self, key: &'static str, value: impl Into<Cow<'a, str>>) {
         self.attributes.push((Cow::Borrowed(key), value.into()));
     }
+
+    /// The same fields, no longer borrowing the text they were read from.
+    pub fn into_owned<'b>(self) -> LineFields<'b> {
+        let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        LineFields {
+            level: self.level,
+            time_ms: self.time_ms,
+            request_id: self.request_id.map(owned),
+            trace_id: self.trace_id.map(owned),
+            attributes: self.attributes.into_iter().map(|(k, v)| (owned(k), owned(v))).collect(),
+        }
+    }
 }
 
 /// `billedDurationMs`, `Billed Duration`, `user-agent` → `billed_duration_ms`, `billed_duration`,

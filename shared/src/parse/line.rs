@@ -105,6 +105,10 @@ pub fn normalize_line_as<'a>(
     }
 }
 
+/// The attribute of a `text` record that looks like a VPC flow record in a custom field order
+/// loglake does not know: the log group needs `vpc_flow:<fields>` (docs/formats.md).
+pub const FLOW_LOG_ORDER_UNKNOWN: (&str, &str) = ("flow_log_order", "unknown");
+
 /// Detection, cheapest test first: a JSON object (Lambda platform record, CloudTrail record or
 /// any JSON), then the shapes of AWS service logs by their first bytes, then Lambda runtime text.
 /// A log group configured with a format is read as that format, and as text where a line is not.
@@ -126,6 +130,10 @@ fn parse_line<'a>(
     };
     parsed.unwrap_or_else(|| {
         out.level = formats::text::sniff_level(line);
+        // A flow record in an order nobody named: said on the record, and counted in the report.
+        if formats::vpc_flow::looks_like_unknown_order(line) {
+            out.attr(FLOW_LOG_ORDER_UNKNOWN.0, Cow::Borrowed(FLOW_LOG_ORDER_UNKNOWN.1));
+        }
         LineFormat::Text
     })
 }
@@ -139,10 +147,24 @@ fn detect<'a>(line: &'a str, reference_ms: i64, out: &mut LineFields<'a>) -> Opt
         // An agent's envelope around one service log line: `{"message": "<flow record>"}`.
         if let [(key, value)] = entries.as_slice()
             && matches!(key.as_ref(), "message" | "log" | "msg")
-            && let Some(Cow::Borrowed(inner)) = raw_json::string(value)
-            && let Some(format) = detect_text(inner, reference_ms, out)
+            && let Some(inner) = raw_json::string(value)
         {
-            return Some(format);
+            match inner {
+                Cow::Borrowed(inner) => {
+                    if let Some(format) = detect_text(inner, reference_ms, out) {
+                        return Some(format);
+                    }
+                }
+                // Escapes in the string (an access log's quotes): the fields are read from the
+                // unescaped line and kept as owned text.
+                Cow::Owned(inner) => {
+                    let mut fields = LineFields::default();
+                    if let Some(format) = detect_text(&inner, reference_ms, &mut fields) {
+                        *out = fields.into_owned();
+                        return Some(format);
+                    }
+                }
+            }
         }
         return Some(if formats::lambda::is_platform_record(&entries) {
             formats::lambda::parse_platform(entries, out);
@@ -183,6 +205,9 @@ fn detect_text<'a>(line: &'a str, reference_ms: i64, out: &mut LineFields<'a>) -
     if formats::access_log::might_be(line) && formats::access_log::parse(line, out) {
         return Some(LineFormat::AccessLog);
     }
+    if formats::error_log::might_be(line) && formats::error_log::parse(line, out) {
+        return Some(LineFormat::ErrorLog);
+    }
     if formats::lambda::parse_text(line, out) {
         return Some(LineFormat::Lambda);
     }
@@ -220,6 +245,7 @@ fn parse_as<'a>(line: &'a str, format: LineFormat, reference_ms: i64, out: &mut 
         LineFormat::CloudFront => formats::cloudfront::parse(line, out),
         LineFormat::Syslog => formats::syslog::parse(line, reference_ms, out),
         LineFormat::AccessLog => formats::access_log::parse(line, out),
+        LineFormat::ErrorLog => formats::error_log::parse(line, out),
         LineFormat::S3Access => formats::s3_access::parse(line, out),
         LineFormat::Logfmt => formats::logfmt::parse(line, out),
         LineFormat::Alb | LineFormat::Nlb | LineFormat::ElbClassic | LineFormat::AlbConnection => {

@@ -174,6 +174,34 @@ fn lambda_timeout_report_is_an_error() {
 }
 
 #[test]
+fn lambda_platform_lines_written_with_spaces() {
+    let timeout =
+        norm("2026-11-20T10:00:13.150Z 7c9567b5-107b-4a6c-8798-0157ac21db52 Task timed out after 3.00 seconds\n\n");
+    assert_eq!((timeout.format, timeout.level), (LineFormat::Lambda, Some(Level::Error)));
+    assert_eq!(timeout.request_id.as_deref(), Some("7c9567b5-107b-4a6c-8798-0157ac21db52"));
+    assert_eq!(attr(&timeout, "lambda_event"), Some("timeout"));
+    assert_eq!(attr(&timeout, "msg"), Some("Task timed out after 3.00 seconds"));
+    assert_eq!(timeout.event_time_ms, CW + 13_150);
+    let oom = norm("2026-11-20T10:00:13.150Z 7c9567b5-107b-4a6c-8798-0157ac21db52 FATAL ERROR: heap out of memory");
+    assert_eq!((oom.format, oom.level), (LineFormat::Lambda, Some(Level::Fatal)));
+    // A time and a word that is no request id: text.
+    assert_eq!(norm("2026-11-20T10:00:13.150Z worker-7 started").format, LineFormat::Text);
+}
+
+#[test]
+fn web_server_error_logs_are_detected() {
+    let nginx = norm(
+        r#"2026/11/20 10:00:03 [error] 12#12: *5 upstream timed out, client: 10.0.0.1, server: _, request: "GET / HTTP/1.1""#,
+    );
+    assert_eq!((nginx.format, nginx.level), (LineFormat::ErrorLog, Some(Level::Error)));
+    assert_eq!(attr(&nginx, "client"), Some("10.0.0.1"));
+    let apache =
+        norm("[Fri Nov 20 10:00:03.000001 2026] [mpm_event:notice] [pid 1:tid 2] AH00489: resuming normal operations");
+    assert_eq!((apache.format, apache.level), (LineFormat::ErrorLog, Some(Level::Info)));
+    assert_eq!(attr(&apache, "module"), Some("mpm_event"));
+}
+
+#[test]
 fn lambda_init_start() {
     let r =
         norm("INIT_START Runtime Version: nodejs:22.v41\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:0f\n");
@@ -243,7 +271,7 @@ fn plain_text_level_sniffing() {
         ("2026-11-20 10:00:01,123 INFO  [main] Server - listening", Some(Level::Info)),
         ("2026-11-20 10:00:02,456 WARN  [pool-1] Cart - slow", Some(Level::Warn)),
         ("ERROR could not reach redis", Some(Level::Error)),
-        ("2026/11/20 10:00:03 [error] 12#12: upstream timed out", Some(Level::Error)),
+        ("2026/11/20 10:00:03 [error] upstream timed out", Some(Level::Error)),
         ("Traceback (most recent call last):", Some(Level::Error)),
         ("FATAL out of memory", Some(Level::Fatal)),
         ("<3>CRITICAL disk failure", Some(Level::Fatal)),
@@ -339,6 +367,17 @@ fn aws_service_lines_are_detected_and_keep_their_message() {
         (LineFormat::VpcFlow, Some("443")),
         "an agent's envelope"
     );
+    // Fluentd's CloudWatch plugin: an access log line, its quotes escaped in the JSON string.
+    let apache =
+        r#"{"message":"10.0.0.9 - - [20/Nov/2026:10:00:00 +0000] \"GET /cart HTTP/1.1\" 503 12 \"-\" \"curl/8.5\""}"#;
+    let record = norm(apache);
+    assert_eq!(
+        (record.format, record.level),
+        (LineFormat::AccessLog, Some(Level::Error)),
+        "an access log in an envelope"
+    );
+    assert_eq!(attribute(&record, "request"), Some("GET /cart HTTP/1.1"));
+    assert_eq!(record.message, apache, "the original line stays in message");
     let alb = norm(alb);
     assert_eq!(
         (attribute(&alb, "elb_status_code"), alb.trace_id.as_deref()),

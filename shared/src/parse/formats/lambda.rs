@@ -138,7 +138,36 @@ pub fn parse_text<'a>(line: &'a str, out: &mut LineFields<'a>) -> bool {
             return true;
         }
     }
-    parse_runtime_tab_line(line, out)
+    parse_runtime_tab_line(line, out) || parse_platform_space_line(line, out)
+}
+
+/// Lines Lambda itself writes with spaces rather than tabs: `<time> <request id> <message>`, as
+/// `2020-06-09T15:02:26.150Z 7c9567b5-…-0157ac21db52 Task timed out after 3.00 seconds`. The
+/// request id must be a UUID, so that ordinary `<time> <word> …` lines stay text.
+fn parse_platform_space_line<'a>(line: &'a str, out: &mut LineFields<'a>) -> bool {
+    let mut parts = line.splitn(3, ' ');
+    let (Some(time), Some(request_id), Some(message)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let uuid = request_id.len() == 36
+        && request_id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    let Some(time_ms) = (uuid && time.ends_with('Z')).then(|| timestamp::parse_text_ms(time)).flatten() else {
+        return false;
+    };
+    let message = message.trim_end_matches(['\n', '\r']).trim_end_matches("\\n");
+    out.time_ms = Some(time_ms);
+    out.request_id = Some(Cow::Borrowed(request_id));
+    if message.starts_with("Task timed out after ") {
+        out.level = Some(Level::Error);
+        out.attr("lambda_event", "timeout");
+    } else {
+        out.level = crate::parse::formats::text::sniff_level(message);
+    }
+    out.attr("msg", message);
+    true
 }
 
 /// Splits off the first word. A backslash ends it too: request ids never hold one, and some

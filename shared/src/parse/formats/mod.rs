@@ -9,6 +9,7 @@ pub mod apigateway;
 pub mod cloudfront;
 pub mod cloudtrail;
 pub mod elb;
+pub mod error_log;
 pub mod json;
 pub mod lambda;
 pub mod logfmt;

@@ -3,8 +3,16 @@
 //!
 //! Without configuration a line is recognised by its shape: the default format (14 fields), every
 //! VPC field in the documented order (29 fields for version 5, 39 with the ECS fields of version
-//! 7, 40 with `reject-reason` of version 8), or the Transit Gateway default (36). A custom order
-//! comes from the log group's configuration (`vpc_flow:<fields>`) or a header line.
+//! 7, 40 with `reject-reason` of version 8), the Transit Gateway default (36), or one of the
+//! custom orders the AWS documentation gives as examples ([`DOCUMENTED_ORDERS`]) — whichever
+//! single one every value fits by its shape (ids by prefix, addresses, numbers, epoch times,
+//! keywords). Any other custom order comes from the log group's configuration
+//! (`vpc_flow:<fields>`) or a header line; a line that looks like a flow record but fits no known
+//! order is `text` with `flow_log_order=unknown`, counted in the ingest report.
+//!
+//! Why known orders and not a free inference from shapes: several fields share a shape, and no
+//! rule tells them apart. In the AWS documentation's own Transit Gateway example the column after
+//! `protocol` holds 3, 19, 3 — `tcp-flags` there, but `packets` fits every value as well.
 
 use std::borrow::Cow;
 
@@ -52,6 +60,25 @@ const VPC_FIELDS: &[(&str, &str)] = &[
     ("ecs-task-arn", "ecs_task_arn"),
     ("ecs-task-id", "ecs_task_id"),
     ("reject-reason", "reject_reason"),
+    // Later fields, named as Vector's parser (vectordotdev/vrl) names them.
+    ("resource-id", "resource_id"),
+    ("encryption-status", "encryption_status"),
+    ("interface-type", "interface_type"),
+];
+
+/// Custom field orders the AWS documentation gives as examples ("Flow log record examples"),
+/// recognised without configuration when a line fits exactly one of them.
+const DOCUMENTED_ORDERS: &[&str] = &[
+    // Accepted and rejected traffic with TCP flags (version 3).
+    "version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport \
+     pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status",
+    // Traffic through a transit gateway (version 3).
+    "version interface-id account-id vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol \
+     tcp-flags type pkt-srcaddr pkt-dstaddr action log-status",
+    // Traffic to and from AWS services, with the traffic path (version 5).
+    "version srcaddr dstaddr srcport dstport protocol start end type packets bytes account-id vpc-id subnet-id \
+     instance-id interface-id region az-id sublocation-type sublocation-id action tcp-flags pkt-srcaddr \
+     pkt-dstaddr pkt-src-aws-service pkt-dst-aws-service traffic-path flow-direction log-status",
 ];
 
 /// Transit Gateway flow log fields, in the documented (default) order.
@@ -132,17 +159,59 @@ impl FlowFields {
     }
 }
 
-/// The known orders a line of `fields` values may be in, without configuration.
+/// [`DOCUMENTED_ORDERS`], read once.
+fn documented_orders() -> &'static [FlowFields] {
+    static ORDERS: std::sync::LazyLock<Vec<FlowFields>> = std::sync::LazyLock::new(|| {
+        DOCUMENTED_ORDERS.iter().filter_map(|order| FlowFields::parse(order).ok()).collect()
+    });
+    &ORDERS
+}
+
+/// The order a line's values fit without configuration: the one known order (the prefixes of
+/// the full field list, the Transit Gateway default, the documented examples) of the line's
+/// length whose every field accepts its value. None when no order fits, or more than one.
 fn detect(tokens: &[&str]) -> Option<FlowFields> {
     let version = tokens.first()?;
     if !(version.len() == 1 && (b'2'..=b'8').contains(&version.as_bytes()[0])) {
         return None;
     }
+    let mut candidates: Vec<FlowFields> = Vec::with_capacity(2);
     match tokens.len() {
-        14 | 29 | 39 | 40 => Some(FlowFields::of(&VPC_FIELDS[..tokens.len()])),
-        36 if tokens[3].starts_with("tgw-") => Some(FlowFields::of(TGW_FIELDS)),
+        14 | 29 | 39 | 40 => candidates.push(FlowFields::of(&VPC_FIELDS[..tokens.len()])),
+        36 if tokens[3].starts_with("tgw-") => candidates.push(FlowFields::of(TGW_FIELDS)),
+        _ => {}
+    }
+    candidates.extend(documented_orders().iter().filter(|fields| fields.attributes.len() == tokens.len()).cloned());
+    candidates.retain(|fields| fits(fields, tokens));
+    match candidates.len() {
+        1 => candidates.pop(),
         _ => None,
     }
+}
+
+/// Whether every field of `format` accepts its value (and the counts agree).
+fn fits(format: &FlowFields, tokens: &[&str]) -> bool {
+    tokens.len() == format.attributes.len()
+        && format.attributes.iter().zip(tokens).all(|(attr, value)| valid(attr, value))
+}
+
+/// Whether a line that fits no known order still looks like a flow record: a version first and
+/// at least two values only flow logs have (ACCEPT/REJECT, a log status, an `eni-`/`vpc-`/`subnet-`
+/// id), so that its report can say the order needs configuring.
+pub(crate) fn looks_like_unknown_order(line: &str) -> bool {
+    if !might_be(line) {
+        return false;
+    }
+    let marks = line
+        .split_ascii_whitespace()
+        .filter(|t| {
+            matches!(*t, "ACCEPT" | "REJECT" | "OK" | "NODATA" | "SKIPDATA")
+                || ["eni-", "vpc-", "subnet-"].iter().any(|prefix| {
+                    t.strip_prefix(prefix).is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()))
+                })
+        })
+        .count();
+    marks >= 2
 }
 
 /// A quick test before splitting: a VPC flow line starts with a version digit and a space.
@@ -166,13 +235,10 @@ pub(crate) fn parse<'a>(line: &'a str, format: Option<&FlowFields>, out: &mut Li
             None => return false,
         },
     };
-    if tokens.len() != format.attributes.len() {
+    if !fits(format, &tokens) {
         return false;
     }
     let fields = || format.attributes.iter().copied().zip(tokens.iter().copied());
-    if !fields().all(|(attr, value)| valid(attr, value)) {
-        return false;
-    }
     for (attr, value) in fields() {
         if value != "-" {
             out.attr(attr, Cow::Borrowed(value));
@@ -186,13 +252,30 @@ pub(crate) fn parse<'a>(line: &'a str, format: Option<&FlowFields>, out: &mut Li
     true
 }
 
+/// Whether `value` has the shape of field `attr` (`-`, no value, fits every field but the version).
 fn valid(attr: &str, value: &str) -> bool {
-    let number = || value == "-" || value.bytes().all(|b| b.is_ascii_digit());
+    let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    if attr == "version" {
+        return digits(value);
+    }
+    if value == "-" {
+        return true;
+    }
+    let id = |prefix: &str| value.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty());
     match attr {
-        "version" => value.bytes().all(|b| b.is_ascii_digit()),
-        "src_port" | "dst_port" | "protocol" | "packets" | "bytes" | "start" | "end" | "tcp_flags" => number(),
-        "action" => matches!(value, "ACCEPT" | "REJECT" | "-"),
-        "log_status" => matches!(value, "OK" | "NODATA" | "SKIPDATA" | "-"),
+        "src_port" | "dst_port" | "protocol" | "packets" | "bytes" | "start" | "end" | "tcp_flags" | "traffic_path"
+        | "encryption_status" => digits(value),
+        // Twelve digits from AWS; samples with ids shortened by hand exist too.
+        "account_id" => value == "unknown" || digits(value),
+        "interface_id" => id("eni-"),
+        "vpc_id" => id("vpc-"),
+        "subnet_id" => id("subnet-"),
+        "instance_id" => id("i-"),
+        "src_addr" | "dst_addr" | "pkt_src_addr" | "pkt_dst_addr" => value.parse::<std::net::IpAddr>().is_ok(),
+        "type" => matches!(value, "IPv4" | "IPv6" | "EFA"),
+        "flow_direction" => matches!(value, "ingress" | "egress"),
+        "action" => matches!(value, "ACCEPT" | "REJECT"),
+        "log_status" => matches!(value, "OK" | "NODATA" | "SKIPDATA"),
         _ => true,
     }
 }
@@ -243,6 +326,32 @@ mod tests {
         );
         assert!(FlowFields::parse("version nonsense").is_err());
         assert_eq!(FlowFields::from_header("2 210987654321 eni-1 - - - - - - - 1 2 - NODATA"), None);
+    }
+
+    #[test]
+    fn a_documented_custom_order_is_recognised_by_its_values_and_another_is_reported() {
+        // The AWS documentation's TCP-flags order (bytes before packets), with values of our own.
+        let line = "3 vpc-0a1b2c3d subnet-0a1b2c3d i-0a1b2c3d4e eni-0a1b2c3d4e 210987654321 IPv4 10.1.2.3 10.1.9.8 \
+                    51000 443 10.1.2.3 10.1.9.8 6 9000 12 1795168800 1795168860 ACCEPT 19 OK";
+        let mut out = LineFields::default();
+        assert!(might_be(line) && parse(line, None, &mut out));
+        let found = attrs(&out);
+        for pair in [("bytes", "9000"), ("packets", "12"), ("tcp_flags", "19"), ("pkt_dst_addr", "10.1.9.8")] {
+            assert!(found.contains(&pair), "{pair:?} in {found:?}");
+        }
+
+        // The same values with the ports before the addresses: no known order has that.
+        let moved = "3 vpc-0a1b2c3d subnet-0a1b2c3d i-0a1b2c3d4e eni-0a1b2c3d4e 210987654321 IPv4 51000 443 \
+                     10.1.2.3 10.1.9.8 10.1.2.3 10.1.9.8 6 9000 12 1795168800 1795168860 ACCEPT 19 OK";
+        let mut out = LineFields::default();
+        assert!(!parse(moved, None, &mut out) && out.attributes.is_empty());
+        assert!(looks_like_unknown_order(moved));
+        assert!(!looks_like_unknown_order("3 little pigs built an eni-house, OK"));
+    }
+
+    #[test]
+    fn every_documented_order_names_known_fields() {
+        assert_eq!(documented_orders().len(), DOCUMENTED_ORDERS.len());
     }
 
     #[test]
