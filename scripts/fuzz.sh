@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh campaign RUNS     every target for RUNS executions (RELIABILITY.md's figures)
 #   scripts/fuzz.sh MODE N TARGET...  only those targets
 #
-# Seeds come from events/ and the queries (scripts/fuzz_seeds.py). An input that fails a target
+# Seeds come from events/ and the queries (scripts/fuzz_seeds.py); dictionaries of each format's
+# tokens from fuzz/dictionaries/. An input that fails a target
 # is left in fuzz/artifacts/<target>/; once fixed, copy it to fuzz/regressions/<target>/ so that
 # every smoke replays it. Prints one line per target: executions, seconds, and the outcome.
 set -euo pipefail
@@ -43,9 +44,15 @@ for target in "${targets[@]}"; do
   if ! (cd fuzz && cargo +nightly fuzz run --target-dir "$target_dir" "$target" "../$regressions" -- -runs=0) >"$log" 2>&1; then
     echo "$target: a kept regression input fails (log: $log)"; tail -30 "$log"; failed=1; continue
   fi
+  # A dictionary of the tokens the target's decoder branches on (fuzz/dictionaries/).
+  case "$target" in
+    kpl|query_file) dict=(-dict="dictionaries/$target.dict") ;;
+    staging_parquet) dict=() ;;
+    *) dict=(-dict=dictionaries/formats.dict) ;;
+  esac
   start=$(date +%s)
   if (cd fuzz && cargo +nightly fuzz run --target-dir "$target_dir" "$target" "corpus/$target" -- \
-        -rss_limit_mb=2048 -timeout=10 -max_len=65536 "${budget[@]}") >"$log" 2>&1; then
+        -rss_limit_mb=2048 -timeout=10 -max_len=65536 "${dict[@]}" "${budget[@]}") >"$log" 2>&1; then
     outcome=ok
   else
     outcome="FAILED: input in fuzz/artifacts/$target/ (log: $log)"; failed=1

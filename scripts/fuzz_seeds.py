@@ -29,7 +29,19 @@ def payloads():
             continue
 
 
+# Lines of formats the sample events do not hold, written for the seeds.
+OWN_LINES = [
+    b'2026/11/20 10:00:03 [error] 12#12: *5 upstream timed out (110: Connection timed out), client: 10.0.0.1, '
+    b'server: shop, request: "GET /cart HTTP/1.1", upstream: "http://10.0.2.9:8080/cart", host: "shop"',
+    b"[Fri Nov 20 10:00:03.000001 2026] [proxy:error] [pid 41:tid 7] [client 10.0.0.1:5123] AH00957: attempt failed",
+    b"2026-11-20T10:00:13.150Z 7c9567b5-107b-4a6c-8798-0157ac21db52 Task timed out after 3.00 seconds",
+    b"3 vpc-0a1b2c3d subnet-0a1b2c3d i-0a1b2c3d4e eni-0a1b2c3d4e 210987654321 IPv4 10.1.2.3 10.1.9.8 "
+    b"51000 443 10.1.2.3 10.1.9.8 6 9000 12 1795168800 1795168860 ACCEPT 19 OK",
+]
+
+
 def lines():
+    yield from OWN_LINES
     for payload in payloads():
         for event in json.loads(payload).get("logEvents", []):
             yield event["message"].encode()
