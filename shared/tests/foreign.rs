@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -232,6 +233,66 @@ async fn a_file_whose_reading_panics_is_set_aside_by_the_next_run_and_its_hour_c
     assert!(store.list("_loglake/compaction/reading").await.unwrap().is_empty(), "nothing left being read");
     assert!(store.list("staging/").await.unwrap().is_empty());
     assert_exactly(&view(&store).await, &input, "after the second run");
+}
+
+/// In a suspect hour, a file that fails to decode without a panic (cut short) is set aside by the
+/// reading alone too, with the decoder's error as its reason, beside the file that panics.
+#[tokio::test]
+async fn a_suspect_hours_file_that_fails_to_decode_is_set_aside_with_its_error() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let input = fill(&store, 0, 2).await;
+    let staged = store.list("staging/").await.unwrap();
+    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap().clone();
+    let folder = ten.rsplit_once('/').unwrap().0.to_owned();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
+    store.put(&format!("{folder}/zz-damaged.parquet"), std::fs::read(fixture).unwrap()).await.unwrap();
+    let glue = RecordedView::new(None);
+    let first = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!(first.failed_hours.len(), 1, "{first:?}");
+
+    // Before the next run, a file cut short arrives in the suspect hour.
+    let whole = store.get(&ten).await.unwrap();
+    let cut = format!("{folder}/zz-cut.parquet");
+    store.put(&cut, whole[..whole.len() / 2].to_vec()).await.unwrap();
+    let second = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert_eq!(second.failed_hours.len(), 0, "{second:?}");
+    let reasons: BTreeMap<&str, &str> = second.set_aside.iter().map(|s| (s.key.as_str(), s.reason.as_str())).collect();
+    assert_eq!(reasons.len(), 2, "{second:?}");
+    assert!(reasons[cut.as_str()].to_lowercase().contains("parquet"), "{second:?}");
+    assert!(!reasons[cut.as_str()].contains("panicked"), "{second:?}");
+    assert_exactly(&view(&store).await, &input, "after the second run");
+}
+
+/// A suspect hour whose staging is gone before the next run (an operator removed the damaged
+/// file and its neighbours) is no longer suspect, and nothing is read alone for it.
+#[tokio::test]
+async fn a_suspect_hour_with_nothing_left_to_merge_is_no_longer_suspect() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    fill(&store, 0, 2).await;
+    let staged = store.list("staging/").await.unwrap();
+    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap().clone();
+    let folder = ten.rsplit_once('/').unwrap().0.to_owned();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
+    store.put(&format!("{folder}/zz-damaged.parquet"), std::fs::read(fixture).unwrap()).await.unwrap();
+    let glue = RecordedView::new(None);
+    compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    let state = loglake::compact::state::load_state(&store).await.unwrap();
+    assert_eq!(state.suspect_hours.len(), 1, "{state:?}");
+
+    for key in store.list(&format!("{folder}/")).await.unwrap() {
+        store.delete(&key).await.unwrap();
+    }
+    let second = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
+    assert!(second.hours.is_empty() && second.set_aside.is_empty(), "{second:?}");
+    let state = loglake::compact::state::load_state(&store).await.unwrap();
+    assert!(state.suspect_hours.is_empty(), "{state:?}");
+    assert!(store.list("_loglake/compaction/reading").await.unwrap().is_empty(), "nothing read alone");
 }
 
 /// The lake's own files, read by their Parquet schema alone, are of the table's schema as they

@@ -185,12 +185,18 @@ impl<'d> RunWriter<'d> {
         keep: impl Fn(RecordBatch) -> Result<RecordBatch, String>,
     ) -> Result<(), MergeError> {
         let parquet = bytes::Bytes::from(parquet);
-        let (foreign, _) = file_reader(parquet.clone(), self.options.batch_rows)?;
-        if foreign {
-            check_file(parquet.clone(), self.options.batch_rows)?;
-        }
+        let (foreign, batches) = file_reader(parquet.clone(), self.options.batch_rows)?;
+        // A foreign file is read whole once before any of its rows are added, so that a file
+        // that fails partway is set aside alone (loglake's own files are read once).
+        let batches = match foreign {
+            true => {
+                check_file(parquet.clone(), self.options.batch_rows)?;
+                file_reader(parquet, self.options.batch_rows)?.1
+            }
+            false => batches,
+        };
         let mut added = false;
-        for batch in file_reader(parquet, self.options.batch_rows)?.1 {
+        for batch in batches {
             // Once rows of the file are in, a failure can no longer set the file aside alone.
             let batch = batch.map_err(|e| if added { MergeError::PartlyRead(e.to_string()) } else { input(e) })?;
             added = true;
