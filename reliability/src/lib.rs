@@ -299,6 +299,9 @@ pub fn rollup_config(bucket: &str) -> query_runner::Config {
 
 /// An Athena client on `sdk`, in `region`.
 pub fn athena_in(sdk: &aws_config::SdkConfig, region: &str) -> aws_sdk_athena::Client {
-    let config = aws_sdk_athena::config::Builder::from(sdk).region(aws_config::Region::new(region.to_owned())).build();
+    let config = aws_sdk_athena::config::Builder::from(sdk)
+        .region(aws_config::Region::new(region.to_owned()))
+        .retry_partition(loglake::lake::storage::retry_partition("athena"))
+        .build();
     aws_sdk_athena::Client::from_conf(config)
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use loglake::function::{State, now_ms};
 use loglake::ingest::firehose::TransformOptions;
-use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config};
+use loglake::lake::storage::{ObjectStore, S3Store, load_aws_config, retry_partition};
 use loglake::testing::{FaultProxy, cloudwatch_payload, integration_python};
 use loglake_reliability::{
     CompactorLake, LOG_GROUP, ROLLUP_QUERY, RollupLake, STALL, SourceRetries, TEST_POLICY, assert_every_event_once,
@@ -190,7 +190,8 @@ async fn compactor_through_faults(rate: f64, seed: u64) {
     let proxy = FaultProxy::start(&python, rate, seed, STALL);
     let sdk = proxy.sdk_config(&TEST_POLICY).await;
     let store = S3Store::new(&sdk, &bucket, true);
-    let view = compactor::GlueView { client: aws_sdk_glue::Client::new(&sdk), database: database.clone() };
+    let glue_config = aws_sdk_glue::config::Builder::from(&sdk).retry_partition(retry_partition("glue")).build();
+    let view = compactor::GlueView { client: aws_sdk_glue::Client::from_conf(glue_config), database: database.clone() };
     let readers = Readers { view: &view, path_prefix: format!("s3://{bucket}/") };
     let spill = tempfile::tempdir().unwrap();
     let staging = state_on(&direct_sdk, &bucket);

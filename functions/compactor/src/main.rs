@@ -3,7 +3,7 @@ use compactor::{Config, GlueView, UnitEvent, handle, handle_unit};
 use loglake::compact::run::UnitInvokerRef;
 use loglake::compact::state::{CompactError, RunRecord};
 use loglake::compact::view::Readers;
-use loglake::lake::storage::{S3Store, load_aws_config};
+use loglake::lake::storage::{S3Store, load_aws_config, retry_partition};
 use loglake_lambda::{Error, LambdaEvent, Metrics};
 
 #[tokio::main(flavor = "current_thread")]
@@ -16,7 +16,9 @@ async fn main() -> Result<(), Error> {
     }
     let config = &config;
     let store = &S3Store::new(&aws, &config.lake.bucket, config.lake.force_path_style);
-    let view = &GlueView { client: aws_sdk_glue::Client::new(&aws), database: config.glue_database.clone() };
+    let glue_config = aws_sdk_glue::config::Builder::from(&aws).retry_partition(retry_partition("glue")).build();
+    let view =
+        &GlueView { client: aws_sdk_glue::Client::from_conf(glue_config), database: config.glue_database.clone() };
     // Athena's "$path" of an object: s3://bucket/key.
     let readers = &Readers { view, path_prefix: format!("s3://{}/", config.lake.bucket) };
     // Lambda's only writable disk; sorted runs spill here.

@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use loglake::lake::storage::{S3Store, load_aws_config};
+use loglake::lake::storage::{S3Store, load_aws_config, retry_partition};
 use loglake_lambda::{Error, LambdaEvent, Metrics};
 use query_runner::{Athena, Config, RunError, RunEvent, Runner};
 
@@ -13,7 +13,8 @@ async fn main() -> Result<(), Error> {
     let aws = load_aws_config().await;
     let store = &S3Store::new(&aws, &config.lake.bucket, config.lake.force_path_style);
     let queries = loglake::rollup::query_file::shipped()?;
-    let athena = Athena::new(aws_sdk_athena::Client::new(&aws), config);
+    let athena_config = aws_sdk_athena::config::Builder::from(&aws).retry_partition(retry_partition("athena")).build();
+    let athena = Athena::new(aws_sdk_athena::Client::from_conf(athena_config), config);
     let runner = &Runner { config, athena, store, queries };
     let metrics = &Metrics::from_environment(env!("CARGO_PKG_NAME"));
     loglake_lambda::serve(move |event: LambdaEvent<RunEvent>| async move {

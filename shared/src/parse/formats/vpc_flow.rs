@@ -175,16 +175,15 @@ fn detect(tokens: &[&str]) -> Option<FlowFields> {
     if !(version.len() == 1 && (b'2'..=b'8').contains(&version.as_bytes()[0])) {
         return None;
     }
-    let mut candidates: Vec<FlowFields> = Vec::with_capacity(2);
-    match tokens.len() {
-        14 | 29 | 39 | 40 => candidates.push(FlowFields::of(&VPC_FIELDS[..tokens.len()])),
-        36 if tokens[3].starts_with("tgw-") => candidates.push(FlowFields::of(TGW_FIELDS)),
-        _ => {}
-    }
-    candidates.extend(documented_orders().iter().filter(|fields| fields.attributes.len() == tokens.len()).cloned());
-    candidates.retain(|fields| fits(fields, tokens));
-    match candidates.len() {
-        1 => candidates.pop(),
+    let full_order = match tokens.len() {
+        14 | 29 | 39 | 40 => Some(FlowFields::of(&VPC_FIELDS[..tokens.len()])),
+        36 if tokens[3].starts_with("tgw-") => Some(FlowFields::of(TGW_FIELDS)),
+        _ => None,
+    };
+    let documented = documented_orders().iter().filter(|fields| fields.attributes.len() == tokens.len()).cloned();
+    let mut fitting = full_order.into_iter().chain(documented).filter(|fields| fits(fields, tokens));
+    match (fitting.next(), fitting.next()) {
+        (Some(only), None) => Some(only),
         _ => None,
     }
 }
@@ -225,8 +224,10 @@ pub(crate) fn might_be(line: &str) -> bool {
 pub(crate) fn parse<'a>(line: &'a str, format: Option<&FlowFields>, out: &mut LineFields<'a>) -> bool {
     let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
     let detected;
+    // A detected order fits already; a configured one is checked here.
     let format = match format {
-        Some(format) => format,
+        Some(format) if fits(format, &tokens) => format,
+        Some(_) => return false,
         None => match detect(&tokens) {
             Some(found) => {
                 detected = found;
@@ -235,11 +236,7 @@ pub(crate) fn parse<'a>(line: &'a str, format: Option<&FlowFields>, out: &mut Li
             None => return false,
         },
     };
-    if !fits(format, &tokens) {
-        return false;
-    }
-    let fields = || format.attributes.iter().copied().zip(tokens.iter().copied());
-    for (attr, value) in fields() {
+    for (attr, value) in format.attributes.iter().copied().zip(tokens.iter().copied()) {
         if value != "-" {
             out.attr(attr, Cow::Borrowed(value));
         }
