@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic benchmark workload: CloudWatch Logs subscription events like real ones.
 
-    gen_workload.py OUT_DIR [--events 100] [--lines 5000] [--seed 7] [--mix apps|services]
+    gen_workload.py OUT_DIR [--events 100] [--lines 5000] [--seed 7] [--mix apps|services|typed]
 
 Each event is one payload of `--lines` log events from one log stream, about 0.6–0.8 MB of
 message text (close to CloudWatch's 1 MB batch limit), base64(gzip(JSON)) as a subscription
@@ -129,14 +129,38 @@ def apigw_line(rng, ms):
                        "responseLength": str(rng.randint(10, 5000)), "integrationLatency": str(rng.randint(2, 900))})
 
 
+def cloudtrail_line(rng, ms):
+    import datetime
+    t = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    source, name = rng.choice([("s3.amazonaws.com", "GetObject"), ("s3.amazonaws.com", "PutObject"),
+                               ("sts.amazonaws.com", "AssumeRole"), ("ec2.amazonaws.com", "DescribeInstances"),
+                               ("kms.amazonaws.com", "Decrypt"), ("iam.amazonaws.com", "CreateAccessKey")])
+    role = rng.choice(["app-orders", "app-cart", "ci-deploy", "ops-admin"])
+    record = {"eventVersion": "1.08",
+              "userIdentity": {"type": "AssumedRole", "principalId": f"AROA{rng.getrandbits(40):010X}:{role}",
+                               "arn": f"arn:aws:sts::123456789012:assumed-role/{role}/session-{rng.randint(1, 40)}",
+                               "accountId": "123456789012"},
+              "eventTime": t, "eventSource": source, "eventName": name, "awsRegion": "eu-west-1",
+              "sourceIPAddress": f"10.0.{rng.randint(0, 3)}.{rng.randint(1, 250)}", "userAgent": "aws-sdk-go-v2/1.30.3",
+              "requestParameters": {"bucketName": "shop-assets", "key": f"{rng.choice(WORDS)}/{rng.randint(1, 9999)}.json"},
+              "responseElements": None, "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": name.startswith(("Get", "Describe")),
+              "eventType": "AwsApiCall", "managementEvent": source != "s3.amazonaws.com",
+              "recipientAccountId": "123456789012", "eventCategory": "Management" if source != "s3.amazonaws.com" else "Data"}
+    if rng.random() < 0.05:
+        record["errorCode"], record["errorMessage"] = "AccessDenied", "User is not authorized to perform this operation"
+    return json.dumps(record)
+
+
 def payload(rng, index, lines, mix="apps"):
     if mix == "services":  # every kind of log the shipped rollups read, one kind per stream
         kind = ["lambda", "ecs", "alb", "vpc", "apigw"][index % 5]
+    elif mix == "typed":  # the services, and CloudTrail: the AWS service logs issue 18 types
+        kind = ["lambda", "ecs", "alb", "vpc", "apigw", "cloudtrail"][index % 6]
     else:
         kind = "lambda" if index % 2 == 0 else "ecs"
     is_lambda = kind == "lambda"
     group = {"lambda": f"/aws/lambda/fn-{index % 7}", "ecs": f"/ecs/service-{index % 5}", "alb": "/elb/shop-front",
-             "vpc": "/vpc/flow-logs", "apigw": "/apigw/shop"}[kind]
+             "vpc": "/vpc/flow-logs", "apigw": "/apigw/shop", "cloudtrail": "/cloudtrail/org"}[kind]
     stream = f"2026/11/20/[$LATEST]{rng.getrandbits(128):032x}"
     ms = BASE_MS + index * 36_000
     events, counts = [], {}
@@ -145,8 +169,9 @@ def payload(rng, index, lines, mix="apps"):
         ms += rng.randint(0, 20)
         if is_lambda:
             batch = lambda_lines(rng, ms, uuid(rng), rng.random() < 0.1)
-        elif kind in ("alb", "vpc", "apigw"):
-            batch = [(kind, {"alb": alb_line, "vpc": vpc_line, "apigw": apigw_line}[kind](rng, ms))]
+        elif kind in ("alb", "vpc", "apigw", "cloudtrail"):
+            make = {"alb": alb_line, "vpc": vpc_line, "apigw": apigw_line, "cloudtrail": cloudtrail_line}[kind]
+            batch = [(kind, make(rng, ms))]
         else:
             batch = [("json", json_line(rng, ms))] if rng.random() < 0.55 else [("text", text_line(rng, ms))]
         for fmt, message in batch:
@@ -165,8 +190,9 @@ def main():
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--lines", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--mix", choices=["apps", "services"], default="apps",
-                        help="apps: Lambda and ECS application logs; services: also ALB, VPC flow and API Gateway logs")
+    parser.add_argument("--mix", choices=["apps", "services", "typed"], default="apps",
+                        help="apps: Lambda and ECS application logs; services: also ALB, VPC flow and API Gateway "
+                             "logs; typed: also CloudTrail records")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
