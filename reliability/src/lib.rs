@@ -247,9 +247,7 @@ impl RollupLake {
 
     /// A runner on `sdk`'s clients.
     pub fn runner<'a>(&'a self, sdk: &aws_config::SdkConfig, store: &'a dyn ObjectStore) -> query_runner::Runner<'a> {
-        let queries = loglake::rollup::query_file::shipped().expect("the shipped queries");
-        let athena = query_runner::Athena::new(athena_in(sdk, &self.region), &self.config);
-        query_runner::Runner { config: &self.config, athena, store, queries }
+        rollup_runner(&self.config, &self.region, sdk, store)
     }
 
     /// Checks what readers of the rollup see: each summary whole and holding its window's row
@@ -295,6 +293,18 @@ pub fn rollup_config(bucket: &str) -> query_runner::Config {
         other => std::env::var(other).ok(),
     })
     .expect("query-runner configuration")
+}
+
+/// A query-runner of the shipped queries on `sdk`'s clients, its Athena in `region`.
+pub fn rollup_runner<'a>(
+    config: &'a query_runner::Config,
+    region: &str,
+    sdk: &aws_config::SdkConfig,
+    store: &'a dyn ObjectStore,
+) -> query_runner::Runner<'a> {
+    let queries = loglake::rollup::query_file::shipped().expect("the shipped queries");
+    let athena = query_runner::Athena::new(athena_in(sdk, region), config);
+    query_runner::Runner { config, athena, store, queries }
 }
 
 /// An Athena client on `sdk`, in `region`.

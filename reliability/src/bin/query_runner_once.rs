@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use loglake::lake::storage::{S3Store, load_aws_config};
-use loglake_reliability::{ROLLUP_QUERY, RollupLake, rollup_config};
+use loglake_reliability::{ROLLUP_QUERY, rollup_config, rollup_runner};
 use query_runner::RunEvent;
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,8 +21,8 @@ async fn main() -> std::process::ExitCode {
     };
     let sdk = load_aws_config().await;
     let store = S3Store::new(&sdk, bucket, true);
-    let lake = RollupLake { config: rollup_config(bucket), windows: Vec::new(), region: region.clone() };
-    let runner = lake.runner(&sdk, &store);
+    let config = rollup_config(bucket);
+    let runner = rollup_runner(&config, region, &sdk, &store);
     let event = RunEvent { query: ROLLUP_QUERY.to_owned(), window: None, scheduled_time: Some(scheduled_time.clone()) };
     match runner.handle(&event, Instant::now() + Duration::from_secs(60)).await {
         Ok(results) => {
