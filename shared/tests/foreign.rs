@@ -203,12 +203,8 @@ async fn a_file_whose_reading_panics_is_set_aside_by_the_next_run_and_its_hour_c
     let (options, spill_dir) = options(spill.path());
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let input = fill(&store, 0, 2).await;
-    let staged = store.list("staging/").await.unwrap();
-    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap();
-    let damaged = format!("{}/zz-damaged.parquet", ten.rsplit_once('/').unwrap().0);
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
-    store.put(&damaged, std::fs::read(fixture).unwrap()).await.unwrap();
+    let (input, hour_ten) = lake_with_a_file_that_panics(&store).await;
+    let damaged = format!("{hour_ten}/zz-damaged.parquet");
     let glue = RecordedView::new(None);
 
     let first = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
@@ -235,6 +231,18 @@ async fn a_file_whose_reading_panics_is_set_aside_by_the_next_run_and_its_hour_c
     assert_exactly(&view(&store).await, &input, "after the second run");
 }
 
+/// Two hours of staging; hour 10's folder (returned) also holds `zz-damaged.parquet`, the file
+/// whose reading panics arrow (found by the staging_parquet fuzz target). Returns the event ids.
+async fn lake_with_a_file_that_panics(store: &LocalStore) -> (Vec<String>, String) {
+    let input = fill(store, 0, 2).await;
+    let staged = store.list("staging/").await.unwrap();
+    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap();
+    let folder = ten.rsplit_once('/').unwrap().0.to_owned();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
+    store.put(&format!("{folder}/zz-damaged.parquet"), std::fs::read(fixture).unwrap()).await.unwrap();
+    (input, folder)
+}
+
 /// In a suspect hour, a file that fails to decode without a panic (cut short) is set aside by the
 /// reading alone too, with the decoder's error as its reason, beside the file that panics.
 #[tokio::test]
@@ -243,18 +251,13 @@ async fn a_suspect_hours_file_that_fails_to_decode_is_set_aside_with_its_error()
     let (options, spill_dir) = options(spill.path());
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    let input = fill(&store, 0, 2).await;
-    let staged = store.list("staging/").await.unwrap();
-    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap().clone();
-    let folder = ten.rsplit_once('/').unwrap().0.to_owned();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
-    store.put(&format!("{folder}/zz-damaged.parquet"), std::fs::read(fixture).unwrap()).await.unwrap();
+    let (input, folder) = lake_with_a_file_that_panics(&store).await;
     let glue = RecordedView::new(None);
     let first = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
     assert_eq!(first.failed_hours.len(), 1, "{first:?}");
 
     // Before the next run, a file cut short arrives in the suspect hour.
-    let whole = store.get(&ten).await.unwrap();
+    let whole = store.get(&store.list(&format!("{folder}/")).await.unwrap()[0]).await.unwrap();
     let cut = format!("{folder}/zz-cut.parquet");
     store.put(&cut, whole[..whole.len() / 2].to_vec()).await.unwrap();
     let second = compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
@@ -274,12 +277,7 @@ async fn a_suspect_hour_with_nothing_left_to_merge_is_no_longer_suspect() {
     let (options, spill_dir) = options(spill.path());
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
-    fill(&store, 0, 2).await;
-    let staged = store.list("staging/").await.unwrap();
-    let ten = staged.iter().find(|k| k.contains("/hour=10/")).unwrap().clone();
-    let folder = ten.rsplit_once('/').unwrap().0.to_owned();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panics-arrow-buffer.parquet");
-    store.put(&format!("{folder}/zz-damaged.parquet"), std::fs::read(fixture).unwrap()).await.unwrap();
+    let (_, folder) = lake_with_a_file_that_panics(&store).await;
     let glue = RecordedView::new(None);
     compact(&store, &readers(&glue), &fresh(&options), &spill_dir).await.unwrap();
     let state = loglake::compact::state::load_state(&store).await.unwrap();
