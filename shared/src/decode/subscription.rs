@@ -156,7 +156,8 @@ pub fn decompress_gzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Decod
         .map(|tail| u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize)
         .unwrap_or(0);
     let mut out = Vec::with_capacity(hinted.min(limit).saturating_add(1));
-    let mut decoder = flate2::read::GzDecoder::new(compressed).take(limit as u64 + 1);
+    // One byte past the limit tells a payload over it; `usize::MAX` means no limit (not a wrap to 0).
+    let mut decoder = flate2::read::GzDecoder::new(compressed).take((limit as u64).saturating_add(1));
     decoder.read_to_end(&mut out).map_err(DecodeError::CorruptGzip)?;
     if out.len() > limit {
         return Err(DecodeError::TooLarge { limit });
@@ -201,6 +202,14 @@ mod tests {
     use super::*;
 
     const LIMIT: usize = 1 << 20;
+
+    /// Found by reading (a benchmark passed no limit): `limit + 1` wrapped to 0 for `usize::MAX`,
+    /// and the payload decoded to nothing in a release build (a panic in a debug one).
+    #[test]
+    fn no_limit_decodes_the_whole_payload() {
+        assert_eq!(decompress_gzip(&gzip(b"hello, lake"), usize::MAX).unwrap(), b"hello, lake");
+        assert!(matches!(decompress_gzip(&gzip(b"hello, lake"), 5), Err(DecodeError::TooLarge { limit: 5 })));
+    }
 
     fn payload_json(events: &str) -> String {
         format!(
