@@ -131,7 +131,7 @@ async fn foreign_files_are_cast_unusable_ones_set_aside_and_a_failing_hour_stops
         assert!(!note["reason"].as_str().unwrap().is_empty());
     }
     let extra_reason = &first.set_aside.iter().find(|s| s.key == extra).unwrap().reason;
-    assert!(extra_reason.contains("columns the logs table does not have: bytes"), "{extra_reason}");
+    assert!(extra_reason.contains("columns the table does not have: bytes"), "{extra_reason}");
     // Set aside, they leave the view: the records of the file with the extra column are in
     // errors/compaction/ (counted above), not in the table.
     assert!(extra_ids.iter().all(|id| input.binary_search(id).is_err()));

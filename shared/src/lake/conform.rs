@@ -14,7 +14,7 @@ use arrow_array::{
     Array, ArrayRef, Int64Array, MapArray, RecordBatch, StringArray, StructArray, TimestampMillisecondArray,
     UInt32Array, new_null_array,
 };
-use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::lake::schema::logs_schema;
 
@@ -70,7 +70,11 @@ pub struct ConformError(pub String);
 /// Whether a file of this schema holds the table's rows as they are (the files loglake writes):
 /// the same columns, in order, of the same types. Nullability may be looser; [`conform`] checks it.
 pub fn is_logs_schema(schema: &Schema) -> bool {
-    let table = logs_schema();
+    is_schema(schema, &logs_schema())
+}
+
+/// [`is_logs_schema`] for any table of the lake (the typed tables').
+pub fn is_schema(schema: &Schema, table: &Schema) -> bool {
     schema.fields().len() == table.fields().len()
         && schema
             .fields()
@@ -98,7 +102,12 @@ fn same_type(found: &DataType, wanted: &DataType) -> bool {
 /// cast to the table's types (timestamps of any unit and zone to milliseconds UTC, any string
 /// type to UTF-8, maps rebuilt with the table's field names); a missing nullable column is null.
 pub fn conform(batch: &RecordBatch) -> Result<RecordBatch, ConformError> {
-    let table = logs_schema();
+    conform_to(batch, logs_schema())
+}
+
+/// [`conform`] to any table of the lake: a typed table's file written before a column was added
+/// reads with that column null.
+pub fn conform_to(batch: &RecordBatch, table: SchemaRef) -> Result<RecordBatch, ConformError> {
     let found = batch.schema();
     let unknown: Vec<&str> = found
         .fields()
@@ -108,7 +117,7 @@ pub fn conform(batch: &RecordBatch) -> Result<RecordBatch, ConformError> {
         .collect();
     if !unknown.is_empty() {
         // Dropping them would lose data the file holds.
-        return Err(ConformError(format!("columns the logs table does not have: {}", unknown.join(", "))));
+        return Err(ConformError(format!("columns the table does not have: {}", unknown.join(", "))));
     }
     let columns = table
         .fields()
@@ -270,7 +279,7 @@ mod tests {
     #[test]
     fn what_cannot_be_cast_is_refused_with_the_reason() {
         let error = conform(&foreign_batch(true)).unwrap_err();
-        assert!(error.0.contains("columns the logs table does not have: bytes"), "{error}");
+        assert!(error.0.contains("columns the table does not have: bytes"), "{error}");
 
         let batch = foreign_batch(false);
         let without_id = batch.project(&(0..batch.num_columns()).filter(|&i| i != 2).collect::<Vec<_>>()).unwrap();

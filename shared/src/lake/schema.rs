@@ -77,6 +77,11 @@ pub fn hive_type(data_type: &DataType) -> String {
             }
             other => format!("unsupported<{other}>"),
         },
+        DataType::Struct(fields) => {
+            let fields: Vec<String> =
+                fields.iter().map(|f| format!("{}:{}", f.name(), hive_type(f.data_type()))).collect();
+            format!("struct<{}>", fields.join(","))
+        }
         other => format!("unsupported<{other}>"),
     }
 }
@@ -96,6 +101,11 @@ pub fn presto_type(data_type: &DataType) -> String {
             }
             other => format!("unsupported<{other}>"),
         },
+        DataType::Struct(fields) => {
+            let fields: Vec<String> =
+                fields.iter().map(|f| format!("{} {}", f.name(), presto_type(f.data_type()))).collect();
+            format!("row({})", fields.join(", "))
+        }
         other => format!("unsupported<{other}>"),
     }
 }
