@@ -97,7 +97,7 @@ fuzz_target!(|edits: &[u8]| {
         }
     }
     // What a probe does with a suspect hour's file, then what the merge does with it.
-    let Some(checked) = quietly_catching_panics(|| check_file(file.clone().into(), 8192)) else {
+    let Some(checked) = quietly_catching_panics(|| check_file("staging/logs/dt=2026-11-20/hour=09/fuzz.parquet", file.clone().into(), 8192)) else {
         let merged = quietly_catching_panics(|| writer().add_file(file));
         assert!(merged.is_none(), "the probe panicked on a file the merge reads without a panic");
         PANICS.fetch_add(1, Ordering::Relaxed);

@@ -21,8 +21,9 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMe
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
-use crate::lake::conform::{conform, is_logs_schema, read_options, reader_builder};
+use crate::lake::conform::{conform, is_logs_schema, is_schema, read_options, reader_builder};
 use crate::lake::storage::{ListedObject, ObjectStore, StorageError};
+use crate::lake::typed::CuratedTable;
 
 /// What makes two rows the same record: the merge's sort key.
 pub type RecordKey = (String, i64, String);
@@ -123,12 +124,14 @@ pub async fn search_curated(
         found.bytes_read += footer_bytes;
         let arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), read_options())
             .map_err(|e| unsearchable(e.to_string()))?;
-        if !is_logs_schema(arrow.schema()) {
-            return Err(unsearchable("not in the logs table's schema".into()));
+        let table = CuratedTable::of_input(&object.key);
+        if !is_schema(arrow.schema(), &table.schema()) {
+            return Err(unsearchable(format!("not in the {} table's schema", table.name())));
         }
         let column = |name: &str| arrow.schema().index_of(name).map_err(|e| unsearchable(e.to_string()));
-        // The key columns come before `attributes` (the one nested column), so their index among
-        // the schema's fields is their index among the file's leaf columns too.
+        // The key columns come before every nested column (`attributes`, a typed table's
+        // structs), so their index among the schema's fields is their index among the file's
+        // leaf columns too.
         let key_columns = [column("log_group")?, column("event_time")?, column("event_id")?];
         let [group_column, time_column, _] = key_columns;
         let row_groups: Vec<usize> = (0..metadata.num_row_groups())

@@ -20,8 +20,8 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use crate::lake::conform::{conform, is_logs_schema, reader_builder};
-use crate::lake::schema::logs_schema;
+use crate::lake::conform::{conform_to, is_schema, reader_builder};
+use crate::lake::typed::{CuratedTable, split_by_table};
 
 /// Rows per row group of a run file, and per batch read back from one: what a run holds in
 /// memory while it is merged.
@@ -117,29 +117,75 @@ impl MergeStats {
     }
 }
 
-/// A reader of a file of the table's rows, and whether it is in another schema (cast by [`conform`]).
-fn file_reader(parquet: bytes::Bytes, batch_rows: usize) -> Result<(bool, ParquetRecordBatchReader), MergeError> {
+/// A reader of a file of a table's rows, and whether it is in another schema (cast by [`conform_to`]).
+fn file_reader(
+    parquet: bytes::Bytes,
+    table: &SchemaRef,
+    batch_rows: usize,
+) -> Result<(bool, ParquetRecordBatchReader), MergeError> {
     let builder = reader_builder(parquet).map_err(input)?;
-    let foreign = !is_logs_schema(builder.schema());
+    let foreign = !is_schema(builder.schema(), table);
     Ok((foreign, builder.with_batch_size(batch_rows).build().map_err(input)?))
 }
 
-/// Reads a file through as [`RunWriter::add_file`] would, keeping nothing: whether it can be read,
-/// and cast to the table, in full. [`MergeError::Input`] when it cannot.
-pub fn check_file(parquet: bytes::Bytes, batch_rows: usize) -> Result<(), MergeError> {
-    let (foreign, batches) = file_reader(parquet, batch_rows)?;
+/// Reads a file through as [`read_file`] would, keeping nothing: whether it can be read, and
+/// cast to the table of its key (`logs` for staging), in full. [`MergeError::Input`] when it cannot.
+pub fn check_file(key: &str, parquet: bytes::Bytes, batch_rows: usize) -> Result<(), MergeError> {
+    check_file_of(parquet, &CuratedTable::of_input(key).schema(), batch_rows)
+}
+
+fn check_file_of(parquet: bytes::Bytes, table: &SchemaRef, batch_rows: usize) -> Result<(), MergeError> {
+    let (foreign, batches) = file_reader(parquet, table, batch_rows)?;
     for batch in batches {
         let batch = batch.map_err(input)?;
         if foreign {
-            conform(&batch).map_err(input)?;
+            conform_to(&batch, Arc::clone(table)).map_err(input)?;
         }
     }
     Ok(())
 }
 
-/// Phase 1: sorted runs. Feed input files with [`RunWriter::add_file`], then [`RunWriter::finish`].
+/// Reads one Parquet file of `table`'s rows, batch by batch, into `each`. A file in another
+/// schema (a foreign writer, an older version) is cast to it ([`conform_to`]); such a file is read
+/// through once first, so that one that cannot be read or cast adds no rows. A file's own fault
+/// is [`MergeError::Input`]: the caller sets it aside and goes on.
+pub fn read_file(
+    parquet: Vec<u8>,
+    table: &SchemaRef,
+    batch_rows: usize,
+    mut each: impl FnMut(RecordBatch) -> Result<(), MergeError>,
+) -> Result<(), MergeError> {
+    let parquet = bytes::Bytes::from(parquet);
+    let (foreign, batches) = file_reader(parquet.clone(), table, batch_rows)?;
+    // A foreign file is read whole once before any of its rows are added, so that a file
+    // that fails partway is set aside alone (loglake's own files are read once).
+    let batches = match foreign {
+        true => {
+            check_file_of(parquet.clone(), table, batch_rows)?;
+            file_reader(parquet, table, batch_rows)?.1
+        }
+        false => batches,
+    };
+    let mut added = false;
+    for batch in batches {
+        // Once rows of the file are in, a failure can no longer set the file aside alone.
+        let batch = batch.map_err(|e| if added { MergeError::PartlyRead(e.to_string()) } else { input(e) })?;
+        added = true;
+        let batch = match foreign {
+            true => conform_to(&batch, Arc::clone(table)).map_err(|e| MergeError::Input(e.to_string()))?,
+            false => batch,
+        };
+        each(batch)?;
+    }
+    Ok(())
+}
+
+/// Phase 1: sorted runs. Feed input files with [`RunWriter::add_file`] (or batches with
+/// [`RunWriter::add_batch`]), then [`RunWriter::finish`].
 pub struct RunWriter<'d> {
     spill_dir: &'d Path,
+    /// Names its run files apart from other writers' in the same directory.
+    name: String,
     options: MergeOptions,
     schema: SchemaRef,
     pending: Vec<RecordBatch>,
@@ -155,11 +201,22 @@ pub struct RunWriter<'d> {
 }
 
 impl<'d> RunWriter<'d> {
+    /// A writer of `logs` rows.
     pub fn new(spill_dir: &'d Path, options: MergeOptions) -> RunWriter<'d> {
+        RunWriter::of_table(spill_dir, options, CuratedTable::Logs)
+    }
+
+    /// A writer of `table`'s rows.
+    pub fn of_table(spill_dir: &'d Path, options: MergeOptions, table: CuratedTable) -> RunWriter<'d> {
+        let name = match table {
+            CuratedTable::Logs => String::new(),
+            other => format!("{}-", other.name()),
+        };
         RunWriter {
             spill_dir,
+            name,
             options,
-            schema: logs_schema(),
+            schema: table.schema(),
             pending: Vec::new(),
             pending_bytes: 0,
             runs: Vec::new(),
@@ -170,10 +227,7 @@ impl<'d> RunWriter<'d> {
         }
     }
 
-    /// Reads one Parquet file of the `logs` table's rows. A file in another schema (a foreign
-    /// writer, an older version) is cast to it ([`conform`]); such a file is read through once
-    /// first, so that one that cannot be read or cast adds no rows. A file's own fault is
-    /// [`MergeError::Input`]: the caller sets it aside and goes on.
+    /// Reads one Parquet file of the table's rows ([`read_file`]).
     pub fn add_file(&mut self, parquet: Vec<u8>) -> Result<(), MergeError> {
         self.add_file_where(parquet, Ok)
     }
@@ -184,41 +238,37 @@ impl<'d> RunWriter<'d> {
         parquet: Vec<u8>,
         keep: impl Fn(RecordBatch) -> Result<RecordBatch, String>,
     ) -> Result<(), MergeError> {
-        let parquet = bytes::Bytes::from(parquet);
-        let (foreign, batches) = file_reader(parquet.clone(), self.options.batch_rows)?;
-        // A foreign file is read whole once before any of its rows are added, so that a file
-        // that fails partway is set aside alone (loglake's own files are read once).
-        let batches = match foreign {
-            true => {
-                check_file(parquet.clone(), self.options.batch_rows)?;
-                file_reader(parquet, self.options.batch_rows)?.1
-            }
-            false => batches,
-        };
-        let mut added = false;
-        for batch in batches {
-            // Once rows of the file are in, a failure can no longer set the file aside alone.
-            let batch = batch.map_err(|e| if added { MergeError::PartlyRead(e.to_string()) } else { input(e) })?;
-            added = true;
-            let batch = match foreign {
-                true => conform(&batch).map_err(|e| MergeError::Input(e.to_string()))?,
-                false => batch,
-            };
+        let schema = Arc::clone(&self.schema);
+        let batch_rows = self.options.batch_rows;
+        read_file(parquet, &schema, batch_rows, |batch| {
             let batch = keep(batch).map_err(MergeError::PartlyRead)?;
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            self.rows_in += batch.num_rows();
-            self.pending_bytes += batch.get_array_memory_size();
-            self.pending.push(batch);
+            self.add_batch(batch)?;
             if self.pending_bytes >= self.options.memory_budget_bytes {
                 self.spill()?;
             }
+            Ok(())
+        })
+    }
+
+    /// Holds a batch of the table's rows; the caller spills ([`RunWriter::spill`]) when what
+    /// is held passes its budget.
+    pub fn add_batch(&mut self, batch: RecordBatch) -> Result<(), MergeError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
         }
+        self.rows_in += batch.num_rows();
+        self.pending_bytes += batch.get_array_memory_size();
+        self.pending.push(batch);
         Ok(())
     }
 
-    fn spill(&mut self) -> Result<(), MergeError> {
+    /// Arrow bytes held, not yet spilled.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Sorts what is held and writes it to a run file.
+    pub fn spill(&mut self) -> Result<(), MergeError> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -255,7 +305,7 @@ impl<'d> RunWriter<'d> {
 
     fn next_run_path(&mut self) -> PathBuf {
         self.spilled += 1;
-        self.spill_dir.join(format!("run-{:05}.parquet", self.spilled))
+        self.spill_dir.join(format!("{}run-{:05}.parquet", self.name, self.spilled))
     }
 
     /// Spills what is held and returns the merger over all runs.
@@ -290,6 +340,71 @@ impl<'d> RunWriter<'d> {
         merger.stats.merged_runs = merged_runs;
         merger.stats.spilled_bytes = self.spilled_bytes;
         Ok(merger)
+    }
+}
+
+/// Phase 1 for every table an hour's rows go to: one [`RunWriter`] per table, sharing one memory
+/// budget (the table holding the most spills when the sum passes it). With typed tables, the
+/// rows of `logs` files (staging, and `logs` files written before the typed tables) are split by
+/// their table ([`split_by_table`]); a typed table's own files go to its writer as they are.
+pub struct TableRuns<'d> {
+    spill_dir: &'d Path,
+    options: MergeOptions,
+    typed: bool,
+    writers: Vec<(CuratedTable, RunWriter<'d>)>,
+}
+
+impl<'d> TableRuns<'d> {
+    pub fn new(spill_dir: &'d Path, options: MergeOptions, typed: bool) -> TableRuns<'d> {
+        TableRuns { spill_dir, options, typed, writers: Vec::new() }
+    }
+
+    /// Reads the input file `key` ([`read_file`], as rows of the table of its key), keeping the
+    /// rows `keep` returns of each batch.
+    pub fn add_file(
+        &mut self,
+        key: &str,
+        parquet: Vec<u8>,
+        keep: impl Fn(RecordBatch) -> Result<RecordBatch, String>,
+    ) -> Result<(), MergeError> {
+        let table = CuratedTable::of_input(key);
+        let split = self.typed && table == CuratedTable::Logs;
+        read_file(parquet, &table.schema(), self.options.batch_rows, |batch| {
+            let batch = keep(batch).map_err(MergeError::PartlyRead)?;
+            match split {
+                true => {
+                    let parts = split_by_table(&batch).map_err(|e| MergeError::PartlyRead(e.to_string()))?;
+                    parts.into_iter().try_for_each(|(table, rows)| self.add(table, rows))
+                }
+                false => self.add(table, batch),
+            }
+        })
+    }
+
+    fn add(&mut self, table: CuratedTable, batch: RecordBatch) -> Result<(), MergeError> {
+        let index = match self.writers.iter().position(|(t, _)| *t == table) {
+            Some(index) => index,
+            None => {
+                let writer = RunWriter::of_table(self.spill_dir, self.options.clone(), table);
+                self.writers.push((table, writer));
+                self.writers.len() - 1
+            }
+        };
+        self.writers[index].1.add_batch(batch)?;
+        let held: usize = self.writers.iter().map(|(_, w)| w.pending_bytes()).sum();
+        if held >= self.options.memory_budget_bytes
+            && let Some((_, largest)) = self.writers.iter_mut().max_by_key(|(_, w)| w.pending_bytes())
+        {
+            largest.spill()?;
+        }
+        Ok(())
+    }
+
+    /// The writer of each table that received rows, in [`CuratedTable::all`]'s order.
+    pub fn finish(mut self) -> Vec<(CuratedTable, RunWriter<'d>)> {
+        let order = |table: &CuratedTable| CuratedTable::all().position(|t| t == *table);
+        self.writers.sort_by_key(|(table, _)| order(table));
+        self.writers
     }
 }
 

@@ -83,8 +83,8 @@ impl Probe {
         store.put(COMPACTION_READING_KEY, serde_json::to_vec(&reading).map_err(CompactError::State)?).await?;
         self.marked = true;
         let body = bytes::Bytes::from(store.get(key).await?);
-        let batch_rows = self.batch_rows;
-        match tokio::task::spawn_blocking(move || check_file(body, batch_rows)).await {
+        let (batch_rows, key) = (self.batch_rows, key.to_owned());
+        match tokio::task::spawn_blocking(move || check_file(&key, body, batch_rows)).await {
             Ok(Ok(())) => Ok(None),
             Ok(Err(MergeError::Input(reason))) => Ok(Some(reason)),
             Ok(Err(other)) => Err(other.into()),

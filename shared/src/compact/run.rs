@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::compact::delta::{DeltaError, Found, NewKeys, RecordKey, drop_known, search_curated};
 use crate::compact::lease::{self, Lease, Taken};
-use crate::compact::merge::{MergeError, MergeOptions, MergeStats, RunWriter};
+use crate::compact::merge::{MergeError, MergeOptions, MergeStats, TableRuns};
 use crate::compact::probe::Probe;
 use crate::compact::state::{
     CompactError, CompactionState, Consumed, FailedHour, RunRecord, SetAside, StoredState, read_state,
@@ -37,11 +37,9 @@ use crate::compact::state::{
 use crate::compact::units::{KeyRange, PARTS_PER_UNIT, Unit, plan_units};
 use crate::compact::view::Readers;
 use crate::lake::encode::curated_writer_properties;
-use crate::lake::layout::{
-    CURATED_PREFIX, STAGING_PREFIX, compaction_run_key, compaction_set_aside_key, curated_key, curated_run_of,
-    partition_of,
-};
+use crate::lake::layout::{STAGING_PREFIX, compaction_run_key, compaction_set_aside_key, curated_run_of, partition_of};
 use crate::lake::storage::{ListedObject, ObjectStore};
+use crate::lake::typed::{CuratedTable, curated_hour_of};
 
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
@@ -82,6 +80,10 @@ pub struct CompactOptions {
     /// Where units run: elsewhere, at once (the compactor's unit function), or — `None` — in this
     /// process, one after another.
     pub unit_invoker: Option<UnitInvokerRef>,
+    /// Rows of the typed formats (VPC flow, ALB, CloudTrail) go to their typed tables
+    /// ([`crate::lake::typed`]) rather than `logs`. Off until the reader views, the local engine
+    /// and the rollups read those tables (issue 18); the functions do not set it yet.
+    pub typed_tables: bool,
 }
 
 /// How a unit that ran elsewhere failed.
@@ -145,6 +147,7 @@ impl CompactOptions {
             delta_fraction: DEFAULT_DELTA_FRACTION,
             unit_bytes: u64::MAX,
             unit_invoker: None,
+            typed_tables: false,
         }
     }
 }
@@ -245,20 +248,23 @@ async fn run_holding(
     let mut stored = read_state(store).await?;
     let run = stored.state.next_run;
     let mut record = RunRecord { run, ..RunRecord::default() };
-    let curated_listing = store.list_objects(CURATED_PREFIX).await?;
+    let curated_listing = list_curated(store).await?;
     refuse_reused_run_numbers(&curated_listing, &stored)?;
-    let state = &mut stored.state;
 
     // 1. Readers follow the state; then what the last run left goes: an unfinished run's files,
     // and what earlier switches replaced or consumed once its delay has passed. Every delete
     // checks the lease first: a run whose lease ran out (a suspended CLI) deletes nothing more.
+    // The view published is of the state as it is now: a run that overtook this one since its
+    // read (one paused between its reads, its lease lapsed) has published a newer one.
+    stored.ensure_current(store).await?;
+    let state = &mut stored.state;
     readers.publish(state).await?;
     let before = state.clone();
     // An hour the last run was still writing when it stopped is suspect: it may hold the file
     // that ended the run.
     state.suspect_hours.extend(state.writing.iter().cloned());
     for hour in std::mem::take(&mut state.writing) {
-        for key in store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await? {
+        for key in list_run_files(store, &hour, &state.pending_run_marker()).await? {
             lease.ensure_held()?;
             store.delete(&key).await?;
             record.deleted += 1;
@@ -293,7 +299,7 @@ async fn run_holding(
     // against its base; otherwise (and for a new hour) the merge rewrites the hour's files.
     let mut curated_by_hour: BTreeMap<String, CuratedHour> = BTreeMap::new();
     for object in curated_listing.iter().filter(|o| state.curated_visible(&o.key)) {
-        if let Some(hour) = partition_of(&object.key, CURATED_PREFIX) {
+        if let Some(hour) = curated_hour_of(&object.key) {
             curated_by_hour.entry(hour).or_default().add(object);
         }
     }
@@ -335,9 +341,7 @@ async fn run_holding(
         for hour in suspect {
             let curated = curated_listing
                 .iter()
-                .filter(|o| {
-                    state.curated_visible(&o.key) && partition_of(&o.key, CURATED_PREFIX).as_ref() == Some(hour)
-                })
+                .filter(|o| state.curated_visible(&o.key) && curated_hour_of(&o.key).as_ref() == Some(hour))
                 .map(|o| &o.key);
             for key in curated.chain(&hours[hour].staging) {
                 if let Some(reason) = probe.read(store, key, lease).await? {
@@ -373,8 +377,7 @@ async fn run_holding(
             let lease_expires_ms = &lease_expires_ms;
             async move {
                 let merged = async {
-                    let curated: Vec<ListedObject> = store
-                        .list_objects(&format!("{CURATED_PREFIX}{hour}/"))
+                    let curated: Vec<ListedObject> = list_curated_hour(store, hour)
                         .await?
                         .into_iter()
                         .filter(|o| state.curated_visible(&o.key))
@@ -488,7 +491,7 @@ async fn run_holding(
     // that took over).
     let mut abandoned = Vec::new();
     for (hour, error) in failed_hours {
-        abandoned.extend(store.list(&format!("{CURATED_PREFIX}{hour}/{}", state.pending_run_marker())).await?);
+        abandoned.extend(list_run_files(store, hour, &state.pending_run_marker()).await?);
         record.failed_hours.push(FailedHour { hour: hour.clone(), reason: error.to_string() });
     }
     record.hours.sort();
@@ -532,6 +535,33 @@ async fn run_holding(
     let body = serde_json::to_vec_pretty(&record).map_err(CompactError::State)?;
     store.put(&compaction_run_key(run), body).await?;
     Ok(record)
+}
+
+/// Every curated file, of every table.
+async fn list_curated(store: &dyn ObjectStore) -> Result<Vec<ListedObject>, CompactError> {
+    let mut listing = Vec::new();
+    for table in CuratedTable::all() {
+        listing.extend(store.list_objects(&table.prefix()).await?);
+    }
+    Ok(listing)
+}
+
+/// The curated files of an hour, of every table.
+async fn list_curated_hour(store: &dyn ObjectStore, hour: &str) -> Result<Vec<ListedObject>, CompactError> {
+    let mut listing = Vec::new();
+    for table in CuratedTable::all() {
+        listing.extend(store.list_objects(&format!("{}{hour}/", table.prefix())).await?);
+    }
+    Ok(listing)
+}
+
+/// The files of the run whose file names start with `marker` in an hour, of every table.
+async fn list_run_files(store: &dyn ObjectStore, hour: &str, marker: &str) -> Result<Vec<String>, CompactError> {
+    let mut keys = Vec::new();
+    for table in CuratedTable::all() {
+        keys.extend(store.list(&format!("{}{hour}/{marker}", table.prefix())).await?);
+    }
+    Ok(keys)
 }
 
 /// How long the oldest staging object not merged yet (in `staging`, the listing, and not
@@ -610,8 +640,7 @@ fn refuse_reused_run_numbers(curated: &[ListedObject], stored: &StoredState) -> 
     let state = &stored.state;
     for ListedObject { key, .. } in curated {
         let Some(run) = curated_run_of(key) else { continue };
-        let leftover = run == state.next_run
-            && partition_of(key, CURATED_PREFIX).is_some_and(|hour| state.writing.contains(&hour));
+        let leftover = run == state.next_run && curated_hour_of(key).is_some_and(|hour| state.writing.contains(&hour));
         if run > state.next_run || (run == state.next_run && !leftover) {
             return Err(CompactError::StateBehind { key: key.clone(), next_run: state.next_run });
         }
@@ -846,15 +875,15 @@ async fn merge_hour(
     let (input_tx, mut input_rx) = tokio::sync::mpsc::channel::<Input>(1);
     // Finished files go to local disk and are uploaded from there: a curated file (hundreds of
     // MB) is never held in memory.
-    let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<std::path::PathBuf>(1);
+    let (output_tx, mut output_rx) = tokio::sync::mpsc::channel::<(CuratedTable, std::path::PathBuf)>(1);
     let worker = {
         let (dir, options, known, range) = (dir.clone(), options.clone(), known.clone(), range.clone());
         tokio::task::spawn_blocking(move || -> Result<(MergeStats, Vec<(String, String)>), CompactError> {
-            let mut runs = RunWriter::new(&dir, options.merge.clone());
+            let mut tables = TableRuns::new(&dir, options.merge.clone(), options.typed_tables);
             let mut set_aside = Vec::new();
             loop {
                 match input_rx.blocking_recv() {
-                    Some(Input::File { key, body }) => match runs.add_file_where(body, |batch| range.filter(batch)) {
+                    Some(Input::File { key, body }) => match tables.add_file(&key, body, |batch| range.filter(batch)) {
                         Ok(()) => {}
                         // The file's own fault: it goes aside, the hour goes on.
                         Err(MergeError::Input(reason)) => set_aside.push((key, reason)),
@@ -864,49 +893,56 @@ async fn merge_hour(
                     None => return Err(CompactError::Worker("inputs ended early".into())),
                 }
             }
-            let mut merger = runs.finish()?;
-            let mut writer: Option<(std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)> = None;
-            let mut files = 0;
+            let mut stats = MergeStats::default();
             let mut already_curated = 0;
-            let send = |(path, writer): (std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)| {
-                writer.close()?;
-                output_tx.blocking_send(path).map_err(|_| CompactError::Worker("writer stopped".into()))
-            };
-            while let Some(batch) = merger.next_batch()? {
-                // A delta keeps only what the hour's curated files do not have.
-                let (batch, dropped) = drop_known(batch, &known).map_err(CompactError::Worker)?;
-                already_curated += dropped;
-                if batch.num_rows() == 0 {
-                    continue;
-                }
-                let (_, current) = match &mut writer {
-                    Some(writer) => writer,
-                    None => {
-                        files += 1;
-                        let path = dir.join(format!("out-{files:04}.parquet"));
-                        let file = std::fs::File::create(&path).map_err(CompactError::Spill)?;
-                        let properties = curated_writer_properties(options.zstd_level);
-                        writer.insert((
-                            path,
-                            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))?,
-                        ))
-                    }
+            // Each table's rows are merged in turn, into files of their own.
+            for (table, runs) in tables.finish() {
+                let mut merger = runs.finish()?;
+                let mut writer: Option<(std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)> = None;
+                let mut files = 0;
+                let send = |(path, writer): (std::path::PathBuf, parquet::arrow::ArrowWriter<std::fs::File>)| {
+                    writer.close()?;
+                    output_tx.blocking_send((table, path)).map_err(|_| CompactError::Worker("writer stopped".into()))
                 };
-                current.write(&batch)?;
-                // A row group is held in memory until it is flushed: keep it within half the budget.
-                if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
-                    current.flush()?;
+                while let Some(batch) = merger.next_batch()? {
+                    // A delta keeps only what the hour's curated files do not have.
+                    let (batch, dropped) = drop_known(batch, &known).map_err(CompactError::Worker)?;
+                    already_curated += dropped;
+                    if batch.num_rows() == 0 {
+                        continue;
+                    }
+                    let (_, current) = match &mut writer {
+                        Some(writer) => writer,
+                        None => {
+                            files += 1;
+                            let path = dir.join(format!("out-{}-{files:04}.parquet", table.name()));
+                            let file = std::fs::File::create(&path).map_err(CompactError::Spill)?;
+                            let properties = curated_writer_properties(options.zstd_level);
+                            writer.insert((
+                                path,
+                                parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))?,
+                            ))
+                        }
+                    };
+                    current.write(&batch)?;
+                    // A row group is held in memory until it is flushed: keep it within half the budget.
+                    if current.in_progress_size() >= options.merge.memory_budget_bytes / 2 {
+                        current.flush()?;
+                    }
+                    if current.bytes_written() + current.in_progress_size() >= options.file_bytes
+                        && let Some(full) = writer.take()
+                    {
+                        send(full)?;
+                    }
                 }
-                if current.bytes_written() + current.in_progress_size() >= options.file_bytes
-                    && let Some(full) = writer.take()
-                {
-                    send(full)?;
+                if let Some(last) = writer.take() {
+                    send(last)?;
                 }
+                // The tables' runs are on disk together: their spills add up.
+                let spilled = stats.spilled_bytes + merger.stats().spilled_bytes;
+                stats.add(merger.stats());
+                stats.spilled_bytes = spilled;
             }
-            if let Some(last) = writer.take() {
-                send(last)?;
-            }
-            let mut stats = merger.stats().clone();
             stats.rows_out -= already_curated;
             stats.duplicates += already_curated;
             Ok((stats, set_aside))
@@ -927,15 +963,19 @@ async fn merge_hour(
     };
     let write = async move {
         let (mut files, mut bytes_out) = (0, 0);
-        while let Some(path) = output_rx.recv().await {
+        // Parts are numbered per table.
+        let mut parts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        while let Some((table, path)) = output_rx.recv().await {
             bytes_out += std::fs::metadata(&path).map_err(CompactError::Spill)?.len() as usize;
             if let Some(until) = write_until_ms
                 && crate::compact::lease::wall_clock_ms() >= until
             {
                 return Err(CompactError::LeaseLost { holder: format!("the run of unit part {first_part}") });
             }
-            store.put_file(&curated_key(hour, run, first_part + files), &path).await?;
+            let part = parts.entry(table.name()).or_default();
+            store.put_file(&table.key(hour, run, first_part + *part), &path).await?;
             let _ = std::fs::remove_file(&path);
+            *part += 1;
             files += 1;
         }
         Ok::<_, CompactError>((files, bytes_out))

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::compact::merge::MergeError;
-use crate::lake::layout::{COMPACTION_STATE_KEY, CURATED_PREFIX, curated_run_marker, curated_run_of};
+use crate::lake::layout::{COMPACTION_STATE_KEY, curated_run_marker, curated_run_of};
 use crate::lake::storage::{Expected, ObjectStore, StorageError, Version};
+use crate::lake::typed::CuratedTable;
 use crate::metrics::{Measurement, Metric};
 
 /// What readers must not see, and how far runs have got.
@@ -253,7 +254,10 @@ pub async fn read_state(store: &dyn ObjectStore) -> Result<StoredState, CompactE
         }
         None => {
             // Which curated files are visible is what the state says: without it, nobody knows.
-            let curated_files = store.list(CURATED_PREFIX).await?.len();
+            let mut curated_files = 0;
+            for table in CuratedTable::all() {
+                curated_files += store.list(&table.prefix()).await?.len();
+            }
             if curated_files > 0 {
                 return Err(CompactError::StateMissing { curated_files });
             }
@@ -266,6 +270,16 @@ impl StoredState {
     /// Writes the state, only over the version this run read (or only where there was none):
     /// a run another run has overtaken stops ([`CompactError::Overtaken`]) instead of writing an
     /// older state over a newer one.
+    /// [`CompactError::Overtaken`] unless the stored state is still the one read: before a
+    /// run publishes the view of the state it read, which another run may have replaced.
+    pub async fn ensure_current(&self, store: &dyn ObjectStore) -> Result<(), CompactError> {
+        let now = store.get_versioned(COMPACTION_STATE_KEY).await?.map(|(_, version)| version);
+        match now == self.version {
+            true => Ok(()),
+            false => Err(CompactError::Overtaken),
+        }
+    }
+
     pub async fn save(&mut self, store: &dyn ObjectStore) -> Result<(), CompactError> {
         let bytes = serde_json::to_vec_pretty(&self.state).map_err(CompactError::State)?;
         let expected = match &self.version {

@@ -1,0 +1,336 @@
+//! The typed tables (issue 18): the compactor writes the rows of VPC flow, ALB and CloudTrail
+//! lines into `vpc_flow_logs`, `alb_logs` and `cloudtrail_logs`, with the AWS documentation's
+//! column names and types; every record lands in exactly one table, once, and nothing parsed is
+//! lost (a field no typed column holds, or one that does not read as its type, stays in
+//! `attributes`). Read back with pyarrow, an independent reader.
+
+mod common;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use common::compaction::{NOW, ingest, options};
+use loglake::compact::run::{CompactOptions, compact};
+use loglake::compact::view::local_readers;
+use loglake::lake::encode::{encode_batches, to_record_batch};
+use loglake::lake::record::Record;
+use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::lake::typed::{ALB_LOGS, CLOUDTRAIL_LOGS, VPC_FLOW_LOGS, split_by_table, typed_batch};
+use loglake::parse::line::{LineContext, LineFormatChoice, normalize_line};
+use serde_json::Value;
+
+const VPC: &str = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1795168200 1795168260 ACCEPT OK";
+const VPC_REJECT: &str =
+    "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1795168200 1795168260 REJECT OK";
+const ALB: &str = r#"https 2026-11-20T09:30:00.123456Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2026-11-20T09:29:59.975000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd"#;
+const TRAIL: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:ci","arn":"arn:aws:sts::210987654321:assumed-role/deploy/ci","accountId":"210987654321","accessKeyId":"ASIAEXAMPLE"},"eventTime":"2026-11-20T09:40:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"b"},"responseElements":null,"requestID":"R1","eventID":"E1","readOnly":true,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}],"eventType":"AwsApiCall","recipientAccountId":"210987654321","eventCategory":"Data"}"#;
+
+fn context() -> LineContext<'static> {
+    LineContext {
+        source: "cloudwatch",
+        account_id: "111122223333".into(),
+        region: "eu-west-1".into(),
+        log_group: "/test/typed".into(),
+        log_stream: "s".into(),
+        ingest_time_ms: NOW,
+        max_event_time_skew_secs: 3600,
+        envelope: vec![("subscription_filters".into(), "loglake".into())],
+        line_format: &LineFormatChoice::Auto,
+    }
+}
+
+fn batch_of(records: &[Record<'_>]) -> RecordBatch {
+    to_record_batch(&records.iter().collect::<Vec<_>>()).unwrap()
+}
+
+/// The attributes of a row of a map column, as a map.
+fn attributes(batch: &RecordBatch, row: usize) -> BTreeMap<String, String> {
+    let map = batch.column_by_name("attributes").unwrap().as_map();
+    let entries = map.value(row);
+    let (keys, values) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
+    (0..entries.len()).map(|i| (keys.value(i).to_owned(), values.value(i).to_owned())).collect()
+}
+
+#[test]
+fn typed_columns_hold_the_aws_fields_and_attributes_keep_the_rest() {
+    let ctx = context();
+    let vpc = normalize_line(&ctx, Cow::Borrowed("v"), Some(NOW), VPC);
+    let typed = typed_batch(&VPC_FLOW_LOGS, &batch_of(&[vpc])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("bytes").as_primitive::<Int64Type>().value(0), 4249);
+    assert_eq!(column("dstport").as_primitive::<Int32Type>().value(0), 22);
+    assert_eq!(column("version").as_primitive::<Int32Type>().value(0), 2);
+    assert_eq!(column("srcaddr").as_string::<i32>().value(0), "172.31.16.139");
+    assert_eq!(column("action").as_string::<i32>().value(0), "ACCEPT");
+    // The flow's account is `account_id`, as AWS names it; the envelope's is renamed.
+    assert_eq!(column("account_id").as_string::<i32>().value(0), "123456789010");
+    assert_eq!(column("source_account_id").as_string::<i32>().value(0), "111122223333");
+    assert!(column("tcp_flags").is_null(0), "a field the line does not have is null");
+    assert_eq!(column("message").as_string::<i32>().value(0), VPC, "the line is kept as it was");
+    // What no typed column holds stays in `attributes`, and only that.
+    assert_eq!(attributes(&typed, 0), BTreeMap::from([("subscription_filters".to_owned(), "loglake".to_owned())]),);
+
+    let alb = normalize_line(&ctx, Cow::Borrowed("a"), Some(NOW), ALB);
+    let typed = typed_batch(&ALB_LOGS, &batch_of(&[alb])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("elb_status_code").as_primitive::<Int32Type>().value(0), 200);
+    assert_eq!(column("client_port").as_primitive::<Int32Type>().value(0), 2817);
+    assert_eq!(column("target_processing_time").as_primitive::<Float64Type>().value(0), 0.048);
+    assert_eq!(column("sent_bytes").as_primitive::<Int64Type>().value(0), 57);
+    assert_eq!(column("request_verb").as_string::<i32>().value(0), "GET");
+    assert_eq!(column("request_url").as_string::<i32>().value(0), "https://www.example.com:443/");
+    assert_eq!(column("conn_trace_id").as_string::<i32>().value(0), "TID_1234abcd");
+    assert!(column("redirect_url").is_null(0), "`-` is no value");
+
+    let trail = normalize_line(&ctx, Cow::Borrowed("t"), Some(NOW), TRAIL);
+    let typed = typed_batch(&CLOUDTRAIL_LOGS, &batch_of(&[trail])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    let identity = column("useridentity");
+    let identity = identity.as_struct();
+    assert_eq!(
+        identity.column_by_name("arn").unwrap().as_string::<i32>().value(0),
+        "arn:aws:sts::210987654321:assumed-role/deploy/ci"
+    );
+    assert!(identity.column_by_name("username").unwrap().is_null(0));
+    assert_eq!(column("eventname").as_string::<i32>().value(0), "GetObject");
+    assert_eq!(column("errorcode").as_string::<i32>().value(0), "AccessDenied");
+    assert_eq!(column("readonly").as_string::<i32>().value(0), "true");
+    let rest = attributes(&typed, 0);
+    assert!(rest.contains_key("resources") && rest.contains_key("event_category"), "{rest:?}");
+    assert!(!rest.keys().any(|k| k.starts_with("user_identity_")), "{rest:?}");
+}
+
+/// A value that does not read as its column's type is not dropped: the column is null and the
+/// text stays in `attributes`. Every attribute of every row is in exactly one place.
+#[test]
+fn a_value_that_is_not_of_its_columns_type_stays_in_attributes() {
+    let ctx = context();
+    let mut records: Vec<Record<'_>> =
+        [VPC, VPC_REJECT].iter().map(|l| normalize_line(&ctx, "x".into(), None, l)).collect();
+    for (key, value) in &mut records[1].attributes {
+        match key.as_ref() {
+            "bytes" => *value = "lots".into(),
+            "dst_port" => *value = "99999999999".into(),
+            _ => {}
+        }
+    }
+    let logs = batch_of(&records);
+    let typed = typed_batch(&VPC_FLOW_LOGS, &logs).unwrap();
+    assert!(typed.column_by_name("bytes").unwrap().is_null(1));
+    assert!(typed.column_by_name("dstport").unwrap().is_null(1), "out of int's range");
+    let rest = attributes(&typed, 1);
+    assert_eq!(rest.get("bytes").map(String::as_str), Some("lots"));
+    assert_eq!(rest.get("dst_port").map(String::as_str), Some("99999999999"));
+    assert_eq!(attributes(&typed, 0).get("bytes"), None);
+
+    // Every attribute is held once: by a typed column (equal as text, or as a number) or in the rest.
+    for row in 0..2 {
+        let original = attributes(&logs, row);
+        let rest = attributes(&typed, row);
+        for (key, value) in &original {
+            let column = VPC_FLOW_LOGS.columns.iter().find(|c| c.attribute == key);
+            let typed_text = column.and_then(|c| {
+                let array = typed.column_by_name(c.name).unwrap();
+                (!array.is_null(row)).then(|| cell_text(array.as_ref(), row))
+            });
+            match (typed_text, rest.get(key)) {
+                (Some(text), None) => assert_eq!(&text, value, "{key}"),
+                (None, Some(text)) => assert_eq!(text, value, "{key}"),
+                other => panic!("{key} is held {other:?}"),
+            }
+        }
+    }
+}
+
+/// A number or text cell as text.
+fn cell_text(array: &dyn Array, row: usize) -> String {
+    match array.data_type() {
+        arrow_schema::DataType::Int32 => array.as_primitive::<Int32Type>().value(row).to_string(),
+        arrow_schema::DataType::Int64 => array.as_primitive::<Int64Type>().value(row).to_string(),
+        arrow_schema::DataType::Float64 => array.as_primitive::<Float64Type>().value(row).to_string(),
+        _ => array.as_string::<i32>().value(row).to_owned(),
+    }
+}
+
+/// Rows of other formats stay `logs` rows; each typed format's go to its table.
+#[test]
+fn a_batch_splits_by_table_and_every_row_lands_once() {
+    let ctx = context();
+    let lines = [VPC, "{\"level\":\"info\",\"msg\":\"hello\"}", ALB, TRAIL, VPC_REJECT, "plain text"];
+    let records: Vec<Record<'_>> =
+        lines.iter().enumerate().map(|(i, l)| normalize_line(&ctx, format!("e{i}").into(), Some(NOW), l)).collect();
+    let parts = split_by_table(&batch_of(&records)).unwrap();
+    let by_table: BTreeMap<&str, Vec<String>> = parts
+        .iter()
+        .map(|(table, rows)| {
+            let ids = rows.column_by_name("event_id").unwrap().as_string::<i32>();
+            (table.name(), ids.iter().map(|id| id.unwrap().to_owned()).collect())
+        })
+        .collect();
+    assert_eq!(
+        by_table,
+        BTreeMap::from([
+            ("logs", vec!["e1".to_owned(), "e5".to_owned()]),
+            ("vpc_flow_logs", vec!["e0".to_owned(), "e4".to_owned()]),
+            ("alb_logs", vec!["e2".to_owned()]),
+            ("cloudtrail_logs", vec!["e3".to_owned()]),
+        ])
+    );
+    for (table, rows) in &parts {
+        assert_eq!(rows.schema(), table.schema(), "{}", table.name());
+    }
+}
+
+fn events(prefix: &str, lines: &[&str]) -> Vec<(String, i64, String)> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (format!("{prefix}-{i}"), NOW - 3_600_000 + i as i64, l.to_string()))
+        .collect()
+}
+
+fn ids_in(rows: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = rows.iter().map(|r| r["event_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// Compaction with typed tables: each record once, in its table, read back by pyarrow with the
+/// AWS types; a redelivery and late data change nothing but add the late rows.
+#[tokio::test]
+async fn compaction_writes_each_typed_format_to_its_table_once() {
+    let Some(python) = common::compaction::python() else { return };
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let typed = CompactOptions { typed_tables: true, ..options };
+
+    let flows = events("vpc", &[VPC, VPC_REJECT, VPC]);
+    let mixed = events("mix", &[ALB, TRAIL, "{\"level\":\"warn\",\"msg\":\"x\"}", ALB]);
+    ingest(&store, 1, "/vpc/flows", &flows).await;
+    ingest(&store, 2, "/mixed", &mixed).await;
+    // The same payload delivered again (an upstream retry under another record).
+    ingest(&store, 3, "/mixed", &mixed).await;
+    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    let record = compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    assert_eq!((record.rows_in, record.rows_out, record.duplicates), (11, 7, 4), "{record:?}");
+
+    let read = |table: &str| loglake::testing::read_lake_table_with_pyarrow(dir.path(), &python, table);
+    let expected = |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>();
+    let vpc = read("vpc_flow_logs");
+    assert_eq!(ids_in(&vpc), expected("vpc", 3));
+    assert_eq!(ids_in(&read("alb_logs")), ["mix-0", "mix-3"]);
+    assert_eq!(ids_in(&read("cloudtrail_logs")), ["mix-1"]);
+    assert_eq!(ids_in(&read("logs")), ["mix-2"]);
+    let reject = vpc.iter().find(|r| r["event_id"] == "vpc-1").unwrap();
+    assert_eq!((reject["dstport"].as_i64(), reject["action"].as_str()), (Some(3389), Some("REJECT")));
+    assert_eq!(reject["message"], VPC_REJECT);
+    let trail = &read("cloudtrail_logs")[0];
+    assert_eq!(trail["useridentity"]["accountid"], "210987654321");
+
+    // The types a reader sees are the AWS documentation's.
+    let schema = std::process::Command::new(&python)
+        .args(["-c", "import sys, pyarrow.dataset as ds; s = ds.dataset(sys.argv[1], format='parquet', partitioning='hive').schema; print({f.name: str(f.type) for f in s})"])
+        .arg(dir.path().join("vpc_flow_logs"))
+        .output()
+        .unwrap();
+    let schema = String::from_utf8_lossy(&schema.stdout);
+    for (name, ty) in [
+        ("'bytes'", "'int64'"),
+        ("'dstport'", "'int32'"),
+        ("'srcaddr'", "'string'"),
+        ("'event_time'", "'timestamp[ms, tz=UTC]'"),
+    ] {
+        assert!(schema.contains(&format!("{name}: {ty}")), "{name} {ty} in {schema}");
+    }
+
+    // Late data into the compacted hour, and another redelivery: each record still once.
+    let late = events("late", &[VPC, ALB]);
+    ingest(&store, 4, "/late", &late).await;
+    ingest(&store, 5, "/vpc/flows", &flows).await;
+    compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    let mut vpc_expected = expected("vpc", 3);
+    vpc_expected.push("late-0".into());
+    vpc_expected.sort();
+    assert_eq!(ids_in(&read("vpc_flow_logs")), vpc_expected);
+    assert_eq!(ids_in(&read("alb_logs")), ["late-1", "mix-0", "mix-3"]);
+    assert_eq!(ids_in(&read("logs")), ["mix-2"]);
+    assert!(store.list("staging/").await.unwrap().is_empty(), "a local lake deletes what it merged");
+}
+
+/// A lake compacted before typed tables holds VPC rows in `logs`: merging the hour again with
+/// typed tables moves them to their table, once.
+#[tokio::test]
+async fn typed_tables_take_the_typed_rows_of_logs_files_written_before_them() {
+    let Some(python) = common::compaction::python() else { return };
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    ingest(&store, 1, "/vpc/flows", &events("vpc", &[VPC, VPC_REJECT])).await;
+    ingest(&store, 2, "/app", &events("app", &["{\"msg\":\"a\"}"])).await;
+    compact(&store, &local_readers(), &fresh(&options), &spill_dir).await.unwrap();
+    let read = |table: &str| ids_in(&loglake::testing::read_lake_table_with_pyarrow(dir.path(), &python, table));
+    assert_eq!(read("logs"), ["app-0", "vpc-0", "vpc-1"]);
+
+    // New data for the hour, merged whole (no delta), with typed tables.
+    ingest(&store, 3, "/vpc/flows", &events("more", &[VPC])).await;
+    let typed = CompactOptions { typed_tables: true, delta_fraction: 0.0, ..options };
+    compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    assert_eq!(read("logs"), ["app-0"]);
+    assert_eq!(read("vpc_flow_logs"), ["more-0", "vpc-0", "vpc-1"]);
+}
+
+/// Schema evolution: a typed table's file written before a column was added (here, as if
+/// `action` were new) merges with the new files; the column is null in its rows only.
+#[tokio::test]
+async fn a_typed_file_without_a_later_column_is_merged_with_it_null() {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let ctx = context();
+    let old = normalize_line(&ctx, "old-0".into(), Some(NOW - 3_600_000), VPC);
+    let mut old = typed_batch(&VPC_FLOW_LOGS, &batch_of(&[old])).unwrap();
+    let at = old.schema().index_of("action").unwrap();
+    old.remove_column(at);
+    let times = old.column_by_name("event_time").unwrap();
+    let time = times.as_primitive::<arrow_array::types::TimestampMillisecondType>().value(0);
+    let hour = loglake::lake::layout::Partition::of(time, chrono_tz::UTC).path();
+    let file = encode_batches(old.schema(), &[old]).unwrap();
+    let typed = CompactOptions { typed_tables: true, delta_fraction: 0.0, ..options };
+    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    ingest(&store, 1, "/vpc/flows", &events("new", &[VPC_REJECT])).await;
+    compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    // The old file joins the hour (a file not named by a run is visible), and the hour is merged again.
+    store.put(&format!("vpc_flow_logs/{hour}/imported.parquet"), file).await.unwrap();
+    ingest(&store, 2, "/vpc/flows", &events("more", &[VPC])).await;
+    let record = compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    assert!(record.set_aside.is_empty() && record.curated_in == 2, "{record:?}");
+    let keys = store.list("vpc_flow_logs/").await.unwrap();
+    assert!(keys.iter().all(|k| !k.ends_with("imported.parquet")), "the old file was merged: {keys:?}");
+    let mut rows = Vec::new();
+    for key in keys {
+        let body = bytes::Bytes::from(store.get(&key).await.unwrap());
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(body).unwrap().build().unwrap();
+        rows.extend(reader.map(Result::unwrap));
+    }
+    let mut actions: Vec<(String, Option<String>)> = rows
+        .iter()
+        .flat_map(|batch| {
+            let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>().clone();
+            let actions = batch.column_by_name("action").unwrap().as_string::<i32>().clone();
+            (0..batch.num_rows())
+                .map(move |i| (ids.value(i).to_owned(), actions.is_valid(i).then(|| actions.value(i).to_owned())))
+        })
+        .collect();
+    actions.sort();
+    let action = |id: &str, action: Option<&str>| (id.to_owned(), action.map(str::to_owned));
+    assert_eq!(actions, [action("more-0", Some("ACCEPT")), action("new-0", Some("REJECT")), action("old-0", None)]);
+}
