@@ -4,6 +4,10 @@ Usage: run_reader_view.py LAKE_DIR...  Each LAKE_DIR holds `view.sql` (the view'
 the path prefix `lake://`) and the lake's `logs/` and `staging/logs/` files. Prints one JSON object:
 {LAKE_DIR: sorted event ids the view returns, duplicates kept}.
 
+       run_reader_view.py --typed TABLE COLUMNS LAKE_DIR  A typed table's view (`vpc_flow_logs_all`
+over `TABLE/` and `staging/logs/`): prints the rows of COLUMNS (`event_id, bytes`), sorted, as JSON.
+Trino's `element_at(map, key)` is DuckDB's `map_extract_value(map, key)`: the one word translated.
+
 The tables get Athena's shape: Hive partition columns `dt` and `hour` as strings, and the
 pseudo-column "$path" (here `lake://` + the object key, as Athena's is `s3://bucket/` + key).
 """
@@ -47,7 +51,20 @@ def view_rows(lake, sql, columns="event_id"):
     return con.execute(f"SELECT {columns} FROM ({sql}) AS logs_all").fetchall()
 
 
+def typed_rows(table_name, columns, lake):
+    root = pathlib.Path(lake).resolve()
+    con = duckdb.connect()
+    sql = (root / "view.sql").read_text(encoding="utf-8").replace("element_at(", "map_extract_value(")
+    assert table(con, root, table_name, table_name), f"no {table_name} files"
+    assert table(con, root, "logs_staging", "staging/logs"), "no staging files"
+    rows = con.execute(f"SELECT {columns} FROM ({sql}) AS v ORDER BY 1").fetchall()
+    return [list(r) for r in rows]
+
+
 def main():
+    if sys.argv[1] == "--typed":
+        print(json.dumps(typed_rows(sys.argv[2], sys.argv[3], sys.argv[4]), default=str))
+        return
     out = {}
     for lake in sys.argv[1:]:
         sql = (pathlib.Path(lake) / "view.sql").read_text(encoding="utf-8")

@@ -19,10 +19,13 @@ use datafusion::datasource::listing::ListingOptions;
 use datafusion::prelude::SessionContext;
 use futures_util::stream::BoxStream;
 use loglake::compact::state::load_state;
-use loglake::compact::view::{VIEW_NAME, view_sql_over_visible_files};
-use loglake::lake::layout::{CURATED_PREFIX, QUERY_RUNS_PREFIX, SUMMARIES_PREFIX};
+use loglake::compact::view::{
+    VIEW_NAME, typed_view_name, typed_view_sql_over_visible_files, view_sql_over_visible_files,
+};
+use loglake::lake::layout::{QUERY_RUNS_PREFIX, SUMMARIES_PREFIX};
 use loglake::lake::schema::{Table, logs_schema};
 use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::lake::typed::{CuratedTable, TYPED_TABLES};
 use loglake::rollup::runs::query_runs_schema;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
@@ -71,7 +74,10 @@ impl Engine {
         // The engine registers whole directories, so a curated file the state hides (a run
         // interrupted between writing and switching, or replaced files not yet deleted) would
         // be read twice. `loglake compact` finishes or undoes such a run.
-        let hidden = store.list(CURATED_PREFIX).await?;
+        let mut hidden = Vec::new();
+        for table in CuratedTable::all() {
+            hidden.extend(store.list(&table.prefix()).await?);
+        }
         if let Some(key) = hidden.iter().find(|key| !state.curated_visible(key)) {
             bail!(
                 "{} holds {key}, which an interrupted compaction left hidden: run `loglake compact --lake {}` first",
@@ -109,6 +115,13 @@ impl Engine {
             Source::StagingOnly => format!("SELECT * FROM \"{}\"", Table::Staging.name()),
         };
         ctx.sql(&format!("CREATE VIEW \"{VIEW_NAME}\" AS {view}")).await.context("the view logs_all")?;
+        // The typed tables (lake::typed) and their views, as in Athena.
+        for table in TYPED_TABLES {
+            register(&ctx, table.name, &lake.join(table.name), &hive, Some(table.schema())).await?;
+            let view = athena_to_datafusion(&typed_view_sql_over_visible_files(table, &state));
+            let name = typed_view_name(table);
+            ctx.sql(&format!("CREATE VIEW \"{name}\" AS {view}")).await.with_context(|| format!("the view {name}"))?;
+        }
         Ok(Engine { ctx, read })
     }
 
@@ -304,3 +317,7 @@ impl object_store::ObjectStore for CountingStore {
 pub fn pretty(batches: &[RecordBatch]) -> String {
     datafusion::arrow::util::pretty::pretty_format_batches(batches).map(|t| t.to_string()).unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

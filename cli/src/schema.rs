@@ -7,10 +7,11 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::ValueEnum;
 use loglake::compact::state::load_state;
-use loglake::compact::view::{VIEW_NAME, view_sql};
+use loglake::compact::view::{VIEW_NAME, typed_view_name, typed_view_sql, view_sql};
 use loglake::lake::layout::SUMMARIES_PREFIX;
 use loglake::lake::schema::{self, athena_ddl, check_bucket_name, hive_type, projected_table_ddl};
 use loglake::lake::storage::LocalStore;
+use loglake::lake::typed::{TYPED_TABLES, typed_ddl};
 use loglake::rollup::query_file::{Window, WindowBounds};
 
 use crate::engine::{Engine, Source};
@@ -23,6 +24,8 @@ pub enum Table {
     LogsAll,
     /// The summary table of every shipped rollup.
     Summaries,
+    /// The typed tables (vpc_flow_logs, alb_logs, cloudtrail_logs) and their `_all` views.
+    Typed,
 }
 
 pub async fn run(table: Table, bucket: &str, lake: Option<&Path>) -> Result<()> {
@@ -31,6 +34,7 @@ pub async fn run(table: Table, bucket: &str, lake: Option<&Path>) -> Result<()> 
         Table::Staging => athena_ddl(schema::Table::Staging, bucket).map_err(anyhow::Error::msg)?,
         Table::LogsAll => view_ddl(bucket, lake).await?,
         Table::Summaries => summaries_ddl(bucket).await?,
+        Table::Typed => typed_tables_ddl(bucket, lake).await?,
     };
     print!("{ddl}");
     Ok(())
@@ -50,6 +54,22 @@ async fn view_ddl(bucket: &str, lake: Option<&Path>) -> Result<String> {
     };
     let sql = view_sql(&state, &path_prefix);
     Ok(format!("CREATE OR REPLACE VIEW \"{VIEW_NAME}\" AS\n{sql};\n"))
+}
+
+/// Each typed table's `CREATE EXTERNAL TABLE` and `CREATE OR REPLACE VIEW <table>_all`.
+async fn typed_tables_ddl(bucket: &str, lake: Option<&Path>) -> Result<String> {
+    check_bucket_name(bucket).map_err(anyhow::Error::msg)?;
+    let (state, path_prefix) = match lake {
+        Some(lake) => (load_state(&LocalStore::new(lake)).await?, "lake://".to_owned()),
+        None => (Default::default(), format!("s3://{bucket}/")),
+    };
+    let mut out = String::new();
+    for table in TYPED_TABLES {
+        out.push_str(&typed_ddl(table, bucket).map_err(anyhow::Error::msg)?);
+        let sql = typed_view_sql(table, &state, &path_prefix);
+        out.push_str(&format!("CREATE OR REPLACE VIEW \"{}\" AS\n{sql};\n", typed_view_name(table)));
+    }
+    Ok(out)
 }
 
 /// Athena DDL of every shipped query's summary table in `bucket`: the columns the query returns

@@ -35,6 +35,29 @@ fn printed_ddl_matches_the_arrow_schema() {
     }
 }
 
+/// Each typed table's DDL lists the columns of its one definition, with the AWS types, and its view.
+#[test]
+fn printed_typed_ddl_matches_the_typed_tables() {
+    let out = Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["schema", "--table", "typed", "--bucket", "example-lake"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ddl = String::from_utf8(out.stdout).unwrap();
+    let statements: Vec<&str> = ddl.split("CREATE EXTERNAL TABLE").skip(1).collect();
+    assert_eq!(statements.len(), loglake::lake::typed::TYPED_TABLES.len());
+    for (table, statement) in loglake::lake::typed::TYPED_TABLES.iter().zip(statements) {
+        let (table_ddl, view) = statement.split_once("CREATE OR REPLACE VIEW").unwrap();
+        assert_eq!(ddl_columns(table_ddl), loglake::lake::typed::hive_columns(table), "{}", table.name);
+        assert!(table_ddl.contains(&format!("LOCATION 's3://example-lake/{}/'", table.name)));
+        assert!(view.contains(&format!("\"{}_all\"", table.name)) && view.contains("UNION ALL"));
+    }
+    for column in ["`bytes` bigint", "`dstport` int", "`elb_status_code` int", "`target_processing_time` double"] {
+        assert!(ddl.contains(column), "{column}");
+    }
+    assert!(ddl.contains("`useridentity` struct<type:string,principalid:string,arn:string,"), "{ddl}");
+}
+
 #[test]
 fn schema_refuses_a_bucket_that_is_not_a_bucket_name() {
     let out = Command::new(env!("CARGO_BIN_EXE_loglake"))

@@ -18,7 +18,7 @@ use loglake::compact::view::local_readers;
 use loglake::lake::encode::{encode_batches, to_record_batch};
 use loglake::lake::record::Record;
 use loglake::lake::storage::{LocalStore, ObjectStore};
-use loglake::lake::typed::{ALB_LOGS, CLOUDTRAIL_LOGS, VPC_FLOW_LOGS, split_by_table, typed_batch};
+use loglake::lake::typed::{ALB_LOGS, CLOUDTRAIL_LOGS, CuratedTable, VPC_FLOW_LOGS, split_by_table, typed_batch};
 use loglake::parse::line::{LineContext, LineFormatChoice, normalize_line};
 use serde_json::Value;
 
@@ -333,4 +333,72 @@ async fn a_typed_file_without_a_later_column_is_merged_with_it_null() {
     actions.sort();
     let action = |id: &str, action: Option<&str>| (id.to_owned(), action.map(str::to_owned));
     assert_eq!(actions, [action("more-0", Some("ACCEPT")), action("new-0", Some("REJECT")), action("old-0", None)]);
+}
+
+/// The typed view reads each record once at every moment: before compaction from staging (the
+/// typed columns read from `attributes`), after it from the table, and with late data and a
+/// redelivery waiting, both, the redelivered rows hidden. The view text Athena gets, run on
+/// DuckDB, sees the same rows and values as the local rules.
+#[tokio::test]
+async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
+    use loglake::compact::state::load_state;
+    use loglake::compact::view::{typed_view_sql, visible_rows_of};
+    let Some(python) = common::compaction::python() else { return };
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let typed = CompactOptions { typed_tables: true, ..options };
+    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    let table = CuratedTable::Typed(&VPC_FLOW_LOGS);
+    // (event_id, bytes, dstport, action) of every visible row, sorted.
+    let seen = |batches: Vec<RecordBatch>| {
+        let mut rows: Vec<(String, i64, i32, String)> = Vec::new();
+        for batch in batches {
+            let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+            let (ids, bytes, ports, actions) =
+                (column("event_id"), column("bytes"), column("dstport"), column("action"));
+            for row in 0..batch.num_rows() {
+                rows.push((
+                    ids.as_string::<i32>().value(row).to_owned(),
+                    bytes.as_primitive::<Int64Type>().value(row),
+                    ports.as_primitive::<Int32Type>().value(row),
+                    actions.as_string::<i32>().value(row).to_owned(),
+                ));
+            }
+        }
+        rows.sort();
+        rows
+    };
+
+    let flows = events("vpc", &[VPC, VPC_REJECT, VPC]);
+    ingest(&store, 1, "/vpc/flows", &flows).await;
+    ingest(&store, 2, "/app", &events("app", &["{\"msg\":\"not a flow\"}"])).await;
+    let before = seen(visible_rows_of(&store, table).await.unwrap());
+    assert_eq!(before.len(), 3);
+    assert_eq!(before[1], ("vpc-1".to_owned(), 4249, 3389, "REJECT".to_owned()));
+
+    compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    assert_eq!(seen(visible_rows_of(&store, table).await.unwrap()), before, "the same rows, now from the table");
+
+    ingest(&store, 3, "/vpc/flows", &flows).await; // redelivered
+    ingest(&store, 4, "/vpc/late", &events("late", &[VPC_REJECT])).await;
+    let mut expected = before.clone();
+    expected.push(("late-0".to_owned(), 4249, 3389, "REJECT".to_owned()));
+    expected.sort();
+    assert_eq!(seen(visible_rows_of(&store, table).await.unwrap()), expected);
+
+    // The view text, on DuckDB, over the same files.
+    let state = load_state(&store).await.unwrap();
+    std::fs::write(dir.path().join("view.sql"), typed_view_sql(&VPC_FLOW_LOGS, &state, "lake://")).unwrap();
+    let script = loglake::testing::repo_root().join("scripts/run_reader_view.py");
+    let output = std::process::Command::new(&python)
+        .arg(script)
+        .args(["--typed", "vpc_flow_logs", "event_id, bytes, dstport, action"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rows: Vec<(String, i64, i32, String)> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows, expected, "the view text on DuckDB");
 }

@@ -23,9 +23,10 @@ use base64::Engine;
 use crate::compact::merge::MergeError;
 use crate::compact::state::{CompactError, CompactionState, load_state};
 use crate::lake::conform::reader_builder;
-use crate::lake::layout::{CURATED_PREFIX, CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
+use crate::lake::layout::{CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
 use crate::lake::schema::{Table, logs_schema, presto_type};
 use crate::lake::storage::ObjectStore;
+use crate::lake::typed::{CuratedTable, Kind, TypedTable, split_by_table};
 
 /// The Glue / Athena name of the view.
 pub const VIEW_NAME: &str = "logs_all";
@@ -98,20 +99,92 @@ pub fn view_sql_over_visible_files(state: &CompactionState) -> String {
 }
 
 fn view(state: &CompactionState, path_prefix: Option<&str>) -> String {
-    let columns: Vec<String> = logs_schema()
-        .fields()
+    view_of(CuratedTable::Logs, state, path_prefix)
+}
+
+/// The reader view of a typed table: `<table>_all`.
+pub fn typed_view_name(table: &TypedTable) -> String {
+    format!("{}_all", table.name)
+}
+
+/// [`view_sql`] for a typed table: its visible curated files, and the staging rows of its format
+/// that no visible curated row of a compacted hour has, their typed columns read from
+/// `attributes` as the compactor reads them (a value not of the column's type is null). Before
+/// compaction such a row's `attributes` still hold the typed fields too.
+pub fn typed_view_sql(table: &'static TypedTable, state: &CompactionState, path_prefix: &str) -> String {
+    view_of(CuratedTable::Typed(table), state, Some(path_prefix))
+}
+
+/// [`view_sql_over_visible_files`] for a typed table.
+pub fn typed_view_sql_over_visible_files(table: &'static TypedTable, state: &CompactionState) -> String {
+    view_of(CuratedTable::Typed(table), state, None)
+}
+
+/// The SQL expression for each column of `table`, from a staging row aliased `s`. A struct
+/// column is built as Trino builds one (`CAST(ROW(…) AS ROW(…))`), or as DataFusion does
+/// (`named_struct`) for the local engine (`datafusion`).
+fn staging_columns(table: CuratedTable, datafusion: bool) -> Vec<String> {
+    let logs = logs_schema();
+    let quoted = |name: &str| format!("\"{name}\"");
+    let CuratedTable::Typed(typed) = table else {
+        return logs.fields().iter().map(|f| quoted(f.name())).collect();
+    };
+    let attribute = |name: &str| format!("element_at(s.\"attributes\", {})", literal(name));
+    let (attributes, envelope) = logs.fields().split_last().expect("logs has columns");
+    let mut columns: Vec<String> = envelope
         .iter()
-        .map(|f| f.name().as_str())
-        .chain(["dt", "hour"])
-        .map(|name| format!("\"{name}\""))
+        .map(|f| format!("s.{} AS {}", quoted(f.name()), quoted(&typed.envelope_name(f.name()))))
         .collect();
-    let columns = columns.join(", ");
-    let (logs, staging) = (Table::Logs.name(), Table::Staging.name());
-    let mut sql = format!("SELECT {columns} FROM \"{logs}\"");
+    for column in typed.columns {
+        let value = match column.kind {
+            Kind::Text => attribute(column.attribute),
+            Kind::Int => format!("TRY_CAST({} AS INTEGER)", attribute(column.attribute)),
+            Kind::BigInt => format!("TRY_CAST({} AS BIGINT)", attribute(column.attribute)),
+            Kind::Double => format!("TRY_CAST({} AS DOUBLE)", attribute(column.attribute)),
+            Kind::TextStruct(fields) => {
+                let values: Vec<String> = fields.iter().map(|(_, a)| attribute(a)).collect();
+                let types: Vec<String> = fields.iter().map(|(f, _)| format!("{} VARCHAR", quoted(f))).collect();
+                let absent: Vec<String> = values.iter().map(|v| format!("{v} IS NULL")).collect();
+                let row = match datafusion {
+                    false => format!("CAST(ROW({}) AS ROW({}))", values.join(", "), types.join(", ")),
+                    true => {
+                        let pairs: Vec<String> =
+                            fields.iter().zip(&values).map(|((f, _), v)| format!("{}, {v}", literal(f))).collect();
+                        format!("named_struct({})", pairs.join(", "))
+                    }
+                };
+                format!("CASE WHEN {} THEN NULL ELSE {row} END", absent.join(" AND "))
+            }
+        };
+        columns.push(format!("{value} AS {}", quoted(column.name)));
+    }
+    columns.push(format!("s.{}", quoted(attributes.name())));
+    columns
+}
+
+fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&str>) -> String {
+    let names: Vec<String> = table.schema().fields().iter().map(|f| format!("\"{}\"", f.name())).collect();
+    let partitions = ["dt", "hour"].map(|name| format!("\"{name}\""));
+    let columns = names.iter().chain(&partitions).cloned().collect::<Vec<_>>().join(", ");
+    let staging_columns = match table {
+        CuratedTable::Logs => columns.clone(),
+        CuratedTable::Typed(_) => {
+            let partitions = partitions.iter().map(|p| format!("s.{p}"));
+            // Without `"$path"`, the engine is the local one: DataFusion.
+            let datafusion = path_prefix.is_none();
+            staging_columns(table, datafusion).into_iter().chain(partitions).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let (curated, staging) = (table.name(), Table::Staging.name());
+    let mut sql = format!("SELECT {columns} FROM \"{curated}\"");
     if let Some(visible) = curated_visible_sql(state, "", path_prefix) {
         sql.push_str(&format!(" WHERE {visible}"));
     }
-    sql.push_str(&format!("\nUNION ALL\nSELECT {columns} FROM \"{staging}\" s"));
+    sql.push_str(&format!("\nUNION ALL\nSELECT {staging_columns} FROM \"{staging}\" s"));
+    let mut conditions = Vec::new();
+    if let CuratedTable::Typed(typed) = table {
+        conditions.push(format!("s.\"format\" = {}", literal(typed.format.as_str())));
+    }
     let days = state.deduplicated_days();
     if !days.is_empty() {
         let hours: Vec<String> = days
@@ -122,11 +195,14 @@ fn view(state: &CompactionState, path_prefix: Option<&str>) -> String {
             })
             .collect();
         let visible = curated_visible_sql(state, "c.", path_prefix).map(|v| format!(" AND {v}")).unwrap_or_default();
-        sql.push_str(&format!(
-            " WHERE NOT EXISTS (SELECT 1 FROM \"{logs}\" c WHERE c.\"dt\" = s.\"dt\" AND c.\"hour\" = s.\"hour\" \
+        conditions.push(format!(
+            "NOT EXISTS (SELECT 1 FROM \"{curated}\" c WHERE c.\"dt\" = s.\"dt\" AND c.\"hour\" = s.\"hour\" \
 AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({}){visible})",
             hours.join(" OR "),
         ));
+    }
+    if !conditions.is_empty() {
+        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
     sql
 }
@@ -150,15 +226,22 @@ pub fn glue_view_original_text(sql: &str, database: &str) -> String {
 
 /// The rows a reader of a local lake sees now: [`view_sql`]'s rules applied to the files.
 pub async fn visible_rows(store: &dyn ObjectStore) -> Result<Vec<RecordBatch>, CompactError> {
+    visible_rows_of(store, CuratedTable::Logs).await
+}
+
+/// [`visible_rows`] of any table: for a typed table, its curated files and the staging rows of
+/// its format, converted as the compactor converts them.
+pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Result<Vec<RecordBatch>, CompactError> {
     let state = load_state(store).await?;
     let deduplicated = state.deduplicated_hours();
     let mut batches = Vec::new();
     let mut curated_ids: HashSet<(String, String, String)> = HashSet::new();
-    for key in store.list(CURATED_PREFIX).await? {
+    let prefix = table.prefix();
+    for key in store.list(&prefix).await? {
         if !state.curated_visible(&key) {
             continue;
         }
-        let hour = partition_of(&key, CURATED_PREFIX);
+        let hour = partition_of(&key, &prefix);
         for batch in read_batches(store.get(&key).await?)? {
             if let Some(hour) = hour.as_ref().filter(|h| deduplicated.contains(h.as_str())) {
                 let (groups, ids) = group_and_id(&batch)?;
@@ -172,6 +255,16 @@ pub async fn visible_rows(store: &dyn ObjectStore) -> Result<Vec<RecordBatch>, C
     for key in store.list(STAGING_PREFIX).await? {
         let Some(hour) = partition_of(&key, STAGING_PREFIX) else { continue };
         for batch in read_batches(store.get(&key).await?)? {
+            let batch = match table {
+                CuratedTable::Logs => batch,
+                CuratedTable::Typed(_) => {
+                    let parts = split_by_table(&batch).map_err(MergeError::from)?;
+                    match parts.into_iter().find(|(t, _)| *t == table) {
+                        Some((_, rows)) => rows,
+                        None => continue,
+                    }
+                }
+            };
             if !deduplicated.contains(hour.as_str()) {
                 batches.push(batch);
                 continue;

@@ -510,6 +510,16 @@ fn append(builder: &mut Builder, kind: Kind, values: &[Option<&str>]) -> Result<
     Ok(())
 }
 
+/// Athena DDL of a typed table in `bucket`, with partition projection, as [`athena_ddl`] for
+/// `logs`. `bucket` is checked: it reaches SQL text.
+///
+/// [`athena_ddl`]: crate::lake::schema::athena_ddl
+pub fn typed_ddl(table: &TypedTable, bucket: &str) -> Result<String, String> {
+    crate::lake::schema::check_bucket_name(bucket)?;
+    let location = format!("s3://{bucket}/{}/", table.name);
+    Ok(crate::lake::schema::projected_table_ddl(table.name, &location, &hive_columns(table), true))
+}
+
 /// `(name, hive type)` of every column of a typed table: what its Glue `Columns` list.
 pub fn hive_columns(table: &TypedTable) -> Vec<(String, String)> {
     table.schema().fields().iter().map(|f| (f.name().clone(), crate::lake::schema::hive_type(f.data_type()))).collect()
