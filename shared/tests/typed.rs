@@ -376,6 +376,8 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     ingest(&store, 2, "/app", &events("app", &["{\"msg\":\"not a flow\"}"])).await;
     let before = seen(visible_rows_of(&store, table).await.unwrap());
     assert_eq!(before.len(), 3);
+    let before_typed = loglake::compact::view::visible_rows(&store).await.unwrap();
+    assert_eq!(before_typed.iter().map(RecordBatch::num_rows).sum::<usize>(), 4, "no run has typed tables yet");
     assert_eq!(before[1], ("vpc-1".to_owned(), 4249, 3389, "REJECT".to_owned()));
 
     compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
@@ -401,4 +403,22 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let rows: Vec<(String, i64, i32, String)> = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rows, expected, "the view text on DuckDB");
+
+    // Once the state has typed tables, `logs_all` leaves the flows, staged or not, to their view:
+    // each record is in one view. (Before, `logs_all` read them from staging: `before_typed`.)
+    assert!(state.typed_tables);
+    let logs_ids = |batches: Vec<RecordBatch>| {
+        let mut ids: Vec<String> = Vec::new();
+        for batch in batches {
+            ids.extend(
+                batch.column_by_name("event_id").unwrap().as_string::<i32>().iter().map(|i| i.unwrap().to_owned()),
+            );
+        }
+        ids.sort();
+        ids
+    };
+    assert_eq!(logs_ids(loglake::compact::view::visible_rows(&store).await.unwrap()), ["app-0"]);
+    std::fs::write(dir.path().join("view.sql"), loglake::compact::view::view_sql(&state, "lake://")).unwrap();
+    let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
+    assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(["app-0"]), "logs_all on DuckDB");
 }

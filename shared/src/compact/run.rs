@@ -365,6 +365,8 @@ async fn run_holding(
             memory_budget_bytes: options.merge.memory_budget_bytes / workers,
             ..options.merge.clone()
         },
+        // Once on, for good: readers' views follow the state.
+        typed_tables: options.typed_tables || state.typed_tables,
         ..options.clone()
     };
     // Units run elsewhere write only while the lease, as last renewed, has time left.
@@ -499,6 +501,7 @@ async fn run_holding(
 
     // 4. The switch.
     state.next_run = run + 1;
+    state.typed_tables |= hour_options.typed_tables;
     state.writing.clear();
     state.suspect_hours.retain(|hour| !record.hours.contains(hour));
     state.suspect_hours.extend(record.failed_hours.iter().map(|failed| failed.hour.clone()));
@@ -797,7 +800,7 @@ async fn run_units(
     match &options.unit_invoker {
         Some(invoker) if units.len() > 1 => {
             let invocations = units.into_iter().map(|unit| {
-                let unit = Unit { write_until_ms: Some(write_until_ms), ..unit };
+                let unit = Unit { write_until_ms: Some(write_until_ms), typed_tables: options.typed_tables, ..unit };
                 async move { (invoker.0.invoke(&unit).await, unit) }
             });
             // Every invocation runs to its answer before the hour's result is known: the switch
@@ -849,6 +852,8 @@ pub async fn merge_unit(
     options: &CompactOptions,
     spill_dir: &std::path::Path,
 ) -> Result<HourOutput, CompactError> {
+    // A unit run elsewhere splits rows as the run that planned it does.
+    let options = &CompactOptions { typed_tables: options.typed_tables || unit.typed_tables, ..options.clone() };
     let inputs = MergeInputs {
         hour: &unit.hour,
         run: unit.run,

@@ -39,6 +39,11 @@ pub struct CompactionState {
     /// Hours compacted within the retry horizon, until when (ms since the epoch): their staging
     /// rows are hidden where a visible curated row has the same `log_group` and `event_id`.
     pub deduplicated: BTreeMap<String, i64>,
+    /// The rows of the typed formats go to the typed tables ([`crate::lake::typed`]), not `logs`:
+    /// set by the switch of the first run with typed tables, and kept, so that every later run
+    /// and every reader view follows it (`logs_all` then leaves those formats' staging rows to
+    /// the typed views).
+    pub typed_tables: bool,
 }
 
 /// A staging object a switch merged.

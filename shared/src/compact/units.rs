@@ -82,6 +82,10 @@ pub struct Unit {
     /// run's lease less a margin, so that no write of it can land after another run has taken
     /// the lease and cleaned up. `None` in the process holding the lease.
     pub write_until_ms: Option<i64>,
+    /// Rows of the typed formats go to the typed tables (the run's, so that a unit run elsewhere
+    /// splits as the run does).
+    #[serde(default)]
+    pub typed_tables: bool,
 }
 
 impl Unit {
@@ -96,6 +100,7 @@ impl Unit {
             staging,
             input_bytes,
             write_until_ms: None,
+            typed_tables: false,
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::lake::conform::reader_builder;
 use crate::lake::layout::{CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
 use crate::lake::schema::{Table, logs_schema, presto_type};
 use crate::lake::storage::ObjectStore;
-use crate::lake::typed::{CuratedTable, Kind, TypedTable, split_by_table};
+use crate::lake::typed::{CuratedTable, Kind, TYPED_TABLES, TypedTable, split_by_table};
 
 /// The Glue / Athena name of the view.
 pub const VIEW_NAME: &str = "logs_all";
@@ -182,8 +182,14 @@ fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&st
     }
     sql.push_str(&format!("\nUNION ALL\nSELECT {staging_columns} FROM \"{staging}\" s"));
     let mut conditions = Vec::new();
-    if let CuratedTable::Typed(typed) = table {
-        conditions.push(format!("s.\"format\" = {}", literal(typed.format.as_str())));
+    match table {
+        CuratedTable::Typed(typed) => conditions.push(format!("s.\"format\" = {}", literal(typed.format.as_str()))),
+        // Their rows are the typed views'.
+        CuratedTable::Logs if state.typed_tables => {
+            let formats: Vec<String> = TYPED_TABLES.iter().map(|t| literal(t.format.as_str())).collect();
+            conditions.push(format!("s.\"format\" NOT IN ({})", formats.join(", ")));
+        }
+        CuratedTable::Logs => {}
     }
     let days = state.deduplicated_days();
     if !days.is_empty() {
@@ -256,8 +262,8 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
         let Some(hour) = partition_of(&key, STAGING_PREFIX) else { continue };
         for batch in read_batches(store.get(&key).await?)? {
             let batch = match table {
-                CuratedTable::Logs => batch,
-                CuratedTable::Typed(_) => {
+                CuratedTable::Logs if !state.typed_tables => batch,
+                _ => {
                     let parts = split_by_table(&batch).map_err(MergeError::from)?;
                     match parts.into_iter().find(|(t, _)| *t == table) {
                         Some((_, rows)) => rows,
