@@ -1,7 +1,8 @@
 //! A Firehose batch of records of any bytes (the input split at 0xFF into up to 16 records)
 //! through transform_batch, with a small response budget so that records also go straight to
-//! staging. Never a panic; one result per record, in order, under its id; a refused record's
-//! data is its input, for Firehose's error prefix; the rows returned have unique event ids; the
+//! staging. Never a panic; one result per record, in order, under its id; a refused record is in
+//! `errors/firehose/` with its input, and its data is that input when the response has room
+//! (empty otherwise, as the function's README says); the rows returned have unique event ids; the
 //! response stays within its budget.
 #![no_main]
 
@@ -82,11 +83,32 @@ fuzz_target!(|data: &[u8]| {
         .block_on(transform_batch(&event, &config, 1_795_168_900_000, &store, &options))
         .expect("an in-memory store never fails");
     assert_eq!(response.records.len(), event.records.len(), "one result per record");
+    // (record id, raw input) of every dead letter written.
+    let dead_letters: HashSet<(String, String)> = store
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| key.starts_with("errors/firehose/"))
+        .map(|(_, body)| {
+            let letter: serde_json::Value = serde_json::from_slice(body).expect("a dead letter is JSON");
+            let field = |v: &serde_json::Value| v.as_str().expect("a string").to_owned();
+            (field(&letter["origin"]["record_id"]), field(&letter["raw"]))
+        })
+        .collect();
     let mut ids = HashSet::new();
     for (result, record) in response.records.iter().zip(&event.records) {
         assert_eq!(result.record_id, record.record_id, "in order, under its id");
         match result.result {
-            ResultStatus::ProcessingFailed => assert_eq!(result.data, record.data, "the input, for the error prefix"),
+            ResultStatus::ProcessingFailed => {
+                assert!(
+                    dead_letters.contains(&(record.record_id.clone(), record.data.clone())),
+                    "a refused record is dead-lettered with its input"
+                );
+                if !result.data.is_empty() {
+                    assert_eq!(result.data, record.data, "the input, for the error prefix");
+                }
+            }
             ResultStatus::Dropped => assert!(result.data.is_empty()),
             ResultStatus::Ok => {
                 let rows = base64::engine::general_purpose::STANDARD.decode(&result.data).unwrap();
