@@ -5,7 +5,7 @@ the path prefix `lake://`) and the lake's `logs/` and `staging/logs/` files. Pri
 {LAKE_DIR: sorted event ids the view returns, duplicates kept}.
 
        run_reader_view.py --typed TABLE COLUMNS LAKE_DIR  A typed table's view (`vpc_flow_logs_all`
-over `TABLE/` and `staging/logs/`): prints the rows of COLUMNS (`event_id, bytes`), sorted, as JSON.
+over `TABLE/`, `logs/` and `staging/logs/`): prints the rows of COLUMNS (`event_id, bytes`), sorted, as JSON.
 Trino's `element_at(map, key)` is DuckDB's `map_extract_value(map, key)`: the one word translated.
 
 The tables get Athena's shape: Hive partition columns `dt` and `hour` as strings, and the
@@ -57,6 +57,9 @@ def typed_rows(table_name, columns, lake):
     sql = (root / "view.sql").read_text(encoding="utf-8").replace("element_at(", "map_extract_value(")
     assert table(con, root, table_name, table_name), f"no {table_name} files"
     assert table(con, root, "logs_staging", "staging/logs"), "no staging files"
+    # `logs` files written before typed tables may hold the table's rows: the view reads them.
+    if not table(con, root, "logs", "logs"):
+        con.execute("CREATE TABLE logs AS SELECT * FROM logs_staging LIMIT 0")
     rows = con.execute(f"SELECT {columns} FROM ({sql}) AS v ORDER BY 1").fetchall()
     return [list(r) for r in rows]
 

@@ -422,3 +422,88 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
     assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(["app-0"]), "logs_all on DuckDB");
 }
+
+/// Typed tables may be turned on at any time: an hour compacted before keeps its flows in `logs`
+/// until it is merged again, and the typed view reads them there, once, with a redelivery of
+/// them hidden; `logs_all` no longer shows them. Before the fix the view read only its own table
+/// and staging: the flows of such an hour were in no typed view.
+#[tokio::test]
+async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
+    use loglake::compact::state::load_state;
+    use loglake::compact::view::{typed_view_sql, view_sql, visible_rows, visible_rows_of};
+    let Some(python) = common::compaction::python() else { return };
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    // Hour A (09:00) and hour B (08:00), each with flows and an application log.
+    let at = |prefix: &str, lines: &[&str], hours_ago: i64| {
+        let mut events = events(prefix, lines);
+        for event in &mut events {
+            event.1 -= (hours_ago - 1) * 3_600_000;
+        }
+        events
+    };
+    let flows_a = at("vpc-a", &[VPC, VPC_REJECT], 1);
+    ingest(&store, 1, "/vpc/flows", &flows_a).await;
+    ingest(&store, 2, "/vpc/flows", &at("vpc-b", &[VPC], 2)).await;
+    ingest(&store, 3, "/app", &at("app-a", &["{\"msg\":\"a\"}"], 1)).await;
+    ingest(&store, 4, "/app", &at("app-b", &["{\"msg\":\"b\"}"], 2)).await;
+    compact(&store, &local_readers(), &fresh(&options), &spill_dir).await.unwrap();
+
+    // New flows for hour B only, merged with typed tables: hour A keeps its flows in `logs`.
+    ingest(&store, 5, "/vpc/flows", &at("more", &[VPC_REJECT], 2)).await;
+    let typed = CompactOptions { typed_tables: true, delta_fraction: 0.0, ..options };
+    let record = compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    assert_eq!(record.hours.len(), 1, "{record:?}");
+    let read = |table: &str| ids_in(&loglake::testing::read_lake_table_with_pyarrow(dir.path(), &python, table));
+    assert_eq!(read("vpc_flow_logs"), ["more-0", "vpc-b-0"]);
+    assert_eq!(read("logs"), ["app-a-0", "app-b-0", "vpc-a-0", "vpc-a-1"], "hour A not merged again");
+    let ids = |batches: Vec<RecordBatch>| {
+        let mut ids: Vec<String> = Vec::new();
+        for batch in batches {
+            let column = batch.column_by_name("event_id").unwrap().as_string::<i32>().clone();
+            ids.extend(column.iter().map(|id| id.unwrap().to_owned()));
+        }
+        ids.sort();
+        ids
+    };
+    let flows = ["more-0", "vpc-a-0", "vpc-a-1", "vpc-b-0"];
+    let table = CuratedTable::Typed(&VPC_FLOW_LOGS);
+    assert_eq!(ids(visible_rows_of(&store, table).await.unwrap()), flows, "hour A's flows from `logs`");
+    // Hour A's flows delivered again: staged duplicates of rows in `logs`.
+    ingest(&store, 6, "/vpc/flows", &flows_a).await;
+
+    let state = load_state(&store).await.unwrap();
+    assert_eq!((state.typed_tables, state.typed_from_run), (true, Some(record.run)));
+    assert_eq!(ids(visible_rows_of(&store, table).await.unwrap()), flows, "the typed view, in Rust");
+    assert_eq!(ids(visible_rows(&store).await.unwrap()), ["app-a-0", "app-b-0"], "logs_all, in Rust");
+    let rows = visible_rows_of(&store, table).await.unwrap();
+    let reject = rows.iter().flat_map(|b| {
+        let ids = b.column_by_name("event_id").unwrap().as_string::<i32>().clone();
+        let ports = b.column_by_name("dstport").unwrap().as_primitive::<Int32Type>().clone();
+        (0..b.num_rows()).map(move |r| (ids.value(r).to_owned(), ports.value(r)))
+    });
+    assert!(reject.collect::<Vec<_>>().contains(&("vpc-a-1".to_owned(), 3389)), "typed from a logs file");
+
+    // The same views as Athena's text, on DuckDB.
+    let sql = typed_view_sql(&VPC_FLOW_LOGS, &state, "lake://");
+    assert!(sql.contains(&format!("-1) < {}", record.run)), "only logs files of earlier runs: {sql}");
+    std::fs::write(dir.path().join("view.sql"), sql).unwrap();
+    let script = loglake::testing::repo_root().join("scripts/run_reader_view.py");
+    let output = std::process::Command::new(&python)
+        .arg(script)
+        .args(["--typed", "vpc_flow_logs", "event_id, dstport"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rows: Vec<(String, i32)> = serde_json::from_slice(&output.stdout).unwrap();
+    let seen: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(seen, flows, "the typed view on DuckDB");
+    assert!(rows.contains(&("vpc-a-1".to_owned(), 3389)));
+    std::fs::write(dir.path().join("view.sql"), view_sql(&state, "lake://")).unwrap();
+    let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
+    assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(["app-a-0", "app-b-0"]), "logs_all on DuckDB");
+}

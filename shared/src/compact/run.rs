@@ -501,7 +501,10 @@ async fn run_holding(
 
     // 4. The switch.
     state.next_run = run + 1;
-    state.typed_tables |= hour_options.typed_tables;
+    if hour_options.typed_tables && !state.typed_tables {
+        state.typed_tables = true;
+        state.typed_from_run = Some(run);
+    }
     state.writing.clear();
     state.suspect_hours.retain(|hour| !record.hours.contains(hour));
     state.suspect_hours.extend(record.failed_hours.iter().map(|failed| failed.hour.clone()));

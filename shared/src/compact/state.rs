@@ -44,6 +44,11 @@ pub struct CompactionState {
     /// and every reader view follows it (`logs_all` then leaves those formats' staging rows to
     /// the typed views).
     pub typed_tables: bool,
+    /// The first run with typed tables: `logs` files of earlier runs may still hold the typed
+    /// formats' rows (the typed views read them there, `logs_all` leaves them out), and files of
+    /// later runs never do. `None` with `typed_tables` (a state written before this field): any
+    /// run may.
+    pub typed_from_run: Option<u64>,
 }
 
 /// A staging object a switch merged.

@@ -31,11 +31,34 @@ use crate::lake::typed::{CuratedTable, Kind, TYPED_TABLES, TypedTable, split_by_
 /// The Glue / Athena name of the view.
 pub const VIEW_NAME: &str = "logs_all";
 
+/// One reader view of a state: `logs_all`, or a typed table's `<table>_all`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReaderView {
+    /// Its Glue / Athena name.
+    pub name: String,
+    /// The table whose columns it has (and then `dt`, `hour`).
+    pub table: CuratedTable,
+    /// Its `SELECT` ([`view_sql`], [`typed_view_sql`]).
+    pub sql: String,
+}
+
+/// Every reader view of `state`, `logs_all` first: what a switch publishes. `path_prefix` turns a
+/// key into the engine's `"$path"`.
+pub fn reader_views(state: &CompactionState, path_prefix: &str) -> Vec<ReaderView> {
+    let logs = ReaderView { name: VIEW_NAME.to_owned(), table: CuratedTable::Logs, sql: view_sql(state, path_prefix) };
+    let typed = TYPED_TABLES.iter().map(|table| ReaderView {
+        name: typed_view_name(table),
+        table: CuratedTable::Typed(table),
+        sql: typed_view_sql(table, state, path_prefix),
+    });
+    std::iter::once(logs).chain(typed).collect()
+}
+
 /// Where a view's text goes when a run switches (Glue for Athena; nowhere on a local lake).
 #[async_trait]
 pub trait ViewPublisher: Send + Sync {
-    /// Replaces the view's text with `sql` (a `SELECT` over `logs` and `logs_staging`).
-    async fn publish(&self, sql: &str) -> Result<(), String>;
+    /// Replaces the text of the view named `view.name` with `view.sql`.
+    async fn publish(&self, view: &ReaderView) -> Result<(), String>;
 }
 
 /// A local lake: readers apply the state file directly ([`visible_rows`]).
@@ -43,7 +66,7 @@ pub struct StateIsTheView;
 
 #[async_trait]
 impl ViewPublisher for StateIsTheView {
-    async fn publish(&self, _sql: &str) -> Result<(), String> {
+    async fn publish(&self, _view: &ReaderView) -> Result<(), String> {
         Ok(())
     }
 }
@@ -55,8 +78,13 @@ pub struct Readers<'a> {
 }
 
 impl Readers<'_> {
+    /// Publishes every reader view of `state`, one after the other: each view is a consistent
+    /// reading of one state (a query that reads two views may see two states).
     pub async fn publish(&self, state: &CompactionState) -> Result<(), CompactError> {
-        self.view.publish(&view_sql(state, &self.path_prefix)).await.map_err(CompactError::View)
+        for view in reader_views(state, &self.path_prefix) {
+            self.view.publish(&view).await.map_err(CompactError::View)?;
+        }
+        Ok(())
     }
 }
 
@@ -162,11 +190,37 @@ fn staging_columns(table: CuratedTable, datafusion: bool) -> Vec<String> {
     columns
 }
 
+/// `"$path"` of a curated file (aliased) of a run before `run`.
+fn run_before_sql(alias: &str, run: u64) -> String {
+    format!("{} < {run}", CURATED_RUN_OF_PATH_SQL.replace("\"$path\"", &format!("{alias}\"$path\"")))
+}
+
+/// A view's `SELECT`: the visible rows of the curated tables that hold its records, and the
+/// staging rows of its formats that no visible curated row of a recently compacted hour has.
+///
+/// A typed table's records are in its own files, and also in the `logs` files of runs before
+/// typed tables were on (an hour not merged since keeps them there): its view reads both, its
+/// typed columns converted from `attributes` in the second, so that a lake may turn typed tables
+/// on at any time and lose no record from any view. With typed tables on, `logs_all` leaves the
+/// typed formats out of both `logs` and staging: each record is in one view.
 fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&str>) -> String {
     let names: Vec<String> = table.schema().fields().iter().map(|f| format!("\"{}\"", f.name())).collect();
     let partitions = ["dt", "hour"].map(|name| format!("\"{name}\""));
     let columns = names.iter().chain(&partitions).cloned().collect::<Vec<_>>().join(", ");
-    let staging_columns = match table {
+    let (curated, staging, logs) = (table.name(), Table::Staging.name(), CuratedTable::Logs.name());
+    let typed_formats: Vec<String> = TYPED_TABLES.iter().map(|t| literal(t.format.as_str())).collect();
+    // The rows of `logs` and staging that belong in this view (`alias` the relation's).
+    let of_view = |alias: &str| match table {
+        CuratedTable::Typed(typed) => Some(format!("{alias}\"format\" = {}", literal(typed.format.as_str()))),
+        CuratedTable::Logs if state.typed_tables => {
+            Some(format!("{alias}\"format\" NOT IN ({})", typed_formats.join(", ")))
+        }
+        CuratedTable::Logs => None,
+    };
+    // `logs` files that may hold a typed table's rows: every one before typed tables were on.
+    let logs_before = state.typed_tables.then_some(state.typed_from_run).flatten();
+    // A logs-shaped relation aliased `s`, read as this view's columns.
+    let converted_columns = match table {
         CuratedTable::Logs => columns.clone(),
         CuratedTable::Typed(_) => {
             let partitions = partitions.iter().map(|p| format!("s.{p}"));
@@ -175,22 +229,32 @@ fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&st
             staging_columns(table, datafusion).into_iter().chain(partitions).collect::<Vec<_>>().join(", ")
         }
     };
-    let (curated, staging) = (table.name(), Table::Staging.name());
+
+    let mut own = Vec::new();
+    own.extend(curated_visible_sql(state, "", path_prefix));
+    if matches!(table, CuratedTable::Logs) {
+        own.extend(of_view(""));
+    }
     let mut sql = format!("SELECT {columns} FROM \"{curated}\"");
-    if let Some(visible) = curated_visible_sql(state, "", path_prefix) {
-        sql.push_str(&format!(" WHERE {visible}"));
+    if !own.is_empty() {
+        sql.push_str(&format!(" WHERE {}", own.join(" AND ")));
     }
-    sql.push_str(&format!("\nUNION ALL\nSELECT {staging_columns} FROM \"{staging}\" s"));
-    let mut conditions = Vec::new();
-    match table {
-        CuratedTable::Typed(typed) => conditions.push(format!("s.\"format\" = {}", literal(typed.format.as_str()))),
-        // Their rows are the typed views'.
-        CuratedTable::Logs if state.typed_tables => {
-            let formats: Vec<String> = TYPED_TABLES.iter().map(|t| literal(t.format.as_str())).collect();
-            conditions.push(format!("s.\"format\" NOT IN ({})", formats.join(", ")));
+    // Each curated table this view's records may be in, with the condition on its rows (`c`).
+    let mut holders = vec![(curated, Vec::new())];
+    if let CuratedTable::Typed(_) = table {
+        let mut old: Vec<String> = of_view("s.").into_iter().collect();
+        old.extend(curated_visible_sql(state, "s.", path_prefix));
+        let mut bound = Vec::new();
+        if let (Some(run), Some(_)) = (logs_before, path_prefix) {
+            old.push(run_before_sql("s.", run));
+            bound.push(run_before_sql("c.", run));
         }
-        CuratedTable::Logs => {}
+        sql.push_str(&format!("\nUNION ALL\nSELECT {converted_columns} FROM \"{logs}\" s WHERE {}", old.join(" AND ")));
+        holders.push((logs, bound));
     }
+
+    sql.push_str(&format!("\nUNION ALL\nSELECT {converted_columns} FROM \"{staging}\" s"));
+    let mut conditions: Vec<String> = of_view("s.").into_iter().collect();
     let days = state.deduplicated_days();
     if !days.is_empty() {
         let hours: Vec<String> = days
@@ -200,12 +264,15 @@ fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&st
                 format!("(c.\"dt\" = {} AND c.\"hour\" IN ({}))", literal(dt), hours.join(", "))
             })
             .collect();
-        let visible = curated_visible_sql(state, "c.", path_prefix).map(|v| format!(" AND {v}")).unwrap_or_default();
-        conditions.push(format!(
-            "NOT EXISTS (SELECT 1 FROM \"{curated}\" c WHERE c.\"dt\" = s.\"dt\" AND c.\"hour\" = s.\"hour\" \
+        for (holder, bound) in holders {
+            let visible = curated_visible_sql(state, "c.", path_prefix).into_iter().chain(bound);
+            let visible: String = visible.map(|v| format!(" AND {v}")).collect();
+            conditions.push(format!(
+                "NOT EXISTS (SELECT 1 FROM \"{holder}\" c WHERE c.\"dt\" = s.\"dt\" AND c.\"hour\" = s.\"hour\" \
 AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({}){visible})",
-            hours.join(" OR "),
-        ));
+                hours.join(" OR "),
+            ));
+        }
     }
     if !conditions.is_empty() {
         sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
@@ -214,20 +281,39 @@ AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({
 }
 
 /// Glue's `ViewOriginalText` for an Athena view: the Presto view document, base64-encoded.
-pub fn glue_view_original_text(sql: &str, database: &str) -> String {
-    let columns: Vec<serde_json::Value> = logs_schema()
+pub fn glue_view_original_text(view: &ReaderView, database: &str) -> String {
+    let document = presto_view_document(view, database);
+    format!("/* Presto View: {} */", base64::engine::general_purpose::STANDARD.encode(document))
+}
+
+/// The Presto view document Athena stores for a view, as JSON text: its SQL, and its columns'
+/// names and Presto types.
+pub fn presto_view_document(view: &ReaderView, database: &str) -> String {
+    // Structs, not `json!` maps: their key order does not depend on serde_json's features, so
+    // every build makes the same text (the template holds it, and a publisher compares it).
+    #[derive(serde::Serialize)]
+    struct Column<'a> {
+        name: &'a str,
+        r#type: String,
+    }
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        #[serde(rename = "originalSql")]
+        original_sql: &'a str,
+        catalog: &'a str,
+        schema: &'a str,
+        columns: Vec<Column<'a>>,
+    }
+    let schema = view.table.schema();
+    let columns = schema
         .fields()
         .iter()
-        .map(|f| serde_json::json!({"name": f.name(), "type": presto_type(f.data_type())}))
-        .chain(["dt", "hour"].map(|name| serde_json::json!({"name": name, "type": "varchar"})))
+        .map(|f| Column { name: f.name(), r#type: presto_type(f.data_type()) })
+        .chain(["dt", "hour"].map(|name| Column { name, r#type: "varchar".to_owned() }))
         .collect();
-    let document = serde_json::json!({
-        "originalSql": sql,
-        "catalog": "awsdatacatalog",
-        "schema": database,
-        "columns": columns,
-    });
-    format!("/* Presto View: {} */", base64::engine::general_purpose::STANDARD.encode(document.to_string()))
+    let document = Document { original_sql: &view.sql, catalog: "awsdatacatalog", schema: database, columns };
+    // Serializing strings cannot fail.
+    serde_json::to_string(&document).unwrap_or_default()
 }
 
 /// The rows a reader of a local lake sees now: [`view_sql`]'s rules applied to the files.
@@ -242,20 +328,36 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
     let deduplicated = state.deduplicated_hours();
     let mut batches = Vec::new();
     let mut curated_ids: HashSet<(String, String, String)> = HashSet::new();
-    let prefix = table.prefix();
-    for key in store.list(&prefix).await? {
-        if !state.curated_visible(&key) {
-            continue;
-        }
-        let hour = partition_of(&key, &prefix);
-        for batch in read_batches(store.get(&key).await?)? {
-            if let Some(hour) = hour.as_ref().filter(|h| deduplicated.contains(h.as_str())) {
-                let (groups, ids) = group_and_id(&batch)?;
-                for row in 0..batch.num_rows() {
-                    curated_ids.insert((hour.clone(), groups.value(row).to_owned(), ids.value(row).to_owned()));
-                }
+    // As the SQL view: a typed table's rows are in its files and in `logs` files written before
+    // typed tables; with typed tables on, `logs` rows of the typed formats are not `logs_all`'s.
+    let mut sources = vec![table];
+    if let CuratedTable::Typed(_) = table {
+        sources.push(CuratedTable::Logs);
+    }
+    for source in sources {
+        let prefix = source.prefix();
+        for key in store.list(&prefix).await? {
+            if !state.curated_visible(&key) {
+                continue;
             }
-            batches.push(batch);
+            let hour = partition_of(&key, &prefix);
+            for batch in read_batches(store.get(&key).await?)? {
+                let batch = match (source, table) {
+                    (CuratedTable::Logs, CuratedTable::Logs) if !state.typed_tables => batch,
+                    (CuratedTable::Logs, _) => match rows_of(&batch, table)? {
+                        Some(rows) => rows,
+                        None => continue,
+                    },
+                    _ => batch,
+                };
+                if let Some(hour) = hour.as_ref().filter(|h| deduplicated.contains(h.as_str())) {
+                    let (groups, ids) = group_and_id(&batch)?;
+                    for row in 0..batch.num_rows() {
+                        curated_ids.insert((hour.clone(), groups.value(row).to_owned(), ids.value(row).to_owned()));
+                    }
+                }
+                batches.push(batch);
+            }
         }
     }
     for key in store.list(STAGING_PREFIX).await? {
@@ -263,13 +365,10 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
         for batch in read_batches(store.get(&key).await?)? {
             let batch = match table {
                 CuratedTable::Logs if !state.typed_tables => batch,
-                _ => {
-                    let parts = split_by_table(&batch).map_err(MergeError::from)?;
-                    match parts.into_iter().find(|(t, _)| *t == table) {
-                        Some((_, rows)) => rows,
-                        None => continue,
-                    }
-                }
+                _ => match rows_of(&batch, table)? {
+                    Some(rows) => rows,
+                    None => continue,
+                },
             };
             if !deduplicated.contains(hour.as_str()) {
                 batches.push(batch);
@@ -289,6 +388,12 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
         }
     }
     Ok(batches)
+}
+
+/// The rows of a `logs`-shaped batch that belong in `table`, as its rows.
+fn rows_of(batch: &RecordBatch, table: CuratedTable) -> Result<Option<RecordBatch>, MergeError> {
+    let parts = split_by_table(batch)?;
+    Ok(parts.into_iter().find(|(t, _)| *t == table).map(|(_, rows)| rows))
 }
 
 fn read_batches(body: Vec<u8>) -> Result<Vec<RecordBatch>, CompactError> {
