@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::ValueEnum;
 use loglake::compact::state::load_state;
-use loglake::compact::view::{VIEW_NAME, typed_view_name, typed_view_sql, view_sql};
+use loglake::compact::view::{ReaderView, VIEW_NAME, typed_view_name, typed_view_sql, view_sql};
 use loglake::lake::layout::SUMMARIES_PREFIX;
 use loglake::lake::schema::{self, athena_ddl, check_bucket_name, hive_type, projected_table_ddl};
 use loglake::lake::storage::LocalStore;
-use loglake::lake::typed::{TYPED_TABLES, typed_ddl};
+use loglake::lake::typed::{CuratedTable, TYPED_TABLES, TypedTable, typed_ddl};
 use loglake::rollup::query_file::{Window, WindowBounds};
 
 use crate::engine::{Engine, Source};
@@ -26,6 +26,9 @@ pub enum Table {
     Summaries,
     /// The typed tables (vpc_flow_logs, alb_logs, cloudtrail_logs) and their `_all` views.
     Typed,
+    /// The typed tables and their views as template.yaml's Glue resources (a test checks that
+    /// the template holds exactly these).
+    TypedTemplate,
 }
 
 pub async fn run(table: Table, bucket: &str, lake: Option<&Path>) -> Result<()> {
@@ -35,6 +38,7 @@ pub async fn run(table: Table, bucket: &str, lake: Option<&Path>) -> Result<()> 
         Table::LogsAll => view_ddl(bucket, lake).await?,
         Table::Summaries => summaries_ddl(bucket).await?,
         Table::Typed => typed_tables_ddl(bucket, lake).await?,
+        Table::TypedTemplate => typed_template_resources(),
     };
     print!("{ddl}");
     Ok(())
@@ -70,6 +74,102 @@ async fn typed_tables_ddl(bucket: &str, lake: Option<&Path>) -> Result<String> {
         out.push_str(&format!("CREATE OR REPLACE VIEW \"{}\" AS\n{sql};\n", typed_view_name(table)));
     }
     Ok(out)
+}
+
+/// A typed table's logical ID stem in template.yaml: `vpc_flow_logs` → `VpcFlowLogs`.
+pub fn logical_id(table: &TypedTable) -> String {
+    let word = |w: &str| w[..1].to_uppercase() + &w[1..];
+    table.name.split('_').map(word).collect()
+}
+
+/// The Glue table and the reader view of each typed table, as CloudFormation YAML in the shape of
+/// template.yaml's `LogsTable` and `LogsAllView` (the view's text for a lake never compacted;
+/// the compactor replaces it at each switch).
+fn typed_template_resources() -> String {
+    let columns = |columns: &[(String, String)], indent: &str| -> String {
+        let quoted = |t: &str| if t.contains(['<', ',', ':']) { format!("\"{t}\"") } else { t.to_owned() };
+        columns.iter().map(|(name, ty)| format!("{indent}- {{ Name: {name}, Type: {} }}\n", quoted(ty))).collect()
+    };
+    let mut out = String::new();
+    for table in TYPED_TABLES {
+        let id = logical_id(table);
+        let name = table.name;
+        let hive = CuratedTable::Typed(table).hive_columns();
+        out.push_str(&format!(
+            "  {id}Table:
+    Type: AWS::Glue::Table
+    Properties:
+      CatalogId: !Ref AWS::AccountId
+      DatabaseName: !Ref LakeDatabase
+      TableInput:
+        Name: {name}
+        TableType: EXTERNAL_TABLE
+        Parameters:
+          classification: parquet
+          parquet.compression: ZSTD
+          projection.enabled: \"true\"
+          projection.dt.type: date
+          projection.dt.format: yyyy-MM-dd
+          projection.dt.range: \"1999-12-31,NOW+2DAYS\"
+          projection.dt.interval: \"1\"
+          projection.dt.interval.unit: DAYS
+          projection.hour.type: integer
+          projection.hour.range: 0,23
+          projection.hour.digits: \"2\"
+          storage.location.template: !Sub \"s3://${{LakeBucket}}/{name}/dt=${{!dt}}/hour=${{!hour}}/\"
+        PartitionKeys:
+          - {{ Name: dt, Type: string }}
+          - {{ Name: hour, Type: string }}
+        StorageDescriptor:
+          Location: !Sub \"s3://${{LakeBucket}}/{name}/\"
+          InputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat
+          OutputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat
+          SerdeInfo:
+            SerializationLibrary: org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe
+          Columns:
+{}
+",
+            columns(&hive, "            ")
+        ));
+        let view = ReaderView {
+            name: typed_view_name(table),
+            table: CuratedTable::Typed(table),
+            sql: typed_view_sql(table, &Default::default(), "s3://bucket/"),
+        };
+        let document = loglake::compact::view::presto_view_document(&view, "${LakeDatabase}");
+        let partitions = [("dt".to_owned(), "string".to_owned()), ("hour".to_owned(), "string".to_owned())];
+        let view_columns: Vec<(String, String)> = hive.into_iter().chain(partitions).collect();
+        out.push_str(&format!(
+            "  {id}AllView:
+    Type: AWS::Glue::Table
+    DependsOn: [{id}Table, LogsTable, LogsStagingTable]
+    Properties:
+      CatalogId: !Ref AWS::AccountId
+      DatabaseName: !Ref LakeDatabase
+      TableInput:
+        Name: {}
+        TableType: VIRTUAL_VIEW
+        Parameters:
+          presto_view: \"true\"
+          comment: Presto View
+        ViewExpandedText: /* Presto View */
+        ViewOriginalText: !Join
+          - \"\"
+          - - \"/* Presto View: \"
+            - Fn::Base64:
+                Fn::Sub: |-
+                  {document}
+            - \" */\"
+        StorageDescriptor:
+          SerdeInfo: {{}}
+          Columns:
+{}
+",
+            view.name,
+            columns(&view_columns, "            ")
+        ));
+    }
+    out
 }
 
 /// Athena DDL of every shipped query's summary table in `bucket`: the columns the query returns

@@ -472,8 +472,8 @@ fn the_reader_view_is_the_text_the_compactor_makes() {
     let document = parts[1]["Fn::Base64"]["Fn::Sub"].as_str().unwrap().replace("${LakeDatabase}", "db");
     let deployed: serde_json::Value = serde_json::from_str(&document).unwrap();
 
-    let sql = loglake::compact::view::view_sql(&loglake::compact::state::CompactionState::default(), "s3://bucket/");
-    let made = loglake::compact::view::glue_view_original_text(&sql, "db");
+    let logs_all = loglake::compact::view::reader_views(&Default::default(), "s3://bucket/").remove(0);
+    let made = loglake::compact::view::glue_view_original_text(&logs_all, "db");
     let made = made.strip_prefix("/* Presto View: ").unwrap().strip_suffix(" */").unwrap();
     let made: serde_json::Value =
         serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(made).unwrap()).unwrap();
@@ -491,8 +491,41 @@ fn the_reader_view_is_the_text_the_compactor_makes() {
     let statements = compactor["Policies"][0]["Statement"].as_sequence().unwrap();
     let glue = statements.iter().find(|s| s["Action"][0] == "glue:GetTable").unwrap();
     let tables: Vec<String> = glue["Resource"].as_sequence().unwrap().iter().map(|r| resolve(&template, r)).collect();
-    assert!(tables.iter().any(|t| t.ends_with("table/${LakeDatabase}/logs_all")), "{tables:?}");
-    assert!(!tables.iter().any(|t| t.ends_with("/logs") || t.ends_with("/*")), "the view only: {tables:?}");
+    let views: Vec<String> = loglake::compact::view::reader_views(&Default::default(), "")
+        .iter()
+        .map(|view| format!("table/${{LakeDatabase}}/{}", view.name))
+        .collect();
+    let named: Vec<&String> = tables.iter().filter(|t| t.contains(":table/")).collect();
+    assert_eq!(named.len(), views.len(), "the views only: {tables:?}");
+    for view in &views {
+        assert!(tables.iter().any(|t| t.ends_with(view.as_str())), "{view} in {tables:?}");
+    }
+}
+
+/// The typed tables and their views in the template are what `loglake schema --table
+/// typed-template` prints from their definitions (shared/src/lake/typed.rs), resource for
+/// resource; the reader may read their files.
+#[test]
+fn the_typed_tables_and_views_are_the_resources_their_definitions_make() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loglake"))
+        .args(["schema", "--table", "typed-template"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let made: Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    let made = made.as_mapping().unwrap();
+    let template = template();
+    assert_eq!(made.len(), 2 * loglake::lake::typed::TYPED_TABLES.len());
+    for (id, resource) in made {
+        assert_eq!(
+            &template["Resources"][id], resource,
+            "{id:?}: regenerate it with loglake schema --table typed-template"
+        );
+    }
+    let runner = format!("{:?}", template["Resources"]["QueryRunnerFunction"]["Properties"]["Policies"]);
+    for table in loglake::lake::typed::TYPED_TABLES {
+        assert!(runner.contains(&format!("/{}/*", table.name)), "the query runner reads {}", table.name);
+    }
 }
 
 #[test]
@@ -624,7 +657,8 @@ fn every_log_group_is_under_the_loglake_prefix_and_the_account_subscription_excl
 
 /// Every place of the bucket the template names — permissions, lifecycle rules, table locations,
 /// Firehose's prefixes, Athena's result location — is one of the lake's layout
-/// (`loglake::lake::layout`), a folder that holds one, or the whole bucket.
+/// (`loglake::lake::layout`, and the typed tables' folders), a folder that holds one, or the
+/// whole bucket.
 #[test]
 fn every_bucket_location_in_the_template_is_part_of_the_lake_layout() {
     use loglake::lake::layout::{ALL_PREFIXES, ATHENA_RESULTS_PREFIX, FIREHOSE_DELIVERY_ERRORS_PREFIX, STAGING_PREFIX};
@@ -639,8 +673,10 @@ fn every_bucket_location_in_the_template_is_part_of_the_lake_layout() {
     }
     assert!(locations.len() >= 20, "{locations:?}");
     for location in &locations {
+        let typed = loglake::lake::typed::CuratedTable::all().map(|t| t.prefix());
         let known = location.is_empty()
-            || ALL_PREFIXES.iter().any(|prefix| location.starts_with(prefix) || prefix.starts_with(location.as_str()));
+            || ALL_PREFIXES.iter().any(|prefix| location.starts_with(prefix) || prefix.starts_with(location.as_str()))
+            || typed.into_iter().any(|prefix| location.starts_with(&prefix));
         assert!(known, "template.yaml names {location:?}, which is not in lake::layout");
     }
     let template = template();

@@ -171,7 +171,7 @@ pub async fn visible_curated_rows(direct: &S3Store, python: &str, state: &Compac
 }
 
 /// A compactor's configuration for `bucket` (no grace: staging is ready at once), with its
-/// Glue database and the view in it as the template creates them, straight in moto.
+/// Glue database and the views in it as the template creates them, straight in moto.
 pub struct CompactorLake {
     pub config: compactor::Config,
     pub database: String,
@@ -192,9 +192,7 @@ pub async fn compactor_lake(bucket: &str) -> CompactorLake {
     let input = aws_sdk_glue::types::DatabaseInput::builder().name(&database).build().expect("database input");
     glue.create_database().database_input(input).send().await.expect("create the Glue database");
     let publisher = compactor::GlueView { client: glue.clone(), database: database.clone() };
-    let sql = loglake::compact::view::view_sql(&CompactionState::default(), "");
-    let table = publisher.table_input(&sql).expect("view table input");
-    glue.create_table().database_name(&database).table_input(table).send().await.expect("create the view");
+    publisher.create_views().await.expect("create the views");
     CompactorLake { config, database, glue, publisher }
 }
 

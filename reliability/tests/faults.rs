@@ -182,7 +182,7 @@ async fn firehose_transform_at_30_percent_faults_lands_every_event_once() {
 /// and the view in Glue is the state's.
 async fn compactor_through_faults(rate: f64, seed: u64) {
     use loglake::compact::state::load_state;
-    use loglake::compact::view::{Readers, view_sql};
+    use loglake::compact::view::{Readers, reader_views};
     let Some(python) = integration_python() else { return };
     let (bucket, direct) = bucket("faults-compact").await;
     let CompactorLake { config, database, glue, publisher } = compactor_lake(&bucket).await;
@@ -223,12 +223,11 @@ async fn compactor_through_faults(rate: f64, seed: u64) {
     let state = load_state(&direct).await.unwrap();
     let staged = direct.list("staging/").await.unwrap();
     assert!(staged.iter().all(|key| state.consumed.contains_key(key)), "every staging file consumed");
-    let text = glue.get_table().database_name(&database).name(loglake::compact::view::VIEW_NAME).send().await.unwrap();
-    let text = text.table().unwrap().view_original_text().unwrap().to_owned();
-    assert_eq!(
-        text,
-        publisher.table_input(&view_sql(&state, &readers.path_prefix)).unwrap().view_original_text().unwrap()
-    );
+    for view in reader_views(&state, &readers.path_prefix) {
+        let text = glue.get_table().database_name(&database).name(&view.name).send().await.unwrap();
+        let text = text.table().unwrap().view_original_text().unwrap().to_owned();
+        assert_eq!(text, publisher.table_input(&view).unwrap().view_original_text().unwrap(), "{}", view.name);
+    }
     // Everything was compacted: the curated files the state shows hold every event by themselves.
     let rows = visible_curated_rows(&direct, &python, &state).await;
     assert_every_event_once(&direct, rows, &by_id(payloads.iter().flatten())).await;

@@ -1,19 +1,18 @@
 //! compactor: an EventBridge schedule runs one compaction of the lake's staging files into the
 //! curated `logs` table (see docs/compaction-design.md). The run is the shared crate's
-//! [`loglake::compact::run`]; this crate reads its settings, publishes the reader view `logs_all` to
-//! Glue for Athena ([`GlueView`]); a failed run is a `Loglake.CompactionError`. The same binary,
+//! [`loglake::compact::run`]; this crate reads its settings, publishes the reader views (`logs_all`
+//! and the typed tables' `<table>_all`) to Glue for Athena ([`GlueView`]); a failed run is a `Loglake.CompactionError`. The same binary,
 //! deployed a second time, merges one unit of a large hour per invocation ([`handle_unit`]), which
 //! a run invokes through [`units::LambdaUnits`].
 
 use aws_sdk_glue::error::DisplayErrorContext;
 use loglake::compact::merge::MergeOptions;
 use loglake::compact::run::{CompactOptions, HourOutput, UnitInvokerRef, compact_until, default_workers, merge_unit};
-use loglake::compact::state::{CompactError, RunRecord};
+use loglake::compact::state::{CompactError, CompactionState, RunRecord};
 use loglake::compact::units::Unit;
-use loglake::compact::view::{Readers, VIEW_NAME, ViewPublisher, glue_view_original_text};
+use loglake::compact::view::{ReaderView, Readers, ViewPublisher, glue_view_original_text, reader_views};
 use loglake::config::ConfigError;
 use loglake::function::{FunctionConfig, now_ms};
-use loglake::lake::schema::hive_columns;
 use loglake::lake::storage::ObjectStore;
 
 #[cfg(feature = "lambda")]
@@ -168,7 +167,8 @@ would show again before they are deleted",
     }
 }
 
-/// The Athena view `logs_all` in Glue, replaced at each switch.
+/// The Athena reader views in Glue (`logs_all` and each typed table's `<table>_all`), replaced
+/// at each switch.
 pub struct GlueView {
     pub client: aws_sdk_glue::Client,
     pub database: String,
@@ -176,19 +176,19 @@ pub struct GlueView {
 
 impl GlueView {
     /// The view as Glue stores an Athena view: a Presto view document, and Hive columns.
-    pub fn table_input(&self, sql: &str) -> Result<aws_sdk_glue::types::TableInput, String> {
+    pub fn table_input(&self, view: &ReaderView) -> Result<aws_sdk_glue::types::TableInput, String> {
         use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, TableInput};
         let mut columns = Vec::new();
         let partitions = [("dt".to_owned(), "string".to_owned()), ("hour".to_owned(), "string".to_owned())];
-        for (name, hive_type) in hive_columns().into_iter().chain(partitions) {
+        for (name, hive_type) in view.table.hive_columns().into_iter().chain(partitions) {
             columns.push(Column::builder().name(name).r#type(hive_type).build().map_err(|e| e.to_string())?);
         }
         TableInput::builder()
-            .name(VIEW_NAME)
+            .name(&view.name)
             .table_type("VIRTUAL_VIEW")
             .parameters("presto_view", "true")
             .parameters("comment", "Presto View")
-            .view_original_text(glue_view_original_text(sql, &self.database))
+            .view_original_text(glue_view_original_text(view, &self.database))
             .view_expanded_text("/* Presto View */")
             .storage_descriptor(
                 StorageDescriptor::builder()
@@ -199,28 +199,40 @@ impl GlueView {
             .build()
             .map_err(|e| e.to_string())
     }
+
+    /// Creates every reader view of a lake never compacted, as the template does (for tests and
+    /// a database made by hand).
+    pub async fn create_views(&self) -> Result<(), String> {
+        for view in reader_views(&CompactionState::default(), "") {
+            let input = self.table_input(&view)?;
+            let created = self.client.create_table().database_name(&self.database).table_input(input).send().await;
+            created
+                .map_err(|e| format!("glue:CreateTable {}.{}: {}", self.database, view.name, DisplayErrorContext(e)))?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl ViewPublisher for GlueView {
-    async fn publish(&self, sql: &str) -> Result<(), String> {
-        let text = glue_view_original_text(sql, &self.database);
-        let current = self.client.get_table().database_name(&self.database).name(VIEW_NAME).send().await;
-        let current =
-            current.map_err(|e| format!("glue:GetTable {}.{VIEW_NAME}: {}", self.database, DisplayErrorContext(e)))?;
+    async fn publish(&self, view: &ReaderView) -> Result<(), String> {
+        let (database, name) = (&self.database, &view.name);
+        let text = glue_view_original_text(view, database);
+        let current = self.client.get_table().database_name(database).name(name).send().await;
+        let current = current.map_err(|e| format!("glue:GetTable {database}.{name}: {}", DisplayErrorContext(e)))?;
         if current.table().and_then(|t| t.view_original_text()) == Some(text.as_str()) {
             return Ok(());
         }
-        let table = self.table_input(sql)?;
+        let table = self.table_input(view)?;
         // No archived version per switch: Glue keeps at most 100,000 versions of a table.
         self.client
             .update_table()
-            .database_name(&self.database)
+            .database_name(database)
             .table_input(table)
             .skip_archive(true)
             .send()
             .await
-            .map_err(|e| format!("glue:UpdateTable {}.{VIEW_NAME}: {}", self.database, DisplayErrorContext(e)))?;
+            .map_err(|e| format!("glue:UpdateTable {database}.{name}: {}", DisplayErrorContext(e)))?;
         Ok(())
     }
 }

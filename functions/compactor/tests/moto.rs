@@ -8,9 +8,10 @@ use compactor::{Config, GlueView, handle};
 use loglake::compact::lease::{self, Taken};
 use loglake::compact::state::{CompactError, CompactionState, load_state, read_state};
 use loglake::compact::view::Readers;
-use loglake::compact::view::{VIEW_NAME, view_sql};
+use loglake::compact::view::{VIEW_NAME, typed_view_name, typed_view_sql, view_sql};
 use loglake::ingest::cloudwatch::{StoredLogEvent, ingest_log_events};
 use loglake::lake::storage::{Expected, ObjectStore, S3Store, StorageError, load_aws_config};
+use loglake::lake::typed::TYPED_TABLES;
 use loglake::testing::{integration_python, read_bucket_table_with_pyarrow, unique_bucket};
 
 /// An invocation's deadline, far enough not to matter.
@@ -19,8 +20,8 @@ fn later() -> std::time::Instant {
 }
 
 /// The `originalSql` of the Presto view document in the view's Glue text.
-async fn view_text(glue: &aws_sdk_glue::Client, database: &str) -> String {
-    let table = glue.get_table().database_name(database).name(VIEW_NAME).send().await.unwrap();
+async fn view_text(glue: &aws_sdk_glue::Client, database: &str, name: &str) -> String {
+    let table = glue.get_table().database_name(database).name(name).send().await.unwrap();
     let text = table.table().unwrap().view_original_text().unwrap().to_owned();
     let encoded = text.strip_prefix("/* Presto View: ").unwrap().strip_suffix(" */").unwrap();
     let document: serde_json::Value =
@@ -30,7 +31,7 @@ async fn view_text(glue: &aws_sdk_glue::Client, database: &str) -> String {
 }
 
 /// A bucket with 400 staged events over two hours, a Glue database, and (unless `view` is
-/// false) the view as the template creates it.
+/// false) the views as the template creates them.
 async fn lake(tag: &str, view: bool) -> (Config, S3Store, aws_sdk_glue::Client, Vec<String>) {
     let bucket = unique_bucket(tag);
     let config = Config::from_lookup(|name| match name {
@@ -48,8 +49,7 @@ async fn lake(tag: &str, view: bool) -> (Config, S3Store, aws_sdk_glue::Client, 
     glue.create_database().database_input(database).send().await.unwrap();
     if view {
         let publisher = GlueView { client: glue.clone(), database: config.glue_database.clone() };
-        let table = publisher.table_input(&view_sql(&CompactionState::default(), "")).unwrap();
-        glue.create_table().database_name(&config.glue_database).table_input(table).send().await.unwrap();
+        publisher.create_views().await.unwrap();
     }
     let start = loglake::function::now_ms() - 2 * 3_600_000;
     let mut ids = Vec::new();
@@ -86,9 +86,18 @@ async fn a_run_publishes_the_view_of_its_state_to_glue() {
     let staged = s3.list("staging/").await.unwrap();
     assert!(!staged.is_empty() && staged.iter().all(|key| state.consumed.contains_key(key)), "{staged:?}");
     assert_eq!(state.next_run, 1);
-    let sql = view_text(&glue, &config.glue_database).await;
+    let sql = view_text(&glue, &config.glue_database, VIEW_NAME).await;
     assert_eq!(sql, view_sql(&state, &readers.path_prefix));
     assert!(sql.contains("AS BIGINT), -1) < 1") && sql.contains("NOT EXISTS"), "{sql}");
+    // Each typed table's view too, with its own columns in Glue.
+    for table in TYPED_TABLES {
+        let name = typed_view_name(table);
+        let sql = view_text(&glue, &config.glue_database, &name).await;
+        assert_eq!(sql, typed_view_sql(table, &state, &readers.path_prefix), "{name}");
+        let stored = glue.get_table().database_name(&config.glue_database).name(&name).send().await.unwrap();
+        let columns = stored.table().unwrap().storage_descriptor().unwrap().columns();
+        assert_eq!(columns.len(), table.columns.len() + 16, "{name}: envelope, typed, attributes, dt, hour");
+    }
 
     let rows = read_bucket_table_with_pyarrow(&s3, &python, "logs").await;
     let mut seen: Vec<String> = rows.iter().map(|r| r["event_id"].as_str().unwrap().to_owned()).collect();

@@ -242,6 +242,12 @@ impl CuratedTable {
         }
     }
 
+    /// `(name, hive type)` of every column but the partitions: what its Glue `Columns` list.
+    pub fn hive_columns(self) -> Vec<(String, String)> {
+        let schema = self.schema();
+        schema.fields().iter().map(|f| (f.name().clone(), crate::lake::schema::hive_type(f.data_type()))).collect()
+    }
+
     /// The table a curated key is in, and its hour (`dt=…/hour=…`).
     pub fn of_key(key: &str) -> Option<(CuratedTable, String)> {
         CuratedTable::all().find_map(|table| partition_of(key, &table.prefix()).map(|hour| (table, hour)))
@@ -514,15 +520,15 @@ fn append(builder: &mut Builder, kind: Kind, values: &[Option<&str>]) -> Result<
 /// `logs`. `bucket` is checked: it reaches SQL text.
 ///
 /// [`athena_ddl`]: crate::lake::schema::athena_ddl
-pub fn typed_ddl(table: &TypedTable, bucket: &str) -> Result<String, String> {
+pub fn typed_ddl(table: &'static TypedTable, bucket: &str) -> Result<String, String> {
     crate::lake::schema::check_bucket_name(bucket)?;
     let location = format!("s3://{bucket}/{}/", table.name);
     Ok(crate::lake::schema::projected_table_ddl(table.name, &location, &hive_columns(table), true))
 }
 
 /// `(name, hive type)` of every column of a typed table: what its Glue `Columns` list.
-pub fn hive_columns(table: &TypedTable) -> Vec<(String, String)> {
-    table.schema().fields().iter().map(|f| (f.name().clone(), crate::lake::schema::hive_type(f.data_type()))).collect()
+pub fn hive_columns(table: &'static TypedTable) -> Vec<(String, String)> {
+    CuratedTable::Typed(table).hive_columns()
 }
 
 #[cfg(test)]

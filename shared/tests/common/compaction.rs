@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use loglake::compact::merge::MergeOptions;
 use loglake::compact::run::CompactOptions;
 use loglake::compact::state::CompactionState;
-use loglake::compact::view::{Readers, ViewPublisher, view_sql, visible_rows};
+use loglake::compact::view::{ReaderView, Readers, VIEW_NAME, ViewPublisher, view_sql, visible_rows};
 use loglake::config::PipelineConfig;
 use loglake::ingest::kinesis::{BatchOptions, KinesisEvent, ingest_kinesis_batch};
 use loglake::lake::storage::LocalStore;
@@ -65,7 +65,12 @@ impl RecordedView {
 
 #[async_trait]
 impl ViewPublisher for RecordedView {
-    async fn publish(&self, sql: &str) -> Result<(), String> {
+    async fn publish(&self, view: &ReaderView) -> Result<(), String> {
+        // `logs_all` only: the typed views are published after it, from the same state.
+        if view.name != VIEW_NAME {
+            return Ok(());
+        }
+        let sql = &view.sql;
         let mut published = self.published.lock().unwrap();
         if Some(*published) == self.fail_at {
             return Err("injected: Glue unavailable".into());
