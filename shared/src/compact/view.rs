@@ -26,7 +26,7 @@ use crate::lake::conform::reader_builder;
 use crate::lake::layout::{CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
 use crate::lake::schema::{Table, logs_schema, presto_type};
 use crate::lake::storage::ObjectStore;
-use crate::lake::typed::{CuratedTable, Kind, TYPED_TABLES, TypedTable, split_by_table};
+use crate::lake::typed::{CuratedTable, Kind, TYPED_TABLES, TypedTable, rows_for_table};
 
 /// The Glue / Athena name of the view.
 pub const VIEW_NAME: &str = "logs_all";
@@ -344,7 +344,7 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
             for batch in read_batches(store.get(&key).await?)? {
                 let batch = match (source, table) {
                     (CuratedTable::Logs, CuratedTable::Logs) if !state.typed_tables => batch,
-                    (CuratedTable::Logs, _) => match rows_of(&batch, table)? {
+                    (CuratedTable::Logs, _) => match rows_for_table(&batch, table).map_err(MergeError::from)? {
                         Some(rows) => rows,
                         None => continue,
                     },
@@ -365,7 +365,7 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
         for batch in read_batches(store.get(&key).await?)? {
             let batch = match table {
                 CuratedTable::Logs if !state.typed_tables => batch,
-                _ => match rows_of(&batch, table)? {
+                _ => match rows_for_table(&batch, table).map_err(MergeError::from)? {
                     Some(rows) => rows,
                     None => continue,
                 },
@@ -388,12 +388,6 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
         }
     }
     Ok(batches)
-}
-
-/// The rows of a `logs`-shaped batch that belong in `table`, as its rows.
-fn rows_of(batch: &RecordBatch, table: CuratedTable) -> Result<Option<RecordBatch>, MergeError> {
-    let parts = split_by_table(batch)?;
-    Ok(parts.into_iter().find(|(t, _)| *t == table).map(|(_, rows)| rows))
 }
 
 fn read_batches(body: Vec<u8>) -> Result<Vec<RecordBatch>, CompactError> {

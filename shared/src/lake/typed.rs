@@ -273,6 +273,25 @@ pub fn curated_hour_of(key: &str) -> Option<String> {
 /// Rows of `logs` (a staging file's, or a `logs` file's written before typed tables) split by
 /// the table they belong in: each typed format's rows as rows of its table, the rest as they are.
 pub fn split_by_table(batch: &RecordBatch) -> Result<Vec<(CuratedTable, RecordBatch)>, ArrowError> {
+    let tables = row_tables(batch)?;
+    if tables.iter().all(Option::is_none) {
+        return Ok(vec![(CuratedTable::Logs, batch.clone())]);
+    }
+    let mut out = Vec::new();
+    for table in CuratedTable::all() {
+        out.extend(rows_in(batch, &tables, table)?.map(|rows| (table, rows)));
+    }
+    Ok(out)
+}
+
+/// The rows of a `logs`-shaped batch that belong in `table`, as rows of `table` (`None`: no row
+/// does); only that table's rows are converted.
+pub fn rows_for_table(batch: &RecordBatch, table: CuratedTable) -> Result<Option<RecordBatch>, ArrowError> {
+    rows_in(batch, &row_tables(batch)?, table)
+}
+
+/// The typed table of each row of a `logs`-shaped batch (`None`: `logs`), by its `format`.
+fn row_tables(batch: &RecordBatch) -> Result<Vec<Option<&'static TypedTable>>, ArrowError> {
     let formats = batch
         .column_by_name("format")
         .and_then(|c| c.as_string_opt::<i32>())
@@ -281,27 +300,27 @@ pub fn split_by_table(batch: &RecordBatch) -> Result<Vec<(CuratedTable, RecordBa
         true => None,
         false => LineFormat::parse(formats.value(row)).and_then(table_of),
     };
-    if (0..batch.num_rows()).all(|row| table_of_row(row).is_none()) {
-        return Ok(vec![(CuratedTable::Logs, batch.clone())]);
+    Ok((0..batch.num_rows()).map(table_of_row).collect())
+}
+
+fn rows_in(
+    batch: &RecordBatch,
+    tables: &[Option<&'static TypedTable>],
+    table: CuratedTable,
+) -> Result<Option<RecordBatch>, ArrowError> {
+    let typed = match table {
+        CuratedTable::Logs => None,
+        CuratedTable::Typed(t) => Some(t.name),
+    };
+    let keep: arrow_array::BooleanArray = tables.iter().map(|t| Some(t.map(|t| t.name) == typed)).collect();
+    if keep.true_count() == 0 {
+        return Ok(None);
     }
-    let mut out = Vec::new();
-    for table in CuratedTable::all() {
-        let typed = match table {
-            CuratedTable::Logs => None,
-            CuratedTable::Typed(t) => Some(t),
-        };
-        let keep: arrow_array::BooleanArray =
-            (0..batch.num_rows()).map(|row| Some(table_of_row(row).map(|t| t.name) == typed.map(|t| t.name))).collect();
-        if keep.true_count() == 0 {
-            continue;
-        }
-        let rows = arrow_select::filter::filter_record_batch(batch, &keep)?;
-        out.push(match typed {
-            None => (table, rows),
-            Some(t) => (table, typed_batch(t, &rows)?),
-        });
-    }
-    Ok(out)
+    let rows = arrow_select::filter::filter_record_batch(batch, &keep)?;
+    Ok(Some(match table {
+        CuratedTable::Logs => rows,
+        CuratedTable::Typed(t) => typed_batch(t, &rows)?,
+    }))
 }
 
 /// What an envelope column of `logs` is called in a typed table whose own columns take its name.
