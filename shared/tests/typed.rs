@@ -192,6 +192,39 @@ fn events(prefix: &str, lines: &[&str]) -> Vec<(String, i64, String)> {
         .collect()
 }
 
+/// A local lake of its own, and compaction options for it (their spill directory kept with it).
+struct TestLake {
+    spill: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    store: LocalStore,
+    options: CompactOptions,
+    spill_dir: std::path::PathBuf,
+}
+
+fn test_lake() -> TestLake {
+    let spill = tempfile::tempdir().unwrap();
+    let (options, spill_dir) = options(spill.path());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    TestLake { spill, dir, store, options, spill_dir }
+}
+
+/// `options` on the clock of now: the objects' modification times are real.
+fn fresh(options: &CompactOptions) -> CompactOptions {
+    CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..options.clone() }
+}
+
+/// The `event_id` of every row of `batches`, sorted.
+fn event_ids(batches: &[RecordBatch]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for batch in batches {
+        let column = batch.column_by_name("event_id").unwrap().as_string::<i32>();
+        ids.extend(column.iter().map(|id| id.unwrap().to_owned()));
+    }
+    ids.sort();
+    ids
+}
+
 fn ids_in(rows: &[Value]) -> Vec<String> {
     let mut ids: Vec<String> = rows.iter().map(|r| r["event_id"].as_str().unwrap().to_owned()).collect();
     ids.sort();
@@ -203,10 +236,7 @@ fn ids_in(rows: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn compaction_writes_each_typed_format_to_its_table_once() {
     let Some(python) = common::compaction::python() else { return };
-    let spill = tempfile::tempdir().unwrap();
-    let (options, spill_dir) = options(spill.path());
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::new(dir.path());
+    let TestLake { spill: _spill, dir, store, options, spill_dir } = test_lake();
     let typed = CompactOptions { typed_tables: true, ..options };
 
     let flows = events("vpc", &[VPC, VPC_REJECT, VPC]);
@@ -215,7 +245,6 @@ async fn compaction_writes_each_typed_format_to_its_table_once() {
     ingest(&store, 2, "/mixed", &mixed).await;
     // The same payload delivered again (an upstream retry under another record).
     ingest(&store, 3, "/mixed", &mixed).await;
-    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
     let record = compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
     assert_eq!((record.rows_in, record.rows_out, record.duplicates), (11, 7, 4), "{record:?}");
 
@@ -267,11 +296,7 @@ async fn compaction_writes_each_typed_format_to_its_table_once() {
 #[tokio::test]
 async fn typed_tables_take_the_typed_rows_of_logs_files_written_before_them() {
     let Some(python) = common::compaction::python() else { return };
-    let spill = tempfile::tempdir().unwrap();
-    let (options, spill_dir) = options(spill.path());
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::new(dir.path());
-    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    let TestLake { spill: _spill, dir, store, options, spill_dir } = test_lake();
     ingest(&store, 1, "/vpc/flows", &events("vpc", &[VPC, VPC_REJECT])).await;
     ingest(&store, 2, "/app", &events("app", &["{\"msg\":\"a\"}"])).await;
     compact(&store, &local_readers(), &fresh(&options), &spill_dir).await.unwrap();
@@ -290,10 +315,7 @@ async fn typed_tables_take_the_typed_rows_of_logs_files_written_before_them() {
 /// `action` were new) merges with the new files; the column is null in its rows only.
 #[tokio::test]
 async fn a_typed_file_without_a_later_column_is_merged_with_it_null() {
-    let spill = tempfile::tempdir().unwrap();
-    let (options, spill_dir) = options(spill.path());
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::new(dir.path());
+    let TestLake { spill: _spill, dir: _dir, store, options, spill_dir } = test_lake();
     let ctx = context();
     let old = normalize_line(&ctx, "old-0".into(), Some(NOW - 3_600_000), VPC);
     let mut old = typed_batch(&VPC_FLOW_LOGS, &batch_of(&[old])).unwrap();
@@ -304,7 +326,6 @@ async fn a_typed_file_without_a_later_column_is_merged_with_it_null() {
     let hour = loglake::lake::layout::Partition::of(time, chrono_tz::UTC).path();
     let file = encode_batches(old.schema(), &[old]).unwrap();
     let typed = CompactOptions { typed_tables: true, delta_fraction: 0.0, ..options };
-    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
     ingest(&store, 1, "/vpc/flows", &events("new", &[VPC_REJECT])).await;
     compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
     // The old file joins the hour (a file not named by a run is visible), and the hour is merged again.
@@ -344,12 +365,8 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     use loglake::compact::state::load_state;
     use loglake::compact::view::{typed_view_sql, visible_rows_of};
     let Some(python) = common::compaction::python() else { return };
-    let spill = tempfile::tempdir().unwrap();
-    let (options, spill_dir) = options(spill.path());
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::new(dir.path());
+    let TestLake { spill: _spill, dir, store, options, spill_dir } = test_lake();
     let typed = CompactOptions { typed_tables: true, ..options };
-    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
     let table = CuratedTable::Typed(&VPC_FLOW_LOGS);
     // (event_id, bytes, dstport, action) of every visible row, sorted.
     let seen = |batches: Vec<RecordBatch>| {
@@ -407,17 +424,7 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     // Once the state has typed tables, `logs_all` leaves the flows, staged or not, to their view:
     // each record is in one view. (Before, `logs_all` read them from staging: `before_typed`.)
     assert!(state.typed_tables);
-    let logs_ids = |batches: Vec<RecordBatch>| {
-        let mut ids: Vec<String> = Vec::new();
-        for batch in batches {
-            ids.extend(
-                batch.column_by_name("event_id").unwrap().as_string::<i32>().iter().map(|i| i.unwrap().to_owned()),
-            );
-        }
-        ids.sort();
-        ids
-    };
-    assert_eq!(logs_ids(loglake::compact::view::visible_rows(&store).await.unwrap()), ["app-0"]);
+    assert_eq!(event_ids(&loglake::compact::view::visible_rows(&store).await.unwrap()), ["app-0"]);
     std::fs::write(dir.path().join("view.sql"), loglake::compact::view::view_sql(&state, "lake://")).unwrap();
     let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
     assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(["app-0"]), "logs_all on DuckDB");
@@ -432,11 +439,7 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     use loglake::compact::state::load_state;
     use loglake::compact::view::{typed_view_sql, view_sql, visible_rows, visible_rows_of};
     let Some(python) = common::compaction::python() else { return };
-    let spill = tempfile::tempdir().unwrap();
-    let (options, spill_dir) = options(spill.path());
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::new(dir.path());
-    let fresh = |o: &CompactOptions| CompactOptions { now_ms: loglake::function::now_ms() + 1_000, ..o.clone() };
+    let TestLake { spill: _spill, dir, store, options, spill_dir } = test_lake();
     // Hour A (09:00) and hour B (08:00), each with flows and an application log.
     let at = |prefix: &str, lines: &[&str], hours_ago: i64| {
         let mut events = events(prefix, lines);
@@ -460,25 +463,16 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     let read = |table: &str| ids_in(&loglake::testing::read_lake_table_with_pyarrow(dir.path(), &python, table));
     assert_eq!(read("vpc_flow_logs"), ["more-0", "vpc-b-0"]);
     assert_eq!(read("logs"), ["app-a-0", "app-b-0", "vpc-a-0", "vpc-a-1"], "hour A not merged again");
-    let ids = |batches: Vec<RecordBatch>| {
-        let mut ids: Vec<String> = Vec::new();
-        for batch in batches {
-            let column = batch.column_by_name("event_id").unwrap().as_string::<i32>().clone();
-            ids.extend(column.iter().map(|id| id.unwrap().to_owned()));
-        }
-        ids.sort();
-        ids
-    };
     let flows = ["more-0", "vpc-a-0", "vpc-a-1", "vpc-b-0"];
     let table = CuratedTable::Typed(&VPC_FLOW_LOGS);
-    assert_eq!(ids(visible_rows_of(&store, table).await.unwrap()), flows, "hour A's flows from `logs`");
+    assert_eq!(event_ids(&visible_rows_of(&store, table).await.unwrap()), flows, "hour A's flows from `logs`");
     // Hour A's flows delivered again: staged duplicates of rows in `logs`.
     ingest(&store, 6, "/vpc/flows", &flows_a).await;
 
     let state = load_state(&store).await.unwrap();
     assert_eq!((state.typed_tables, state.typed_from_run), (true, Some(record.run)));
-    assert_eq!(ids(visible_rows_of(&store, table).await.unwrap()), flows, "the typed view, in Rust");
-    assert_eq!(ids(visible_rows(&store).await.unwrap()), ["app-a-0", "app-b-0"], "logs_all, in Rust");
+    assert_eq!(event_ids(&visible_rows_of(&store, table).await.unwrap()), flows, "the typed view, in Rust");
+    assert_eq!(event_ids(&visible_rows(&store).await.unwrap()), ["app-a-0", "app-b-0"], "logs_all, in Rust");
     let rows = visible_rows_of(&store, table).await.unwrap();
     let reject = rows.iter().flat_map(|b| {
         let ids = b.column_by_name("event_id").unwrap().as_string::<i32>().clone();
