@@ -137,8 +137,6 @@ fn typed_template_resources() -> String {
             sql: typed_view_sql(table, &Default::default(), "s3://bucket/"),
         };
         let document = loglake::compact::view::presto_view_document(&view, "${LakeDatabase}");
-        let partitions = [("dt".to_owned(), "string".to_owned()), ("hour".to_owned(), "string".to_owned())];
-        let view_columns: Vec<(String, String)> = hive.into_iter().chain(partitions).collect();
         out.push_str(&format!(
             "  {id}AllView:
     Type: AWS::Glue::Table
@@ -166,7 +164,7 @@ fn typed_template_resources() -> String {
 {}
 ",
             view.name,
-            columns(&view_columns, "            ")
+            columns(&view.hive_columns(), "            ")
         ));
     }
     out

@@ -48,7 +48,12 @@ fn printed_typed_ddl_matches_the_typed_tables() {
     assert_eq!(statements.len(), loglake::lake::typed::TYPED_TABLES.len());
     for (table, statement) in loglake::lake::typed::TYPED_TABLES.iter().zip(statements) {
         let (table_ddl, view) = statement.split_once("CREATE OR REPLACE VIEW").unwrap();
-        assert_eq!(ddl_columns(table_ddl), loglake::lake::typed::hive_columns(table), "{}", table.name);
+        assert_eq!(
+            ddl_columns(table_ddl),
+            loglake::lake::typed::CuratedTable::Typed(table).hive_columns(),
+            "{}",
+            table.name
+        );
         assert!(table_ddl.contains(&format!("LOCATION 's3://example-lake/{}/'", table.name)));
         assert!(view.contains(&format!("\"{}_all\"", table.name)) && view.contains("UNION ALL"));
     }
@@ -101,7 +106,7 @@ fn template_glue_columns_match_the_arrow_schema() {
         }
         let typed = input["Name"].as_str().and_then(loglake::lake::typed::table_named);
         if let Some(typed) = typed {
-            assert_eq!(columns, loglake::lake::typed::hive_columns(typed), "{name:?}");
+            assert_eq!(columns, loglake::lake::typed::CuratedTable::Typed(typed).hive_columns(), "{name:?}");
             continue; // and the rest: tests/template.rs
         }
         tables += 1;

@@ -179,8 +179,7 @@ impl GlueView {
     pub fn table_input(&self, view: &ReaderView) -> Result<aws_sdk_glue::types::TableInput, String> {
         use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, TableInput};
         let mut columns = Vec::new();
-        let partitions = [("dt".to_owned(), "string".to_owned()), ("hour".to_owned(), "string".to_owned())];
-        for (name, hive_type) in view.table.hive_columns().into_iter().chain(partitions) {
+        for (name, hive_type) in view.hive_columns() {
             columns.push(Column::builder().name(name).r#type(hive_type).build().map_err(|e| e.to_string())?);
         }
         TableInput::builder()

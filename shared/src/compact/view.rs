@@ -24,7 +24,7 @@ use crate::compact::merge::MergeError;
 use crate::compact::state::{CompactError, CompactionState, load_state};
 use crate::lake::conform::reader_builder;
 use crate::lake::layout::{CURATED_RUN_OF_PATH_SQL, STAGING_PREFIX, partition_of};
-use crate::lake::schema::{Table, logs_schema, presto_type};
+use crate::lake::schema::{PARTITION_COLUMNS, Table, logs_schema, presto_type};
 use crate::lake::storage::ObjectStore;
 use crate::lake::typed::{CuratedTable, Kind, TYPED_TABLES, TypedTable, rows_for_table};
 
@@ -40,6 +40,14 @@ pub struct ReaderView {
     pub table: CuratedTable,
     /// Its `SELECT` ([`view_sql`], [`typed_view_sql`]).
     pub sql: String,
+}
+
+impl ReaderView {
+    /// `(name, hive type)` of its columns: its table's, then the partitions. What Glue lists.
+    pub fn hive_columns(&self) -> Vec<(String, String)> {
+        let partitions = PARTITION_COLUMNS.map(|name| (name.to_owned(), "string".to_owned()));
+        self.table.hive_columns().into_iter().chain(partitions).collect()
+    }
 }
 
 /// Every reader view of `state`, `logs_all` first: what a switch publishes. `path_prefix` turns a
@@ -309,7 +317,7 @@ pub fn presto_view_document(view: &ReaderView, database: &str) -> String {
         .fields()
         .iter()
         .map(|f| Column { name: f.name(), r#type: presto_type(f.data_type()) })
-        .chain(["dt", "hour"].map(|name| Column { name, r#type: "varchar".to_owned() }))
+        .chain(PARTITION_COLUMNS.map(|name| Column { name, r#type: "varchar".to_owned() }))
         .collect();
     let document = Document { original_sql: &view.sql, catalog: "awsdatacatalog", schema: database, columns };
     // Serializing strings cannot fail.

@@ -542,12 +542,8 @@ fn append(builder: &mut Builder, kind: Kind, values: &[Option<&str>]) -> Result<
 pub fn typed_ddl(table: &'static TypedTable, bucket: &str) -> Result<String, String> {
     crate::lake::schema::check_bucket_name(bucket)?;
     let location = format!("s3://{bucket}/{}/", table.name);
-    Ok(crate::lake::schema::projected_table_ddl(table.name, &location, &hive_columns(table), true))
-}
-
-/// `(name, hive type)` of every column of a typed table: what its Glue `Columns` list.
-pub fn hive_columns(table: &'static TypedTable) -> Vec<(String, String)> {
-    CuratedTable::Typed(table).hive_columns()
+    let columns = CuratedTable::Typed(table).hive_columns();
+    Ok(crate::lake::schema::projected_table_ddl(table.name, &location, &columns, true))
 }
 
 #[cfg(test)]
@@ -568,7 +564,11 @@ mod tests {
             assert_eq!(names.len(), count, "{}", table.name);
             assert_eq!(table_of(table.format), Some(*table));
             assert_eq!(table_named(table.name), Some(*table));
-            assert!(hive_columns(table).iter().all(|(_, t)| !t.contains("unsupported")), "{}", table.name);
+            assert!(
+                CuratedTable::Typed(table).hive_columns().iter().all(|(_, t)| !t.contains("unsupported")),
+                "{}",
+                table.name
+            );
         }
         // The flow's account and region take the AWS names; the envelope's are renamed.
         let vpc = VPC_FLOW_LOGS.schema();
