@@ -71,10 +71,31 @@ async fn the_typed_tables_and_their_views_are_queried_like_athenas() {
     // The curated table alone holds only what was compacted.
     let curated = engine.run("SELECT count(*) AS n FROM vpc_flow_logs").await.unwrap();
     assert!(pretty(&curated.batches).contains("| 3 |"), "{}", pretty(&curated.batches));
-    // CloudTrail's user identity is a struct, read by field as in the AWS samples. (With a filter
-    // on another column beside it, DataFusion 55 fails to plan the view: a known gap, in
-    // docs/typed-layout.md.)
-    let calls = engine.run("SELECT useridentity.arn AS arn, eventname FROM cloudtrail_logs_all").await.unwrap();
+    // `loglake cost` prices a query over each side of the lake: the same view over the curated
+    // tables alone, or over staging alone.
+    for (source, flows) in [(Source::CuratedOnly, 3), (Source::StagingOnly, 1), (Source::Lake, 4)] {
+        let engine = Engine::open(dir.path(), source).await.unwrap();
+        let counted = engine.run("SELECT count(*) AS n FROM vpc_flow_logs_all").await.unwrap();
+        let text = pretty(&counted.batches);
+        assert!(text.contains(&format!("| {flows} |")), "{source:?}: {text}");
+    }
+    // CloudTrail's user identity is a struct, read by field as in the AWS samples, beside a
+    // filter on another column. (DataFusion 55's leaf-expression pushdown failed to plan this
+    // through the view, or returned no row: the engine turns those two rules off.)
+    let calls = engine
+        .run(
+            "SELECT useridentity.arn AS arn, eventname FROM cloudtrail_logs_all WHERE eventsource = 's3.amazonaws.com'",
+        )
+        .await
+        .unwrap();
     let text = pretty(&calls.batches);
     assert!(text.contains("arn:aws:iam::123456789012:user/alice") && text.contains("PutObject"), "{text}");
+    // `logs_all` is every log: the flows too, once each. A compacted flow's fields are in the
+    // typed columns only; the staged one's are still in its attributes too.
+    let every = engine
+        .run("SELECT format, count(*) AS n, count(element_at(attributes, 'bytes')) AS b FROM logs_all WHERE format = 'vpc_flow' GROUP BY format")
+        .await
+        .unwrap();
+    let text = pretty(&every.batches);
+    assert!(text.contains("| vpc_flow | 4 | 1 |"), "{text}");
 }
