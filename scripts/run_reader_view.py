@@ -1,7 +1,8 @@
 """Runs the `logs_all` view text loglake publishes for Athena, on DuckDB, over local lakes.
 
 Usage: run_reader_view.py LAKE_DIR...  Each LAKE_DIR holds `view.sql` (the view's SELECT, made with
-the path prefix `lake://`) and the lake's `logs/` and `staging/logs/` files. Prints one JSON object:
+the path prefix `lake://`) and the lake's files: `logs/`, `staging/logs/` and, once typed tables
+are on, the typed tables' (`vpc_flow_logs/` …), which `logs_all` reads too. Prints one JSON object:
 {LAKE_DIR: sorted event ids the view returns, duplicates kept}.
 
        run_reader_view.py --typed TABLE COLUMNS LAKE_DIR  A typed table's view (`vpc_flow_logs_all`
@@ -12,6 +13,7 @@ The tables get Athena's shape: Hive partition columns `dt` and `hour` as strings
 pseudo-column "$path" (here `lake://` + the object key, as Athena's is `s3://bucket/` + key).
 """
 import json
+import re
 import pathlib
 import sys
 
@@ -35,19 +37,28 @@ def table(con, root, name, prefix):
     return True
 
 
+def register(con, root, sql):
+    """Every table `sql` reads (`FROM "name"`), over its files; False if none has any. A table
+    without files is an empty one with the columns of one that has: the view reads only the
+    envelope columns (or their `source_` names) of a table it has no files of."""
+    names = sorted(set(re.findall(r'FROM "(\w+)"', sql)))
+    present = [n for n in names if table(con, root, n, "staging/logs" if n == "logs_staging" else n)]
+    if not present:
+        return False
+    for name in names:
+        if name not in present:
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM {present[0]} LIMIT 0")
+            for column in ("account_id", "region", "source_account_id", "source_region"):
+                con.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+    return True
+
+
 def view_rows(lake, sql, columns="event_id"):
     """The rows `sql` (the view's SELECT) returns over the lake's files, as a list of tuples."""
     root = pathlib.Path(lake).resolve()
     con = duckdb.connect()
-    has_logs = table(con, root, "logs", "logs")
-    has_staging = table(con, root, "logs_staging", "staging/logs")
-    if not (has_logs or has_staging):
+    if not register(con, root, sql):
         return []
-    # An empty table still needs its columns: take them from the other one.
-    if not has_logs:
-        con.execute("CREATE TABLE logs AS SELECT * FROM logs_staging LIMIT 0")
-    if not has_staging:
-        con.execute("CREATE TABLE logs_staging AS SELECT * FROM logs LIMIT 0")
     return con.execute(f"SELECT {columns} FROM ({sql}) AS logs_all").fetchall()
 
 
@@ -55,11 +66,9 @@ def typed_rows(table_name, columns, lake):
     root = pathlib.Path(lake).resolve()
     con = duckdb.connect()
     sql = (root / "view.sql").read_text(encoding="utf-8").replace("element_at(", "map_extract_value(")
-    assert table(con, root, table_name, table_name), f"no {table_name} files"
-    assert table(con, root, "logs_staging", "staging/logs"), "no staging files"
+    assert (root / table_name).is_dir(), f"no {table_name} files"
     # `logs` files written before typed tables may hold the table's rows: the view reads them.
-    if not table(con, root, "logs", "logs"):
-        con.execute("CREATE TABLE logs AS SELECT * FROM logs_staging LIMIT 0")
+    assert register(con, root, sql), "no files"
     rows = con.execute(f"SELECT {columns} FROM ({sql}) AS v ORDER BY 1").fetchall()
     return [list(r) for r in rows]
 

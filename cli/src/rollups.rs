@@ -7,8 +7,9 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use chrono::Utc;
 use loglake::lake::encode::encode_batches;
-use loglake::lake::layout::{CURATED_PREFIX, STAGING_PREFIX, SUMMARIES_PREFIX, summary_key};
+use loglake::lake::layout::{STAGING_PREFIX, SUMMARIES_PREFIX, summary_key};
 use loglake::lake::storage::{LocalStore, ObjectStore};
+use loglake::lake::typed::CuratedTable;
 use loglake::rollup::query_file::{QueryFile, Window, WindowBounds, shipped};
 use loglake::rollup::runs::{QueryRun, RunState, athena_cost_usd};
 
@@ -71,9 +72,11 @@ pub fn partition_zone() -> Result<chrono_tz::Tz> {
 pub async fn data_hours(store: &LocalStore) -> Result<Vec<WindowBounds>> {
     let zone = partition_zone()?;
     let mut hours = BTreeMap::new();
-    for prefix in [CURATED_PREFIX, STAGING_PREFIX] {
-        for key in store.list(prefix).await? {
-            if let Some(hour) = WindowBounds::hour_of_key(&key, prefix, zone) {
+    // Every curated table (an hour of VPC flows alone is only in `vpc_flow_logs/`), and staging.
+    let prefixes = CuratedTable::all().map(|table| table.prefix()).chain([STAGING_PREFIX.to_owned()]);
+    for prefix in prefixes {
+        for key in store.list(&prefix).await? {
+            if let Some(hour) = WindowBounds::hour_of_key(&key, &prefix, zone) {
                 hours.insert(hour.start, hour);
             }
         }

@@ -204,6 +204,8 @@ struct TestLake {
 fn test_lake() -> TestLake {
     let spill = tempfile::tempdir().unwrap();
     let (options, spill_dir) = options(spill.path());
+    // A lake written before typed tables: each test turns them on when it means to.
+    let options = CompactOptions { typed_tables: false, ..options };
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::new(dir.path());
     TestLake { spill, dir, store, options, spill_dir }
@@ -421,19 +423,21 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     let rows: Vec<(String, i64, i32, String)> = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rows, expected, "the view text on DuckDB");
 
-    // Once the state has typed tables, `logs_all` leaves the flows, staged or not, to their view:
-    // each record is in one view. (Before, `logs_all` read them from staging: `before_typed`.)
-    assert!(state.typed_tables);
-    assert_eq!(event_ids(&loglake::compact::view::visible_rows(&store).await.unwrap()), ["app-0"]);
+    // `logs_all` is every log: with typed tables on, it reads the flows from their table (and
+    // staging), each once, beside the other logs.
+    assert!(state.typed_tables());
+    let mut every: Vec<String> = expected.iter().map(|row| row.0.clone()).chain(["app-0".to_owned()]).collect();
+    every.sort();
+    assert_eq!(event_ids(&loglake::compact::view::visible_rows(&store).await.unwrap()), every);
     std::fs::write(dir.path().join("view.sql"), loglake::compact::view::view_sql(&state, "lake://")).unwrap();
     let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
-    assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(["app-0"]), "logs_all on DuckDB");
+    assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(every), "logs_all on DuckDB");
 }
 
 /// Typed tables may be turned on at any time: an hour compacted before keeps its flows in `logs`
 /// until it is merged again, and the typed view reads them there, once, with a redelivery of
-/// them hidden; `logs_all` no longer shows them. Before the fix the view read only its own table
-/// and staging: the flows of such an hour were in no typed view.
+/// them hidden; `logs_all` shows every record once, from whichever table holds it. Before the fix
+/// the view read only its own table and staging: the flows of such an hour were in no typed view.
 #[tokio::test]
 async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     use loglake::compact::state::load_state;
@@ -470,9 +474,10 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     ingest(&store, 6, "/vpc/flows", &flows_a).await;
 
     let state = load_state(&store).await.unwrap();
-    assert_eq!((state.typed_tables, state.typed_from_run), (true, Some(record.run)));
+    assert_eq!(state.typed_from_run, Some(record.run));
     assert_eq!(event_ids(&visible_rows_of(&store, table).await.unwrap()), flows, "the typed view, in Rust");
-    assert_eq!(event_ids(&visible_rows(&store).await.unwrap()), ["app-a-0", "app-b-0"], "logs_all, in Rust");
+    let every = ["app-a-0", "app-b-0", "more-0", "vpc-a-0", "vpc-a-1", "vpc-b-0"];
+    assert_eq!(event_ids(&visible_rows(&store).await.unwrap()), every, "logs_all, in Rust");
     let rows = visible_rows_of(&store, table).await.unwrap();
     let reject = rows.iter().flat_map(|b| {
         let ids = b.column_by_name("event_id").unwrap().as_string::<i32>().clone();
@@ -499,5 +504,5 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     assert!(rows.contains(&("vpc-a-1".to_owned(), 3389)));
     std::fs::write(dir.path().join("view.sql"), view_sql(&state, "lake://")).unwrap();
     let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
-    assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(["app-a-0", "app-b-0"]), "logs_all on DuckDB");
+    assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(every), "logs_all on DuckDB");
 }

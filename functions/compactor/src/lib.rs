@@ -162,7 +162,7 @@ would show again before they are deleted",
             delta_fraction: self.delta_percent as f64 / 100.0,
             unit_bytes: self.max_input_mb << 20,
             unit_invoker: self.unit_invoker.clone(),
-            typed_tables: false,
+            typed_tables: true,
         }
     }
 }

@@ -81,8 +81,9 @@ pub struct CompactOptions {
     /// process, one after another.
     pub unit_invoker: Option<UnitInvokerRef>,
     /// Rows of the typed formats (VPC flow, ALB, CloudTrail) go to their typed tables
-    /// ([`crate::lake::typed`]) rather than `logs`. Off until the reader views, the local engine
-    /// and the rollups read those tables (issue 18); the functions do not set it yet.
+    /// ([`crate::lake::typed`]) rather than `logs`, from this run on and for good (the state
+    /// keeps it). On in the functions and the CLI; off only to stand for a lake written before
+    /// typed tables existed.
     pub typed_tables: bool,
 }
 
@@ -147,7 +148,7 @@ impl CompactOptions {
             delta_fraction: DEFAULT_DELTA_FRACTION,
             unit_bytes: u64::MAX,
             unit_invoker: None,
-            typed_tables: false,
+            typed_tables: true,
         }
     }
 }
@@ -366,7 +367,7 @@ async fn run_holding(
             ..options.merge.clone()
         },
         // Once on, for good: readers' views follow the state.
-        typed_tables: options.typed_tables || state.typed_tables,
+        typed_tables: options.typed_tables || state.typed_tables(),
         ..options.clone()
     };
     // Units run elsewhere write only while the lease, as last renewed, has time left.
@@ -501,8 +502,7 @@ async fn run_holding(
 
     // 4. The switch.
     state.next_run = run + 1;
-    if hour_options.typed_tables && !state.typed_tables {
-        state.typed_tables = true;
+    if hour_options.typed_tables && !state.typed_tables() {
         state.typed_from_run = Some(run);
     }
     state.writing.clear();

@@ -39,15 +39,11 @@ pub struct CompactionState {
     /// Hours compacted within the retry horizon, until when (ms since the epoch): their staging
     /// rows are hidden where a visible curated row has the same `log_group` and `event_id`.
     pub deduplicated: BTreeMap<String, i64>,
-    /// The rows of the typed formats go to the typed tables ([`crate::lake::typed`]), not `logs`:
-    /// set by the switch of the first run with typed tables, and kept, so that every later run
-    /// and every reader view follows it (`logs_all` then leaves those formats' staging rows to
-    /// the typed views).
-    pub typed_tables: bool,
-    /// The first run with typed tables: `logs` files of earlier runs may still hold the typed
-    /// formats' rows (the typed views read them there, `logs_all` leaves them out), and files of
-    /// later runs never do. `None` with `typed_tables` (a state written before this field): any
-    /// run may.
+    /// The first run with typed tables ([`crate::lake::typed`]), set by its switch and kept: from
+    /// it on, the rows of the typed formats go to their typed tables, not `logs`, in every run
+    /// and every reader view (`logs_all` leaves those formats to the typed views). `logs` files
+    /// of earlier runs may still hold such rows (the typed views read them there); files of
+    /// later runs never do.
     pub typed_from_run: Option<u64>,
 }
 
@@ -75,6 +71,11 @@ fn keys_or_deadlines<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
 }
 
 impl CompactionState {
+    /// Whether typed tables are on: since [`CompactionState::typed_from_run`].
+    pub fn typed_tables(&self) -> bool {
+        self.typed_from_run.is_some()
+    }
+
     /// The file-name part that marks the files of the run in progress.
     pub fn pending_run_marker(&self) -> String {
         curated_run_marker(self.next_run)

@@ -209,24 +209,21 @@ fn run_before_sql(alias: &str, run: u64) -> String {
 /// A typed table's records are in its own files, and also in the `logs` files of runs before
 /// typed tables were on (an hour not merged since keeps them there): its view reads both, its
 /// typed columns converted from `attributes` in the second, so that a lake may turn typed tables
-/// on at any time and lose no record from any view. With typed tables on, `logs_all` leaves the
-/// typed formats out of both `logs` and staging: each record is in one view.
+/// on at any time and lose no record from any view. `logs_all` is every log: with typed tables on
+/// it reads the typed tables too, as `logs` rows. Each record is in `logs_all` once, and, if its
+/// format has a table, in that table's view once.
 fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&str>) -> String {
     let names: Vec<String> = table.schema().fields().iter().map(|f| format!("\"{}\"", f.name())).collect();
     let partitions = ["dt", "hour"].map(|name| format!("\"{name}\""));
     let columns = names.iter().chain(&partitions).cloned().collect::<Vec<_>>().join(", ");
     let (curated, staging, logs) = (table.name(), Table::Staging.name(), CuratedTable::Logs.name());
-    let typed_formats: Vec<String> = TYPED_TABLES.iter().map(|t| literal(t.format.as_str())).collect();
     // The rows of `logs` and staging that belong in this view (`alias` the relation's).
     let of_view = |alias: &str| match table {
         CuratedTable::Typed(typed) => Some(format!("{alias}\"format\" = {}", literal(typed.format.as_str()))),
-        CuratedTable::Logs if state.typed_tables => {
-            Some(format!("{alias}\"format\" NOT IN ({})", typed_formats.join(", ")))
-        }
         CuratedTable::Logs => None,
     };
     // `logs` files that may hold a typed table's rows: every one before typed tables were on.
-    let logs_before = state.typed_tables.then_some(state.typed_from_run).flatten();
+    let logs_before = state.typed_from_run;
     // A logs-shaped relation aliased `s`, read as this view's columns.
     let converted_columns = match table {
         CuratedTable::Logs => columns.clone(),
@@ -238,30 +235,39 @@ fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&st
         }
     };
 
-    let mut own = Vec::new();
-    own.extend(curated_visible_sql(state, "", path_prefix));
-    if matches!(table, CuratedTable::Logs) {
-        own.extend(of_view(""));
-    }
-    let mut sql = format!("SELECT {columns} FROM \"{curated}\"");
-    if !own.is_empty() {
-        sql.push_str(&format!(" WHERE {}", own.join(" AND ")));
-    }
+    let visible = curated_visible_sql(state, "", path_prefix).map(|v| format!(" WHERE {v}")).unwrap_or_default();
+    let mut arms = vec![format!("SELECT {columns} FROM \"{curated}\"{visible}")];
     // Each curated table this view's records may be in, with the condition on its rows (`c`).
     let mut holders = vec![(curated, Vec::new())];
+    // `logs_all` is every log: with typed tables on, the typed tables' rows too, as `logs` rows
+    // (the envelope, and the attributes no typed column holds).
+    if table == CuratedTable::Logs && state.typed_tables() {
+        for typed in TYPED_TABLES {
+            let envelope: Vec<String> = logs_schema()
+                .fields()
+                .iter()
+                .map(|f| format!("\"{}\" AS \"{}\"", typed.envelope_name(f.name()), f.name()))
+                .chain(partitions.iter().cloned())
+                .collect();
+            arms.push(format!("SELECT {} FROM \"{}\"{visible}", envelope.join(", "), typed.name));
+            holders.push((typed.name, Vec::new()));
+        }
+    }
     if let CuratedTable::Typed(_) = table {
         let mut old: Vec<String> = of_view("s.").into_iter().collect();
         old.extend(curated_visible_sql(state, "s.", path_prefix));
-        let mut bound = Vec::new();
+        // Only its format's rows of `logs` can be a staging row's earlier copy: the condition
+        // lets row-group statistics on `format` skip the rest.
+        let mut bound: Vec<String> = of_view("c.").into_iter().collect();
         if let (Some(run), Some(_)) = (logs_before, path_prefix) {
             old.push(run_before_sql("s.", run));
             bound.push(run_before_sql("c.", run));
         }
-        sql.push_str(&format!("\nUNION ALL\nSELECT {converted_columns} FROM \"{logs}\" s WHERE {}", old.join(" AND ")));
+        arms.push(format!("SELECT {converted_columns} FROM \"{logs}\" s WHERE {}", old.join(" AND ")));
         holders.push((logs, bound));
     }
 
-    sql.push_str(&format!("\nUNION ALL\nSELECT {converted_columns} FROM \"{staging}\" s"));
+    let mut staging_arm = format!("SELECT {converted_columns} FROM \"{staging}\" s");
     let mut conditions: Vec<String> = of_view("s.").into_iter().collect();
     let days = state.deduplicated_days();
     if !days.is_empty() {
@@ -283,9 +289,10 @@ AND c.\"log_group\" = s.\"log_group\" AND c.\"event_id\" = s.\"event_id\" AND ({
         }
     }
     if !conditions.is_empty() {
-        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        staging_arm.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
-    sql
+    arms.push(staging_arm);
+    arms.join("\nUNION ALL\n")
 }
 
 /// Glue's `ViewOriginalText` for an Athena view: the Presto view document, base64-encoded.
@@ -329,8 +336,9 @@ pub async fn visible_rows(store: &dyn ObjectStore) -> Result<Vec<RecordBatch>, C
     visible_rows_of(store, CuratedTable::Logs).await
 }
 
-/// [`visible_rows`] of any table: for a typed table, its curated files and the staging rows of
-/// its format, converted as the compactor converts them.
+/// [`visible_rows`] of any table: for a typed table, its curated files, the rows of its format in
+/// `logs` files, and its format's staging rows, converted as the compactor converts them. For
+/// `logs` (every log), the typed tables' rows too, as `logs` rows.
 pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Result<Vec<RecordBatch>, CompactError> {
     let state = load_state(store).await?;
     let deduplicated = state.deduplicated_hours();
@@ -339,8 +347,12 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
     // As the SQL view: a typed table's rows are in its files and in `logs` files written before
     // typed tables; with typed tables on, `logs` rows of the typed formats are not `logs_all`'s.
     let mut sources = vec![table];
-    if let CuratedTable::Typed(_) = table {
-        sources.push(CuratedTable::Logs);
+    match table {
+        CuratedTable::Typed(_) => sources.push(CuratedTable::Logs),
+        CuratedTable::Logs if state.typed_tables() => {
+            sources.extend(TYPED_TABLES.iter().map(|t| CuratedTable::Typed(t)))
+        }
+        CuratedTable::Logs => {}
     }
     for source in sources {
         let prefix = source.prefix();
@@ -351,11 +363,15 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
             let hour = partition_of(&key, &prefix);
             for batch in read_batches(store.get(&key).await?)? {
                 let batch = match (source, table) {
-                    (CuratedTable::Logs, CuratedTable::Logs) if !state.typed_tables => batch,
-                    (CuratedTable::Logs, _) => match rows_for_table(&batch, table).map_err(MergeError::from)? {
-                        Some(rows) => rows,
-                        None => continue,
-                    },
+                    (CuratedTable::Logs, CuratedTable::Typed(_)) => {
+                        match rows_for_table(&batch, table).map_err(MergeError::from)? {
+                            Some(rows) => rows,
+                            None => continue,
+                        }
+                    }
+                    (CuratedTable::Typed(typed), CuratedTable::Logs) => {
+                        typed.logs_rows(&batch).map_err(MergeError::from)?
+                    }
                     _ => batch,
                 };
                 if let Some(hour) = hour.as_ref().filter(|h| deduplicated.contains(h.as_str())) {
@@ -372,8 +388,8 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
         let Some(hour) = partition_of(&key, STAGING_PREFIX) else { continue };
         for batch in read_batches(store.get(&key).await?)? {
             let batch = match table {
-                CuratedTable::Logs if !state.typed_tables => batch,
-                _ => match rows_for_table(&batch, table).map_err(MergeError::from)? {
+                CuratedTable::Logs => batch,
+                CuratedTable::Typed(_) => match rows_for_table(&batch, table).map_err(MergeError::from)? {
                     Some(rows) => rows,
                     None => continue,
                 },

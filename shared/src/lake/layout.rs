@@ -9,7 +9,7 @@
 //! staging/logs/dt=YYYY-MM-DD/hour=HH/firehose-<slug>-<hash>.parquet              firehose-transform, directly
 //! staging/logs/dt=YYYY-MM-DD/hour=HH/s3-<source bucket slug>-<hash>.parquet    ingest-s3: lines of the log objects of other buckets
 //! logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                               compactor: curated, sorted
-//! vpc_flow_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                      compactor: typed tables (lake::typed), when on
+//! vpc_flow_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                      compactor: typed tables (lake::typed)
 //! alb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                           (docs/typed-layout.md)
 //! cloudtrail_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! _loglake/compaction/state.json                                                 compaction state: what readers must not see

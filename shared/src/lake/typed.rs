@@ -352,6 +352,21 @@ impl TypedTable {
         }
     }
 
+    /// A batch of this table as `logs` rows: the envelope under its `logs` names, and the
+    /// attributes no typed column holds (the typed values are this table's alone).
+    pub fn logs_rows(&self, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+        let logs = logs_schema();
+        let columns = logs
+            .fields()
+            .iter()
+            .map(|f| {
+                let name = self.envelope_name(f.name());
+                batch.column_by_name(&name).cloned().ok_or_else(|| ArrowError::SchemaError(format!("no column {name}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        RecordBatch::try_new(logs, columns)
+    }
+
     /// The Arrow schema of the table's files: the envelope, the typed columns, `attributes`.
     pub fn schema(&self) -> SchemaRef {
         static SCHEMAS: OnceLock<Vec<SchemaRef>> = OnceLock::new();
