@@ -4,6 +4,7 @@
 -- HTTP requests per ALB target group and per API Gateway route for one hour: status classes
 -- and latency percentiles (ALB: request + target + response processing time, without the -1
 -- of a request no target answered; API Gateway: responseLatency, else integrationLatency).
+-- ALB requests come from the typed columns of alb_logs_all; API Gateway's from logs_all.
 SELECT
     format,
     target,
@@ -17,19 +18,15 @@ SELECT
     CAST(approx_percentile(latency_ms, 0.99) AS DOUBLE) AS p99_latency_ms
 FROM (
     SELECT
-        format,
-        coalesce(element_at(attributes, 'target_group_arn'), '-') AS target,
-        TRY_CAST(element_at(attributes, 'elb_status_code') AS BIGINT) AS status,
+        'alb' AS format,
+        coalesce(target_group_arn, '-') AS target,
+        CAST(elb_status_code AS BIGINT) AS status,
         CASE
-            WHEN TRY_CAST(element_at(attributes, 'request_processing_time') AS DOUBLE) >= 0
-                AND TRY_CAST(element_at(attributes, 'target_processing_time') AS DOUBLE) >= 0
-                AND TRY_CAST(element_at(attributes, 'response_processing_time') AS DOUBLE) >= 0
-            THEN 1000 * (TRY_CAST(element_at(attributes, 'request_processing_time') AS DOUBLE)
-                + TRY_CAST(element_at(attributes, 'target_processing_time') AS DOUBLE)
-                + TRY_CAST(element_at(attributes, 'response_processing_time') AS DOUBLE))
+            WHEN request_processing_time >= 0 AND target_processing_time >= 0 AND response_processing_time >= 0
+            THEN 1000 * (request_processing_time + target_processing_time + response_processing_time)
         END AS latency_ms
-    FROM logs_all
-    WHERE dt = {{dt}} AND hour = {{hour}} AND format = 'alb'
+    FROM alb_logs_all
+    WHERE dt = {{dt}} AND hour = {{hour}}
     UNION ALL
     SELECT
         format,
