@@ -357,3 +357,7 @@ pub fn pretty(batches: &[RecordBatch]) -> String {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "aws_samples_tests.rs"]
+mod aws_samples_tests;

@@ -1,0 +1,261 @@
+//! The AWS documentation's sample queries for ALB access logs, VPC flow logs and CloudTrail, run
+//! on the local engine with only the table name changed (and a `dt` filter where the sample
+//! filters on its own date partition), against a brute-force computation over the parsed records
+//! of a twin lake without typed tables (their attributes, read through the compaction state's
+//! rules in Rust, not DataFusion).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray, MapArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use loglake::compact::run::{CompactOptions, compact};
+use loglake::compact::view::{local_readers, visible_rows};
+use loglake::config::PipelineConfig;
+use loglake::ingest::cloudwatch::{StoredLogEvent, ingest_log_events};
+use loglake::ingest::report::IngestReport;
+use loglake::lake::storage::LocalStore;
+use loglake::testing::Rng;
+
+use crate::engine::{Engine, Source};
+
+const T0: i64 = 1_795_161_600_000; // 2026-11-20T08:00:00Z
+
+fn alb_line(rng: &mut Rng, i: usize) -> String {
+    let verb = ["GET", "POST"][rng.below(2)];
+    let client = format!("192.168.1.{}", 1 + rng.below(4));
+    let status = [200, 200, 302, 404, 500, 503][rng.below(6)];
+    // Seven Safari users: the sample's LIMIT 10 returns them all.
+    let agent = if i.is_multiple_of(9) && i < 63 {
+        "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15"
+    } else {
+        "curl/8.4.0"
+    };
+    format!(
+        "https 2026-11-20T08:{:02}:{:02}.000000Z app/shop/50dc6c495c0c9188 {client}:2817 10.0.0.1:80 0.001 0.002 0.000 {status} {status} 34 366 \
+\"{verb} https://shop.example.org:443/item/{i} HTTP/1.1\" \"{agent}\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 \
+arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/shop/73e2d6bc24d8a067 \"Root=1-58337281-1d84f3d73c47ec4e58577259\" \
+\"shop.example.org\" \"-\" 1 2026-11-20T08:00:00.000000Z \"forward\" \"-\" \"-\" \"10.0.0.1:80\" \"{status}\" \"-\" \"-\"",
+        i / 60,
+        i % 60
+    )
+}
+
+fn vpc_line(rng: &mut Rng, i: usize) -> String {
+    let dst = format!("10.1.0.{}", 1 + rng.below(6));
+    let port = [443, 443, 22, 80][rng.below(4)];
+    let action = if rng.below(5) == 0 { "REJECT" } else { "ACCEPT" };
+    let start = T0 / 1000 + i as i64;
+    format!(
+        "2 123456789010 eni-1235b8ca123456789 10.0.0.{} {dst} 40{:03} {port} 6 {} {} {start} {} {action} OK",
+        1 + rng.below(9),
+        i % 1000,
+        1 + rng.below(90),
+        100 + rng.below(9_000),
+        start + 60
+    )
+}
+
+fn trail_line(rng: &mut Rng, i: usize) -> String {
+    let anonymous = rng.below(3) == 0;
+    let identity = if anonymous {
+        r#"{"type":"AWSAccount","principalId":"","accountId":"anonymous"}"#.to_owned()
+    } else {
+        r#"{"type":"IAMUser","principalId":"AIDA1","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","userName":"alice"}"#.to_owned()
+    };
+    let (source, name) =
+        [("s3.amazonaws.com", "GetObject"), ("s3.amazonaws.com", "PutObject"), ("iam.amazonaws.com", "ListUsers")]
+            [rng.below(3)];
+    let bucket = ["shop-assets", "shop-logs"][rng.below(2)];
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{identity},"eventTime":"2026-11-20T08:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.{}","userAgent":"aws-cli/2.13","requestParameters":{{"bucketName":"{bucket}","key":"k{i}"}},"requestID":"R{i}","eventID":"e-{i}","eventType":"AwsApiCall","recipientAccountId":"123456789012"}}"#,
+        i / 60,
+        i % 60,
+        1 + rng.below(20)
+    )
+}
+
+/// Makes the `i`-th line of a log.
+type LineMaker = fn(&mut Rng, usize) -> String;
+
+/// The three logs, the first 80% compacted (with or without typed tables) and the rest, with a
+/// redelivery of some compacted records, still in staging.
+async fn build_lake(lake: &Path, typed_tables: bool) {
+    let store = LocalStore::new(lake);
+    let mut rng = Rng(0x5eed);
+    let groups: [(&str, LineMaker, usize); 3] =
+        [("/alb/shop", alb_line, 120), ("/vpc/flows", vpc_line, 300), ("/trail/org", trail_line, 90)];
+    let mut late = Vec::new();
+    for (group, line, count) in groups {
+        let events: Vec<StoredLogEvent> = (0..count)
+            .map(|i| StoredLogEvent {
+                id: format!("{:056}", i),
+                log_stream: "s1".into(),
+                timestamp_ms: T0 + i as i64 * 1_000,
+                message: line(&mut rng, i),
+            })
+            .collect();
+        let cut = count * 4 / 5;
+        ingest(&store, group, &events[..cut]).await;
+        late.push((group, events[cut - 10..].to_vec()));
+    }
+    let spill = lake.join("spill");
+    let options =
+        CompactOptions { typed_tables, ..CompactOptions::for_local_lake(loglake::function::now_ms() + 1_000, "test") };
+    compact(&store, &local_readers(), &options, &spill).await.unwrap();
+    for (group, events) in late {
+        ingest(&store, group, &events).await;
+    }
+}
+
+async fn ingest(store: &LocalStore, group: &str, events: &[StoredLogEvent]) {
+    let mut report = IngestReport::default();
+    ingest_log_events("123456789012", group, events, &PipelineConfig::default(), T0 + 600_000, store, &mut report)
+        .await
+        .unwrap();
+    assert!(report.dead_letters.is_empty(), "{:?}", report.dead_letters);
+}
+
+/// A parsed record as the brute force sees it: its format, id and attributes.
+struct Record {
+    format: String,
+    event_id: String,
+    attributes: BTreeMap<String, String>,
+}
+
+impl Record {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).map(String::as_str)
+    }
+    fn number(&self, key: &str) -> i64 {
+        self.get(key).unwrap().parse().unwrap()
+    }
+}
+
+async fn records(lake: &Path) -> Vec<Record> {
+    let mut out = Vec::new();
+    for batch in visible_rows(&LocalStore::new(lake)).await.unwrap() {
+        let formats = batch.column_by_name("format").unwrap().as_string::<i32>().clone();
+        let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>().clone();
+        let maps = batch.column_by_name("attributes").unwrap().as_any().downcast_ref::<MapArray>().unwrap().clone();
+        for row in 0..batch.num_rows() {
+            let entries = maps.value(row);
+            let (keys, values) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
+            let attributes = (0..keys.len())
+                .filter(|&i| values.is_valid(i))
+                .map(|i| (keys.value(i).to_owned(), values.value(i).to_owned()))
+                .collect();
+            out.push(Record { format: formats.value(row).to_owned(), event_id: ids.value(row).to_owned(), attributes });
+        }
+    }
+    out
+}
+
+/// The column `name` of a result, each value as text (null: None).
+fn texts(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let column = cast(batch.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();
+        let column = column.as_string::<i32>();
+        out.extend((0..column.len()).map(|i| column.is_valid(i).then(|| column.value(i).to_owned())));
+    }
+    out
+}
+
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_sample_queries_equal_a_brute_force_computation() {
+    let reference = tempfile::tempdir().unwrap();
+    build_lake(reference.path(), false).await;
+    let all = records(reference.path()).await;
+    let of = |format: &str| all.iter().filter(|r| r.format == format).collect::<Vec<_>>();
+    let (alb, vpc, trail) = (of("alb"), of("vpc_flow"), of("cloudtrail"));
+    assert_eq!((alb.len(), vpc.len(), trail.len()), (120, 300, 90), "each record once");
+
+    for typed_tables in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        build_lake(dir.path(), typed_tables).await;
+        let engine = Engine::open(dir.path(), Source::Lake).await.unwrap();
+        let run = |sql: &'static str| {
+            let engine = &engine;
+            async move { engine.run(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:#}")).batches }
+        };
+        let context = format!("typed tables {typed_tables}");
+
+        // ALB: "counts the number of HTTP GET requests received by the load balancer grouped by the
+        // client IP address".
+        let got = run("SELECT COUNT(request_verb) AS count, request_verb, client_ip FROM alb_logs_all GROUP BY request_verb, client_ip LIMIT 100;").await;
+        let got: BTreeMap<(String, String), String> = texts(&got, "request_verb")
+            .iter()
+            .zip(texts(&got, "client_ip"))
+            .zip(texts(&got, "count"))
+            .map(|((verb, ip), n)| ((text(verb), text(&ip)), text(&n)))
+            .collect();
+        let mut want: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for r in &alb {
+            *want.entry((r.get("http_method").unwrap().into(), r.get("client_ip").unwrap().into())).or_default() += 1;
+        }
+        let want: BTreeMap<_, _> = want.into_iter().map(|(k, n)| (k, n.to_string())).collect();
+        assert_eq!(got, want, "ALB requests by verb and client, {context}");
+
+        // ALB: "the URLs visited by Safari browser users".
+        let got = run("SELECT request_url FROM alb_logs_all WHERE user_agent LIKE '%Safari%' LIMIT 10;").await;
+        let got: BTreeSet<String> = texts(&got, "request_url").iter().map(text).collect();
+        let want: BTreeSet<String> = alb
+            .iter()
+            .filter(|r| r.get("user_agent").unwrap().contains("Safari"))
+            .map(|r| r.get("url").unwrap().to_owned())
+            .collect();
+        assert_eq!((got.len(), &got), (7, &want), "ALB Safari URLs, {context}");
+
+        // ALB: "records that have ELB status code values greater than or equal to 500".
+        let got = run("SELECT * FROM alb_logs_all WHERE elb_status_code >= 500").await;
+        let got: BTreeSet<String> = texts(&got, "event_id").iter().map(text).collect();
+        let want: BTreeSet<String> =
+            alb.iter().filter(|r| r.number("elb_status_code") >= 500).map(|r| r.event_id.clone()).collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "ALB 5xx, {context}");
+
+        // VPC: "which one of your servers is receiving the highest number of HTTPS requests"
+        // (the sample's `date > current_date - interval '7' day` is `dt = …` here).
+        let got = run("SELECT SUM(packets) AS packetcount, dstaddr FROM vpc_flow_logs_all WHERE dstport = 443 AND dt = '2026-11-20' GROUP BY dstaddr ORDER BY packetcount DESC LIMIT 10;").await;
+        let got: Vec<(String, i64)> = texts(&got, "dstaddr")
+            .iter()
+            .zip(texts(&got, "packetcount"))
+            .map(|(addr, n)| (text(addr), text(&n).parse().unwrap()))
+            .collect();
+        let mut want: BTreeMap<String, i64> = BTreeMap::new();
+        for r in vpc.iter().filter(|r| r.number("dst_port") == 443) {
+            *want.entry(r.get("dst_addr").unwrap().into()).or_default() += r.number("packets");
+        }
+        assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "ordered by packets: {got:?}");
+        assert_eq!(got.into_iter().collect::<BTreeMap<_, _>>(), want, "VPC HTTPS packets by server, {context}");
+
+        // CloudTrail: anonymous (unauthenticated) S3 requests, with the struct fields.
+        let got = run("SELECT * FROM cloudtrail_logs_all WHERE eventsource = 's3.amazonaws.com' AND eventname in ('GetObject') AND useridentity.accountid = 'anonymous' AND useridentity.arn IS NULL AND requestparameters LIKE '%shop-assets%';").await;
+        let got: BTreeSet<String> = texts(&got, "event_id").iter().map(text).collect();
+        let want: BTreeSet<String> = trail
+            .iter()
+            .filter(|r| {
+                r.get("event_source") == Some("s3.amazonaws.com")
+                    && r.get("event_name") == Some("GetObject")
+                    && r.get("user_identity_account_id") == Some("anonymous")
+                    && r.get("user_identity_arn").is_none()
+                    && r.get("request_parameters").unwrap().contains("shop-assets")
+            })
+            .map(|r| r.event_id.clone())
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "CloudTrail anonymous S3 reads, {context}");
+
+        // CloudTrail: who called what, by the user identity's ARN.
+        let got =
+            run("SELECT useridentity.arn, eventname, sourceipaddress, eventtime FROM cloudtrail_logs_all LIMIT 100;")
+                .await;
+        assert_eq!(texts(&got, "eventname").len(), trail.len(), "every call, {context}");
+    }
+}
