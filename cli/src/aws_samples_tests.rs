@@ -140,12 +140,7 @@ async fn records(lake: &Path) -> Vec<Record> {
         let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>().clone();
         let maps = batch.column_by_name("attributes").unwrap().as_any().downcast_ref::<MapArray>().unwrap().clone();
         for row in 0..batch.num_rows() {
-            let entries = maps.value(row);
-            let (keys, values) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
-            let attributes = (0..keys.len())
-                .filter(|&i| values.is_valid(i))
-                .map(|i| (keys.value(i).to_owned(), values.value(i).to_owned()))
-                .collect();
+            let attributes = loglake::testing::attributes_of(&maps, row);
             out.push(Record { format: formats.value(row).to_owned(), event_id: ids.value(row).to_owned(), attributes });
         }
     }

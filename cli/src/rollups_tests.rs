@@ -156,12 +156,7 @@ async fn rows(lake: &Path) -> Vec<Row> {
             .clone();
         let maps = batch.column_by_name("attributes").unwrap().as_any().downcast_ref::<MapArray>().unwrap().clone();
         for row in 0..batch.num_rows() {
-            let entries = maps.value(row);
-            let (keys, values) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
-            let attributes = (0..keys.len())
-                .filter(|&i| values.is_valid(i))
-                .map(|i| (keys.value(i).to_owned(), values.value(i).to_owned()))
-                .collect();
+            let attributes = loglake::testing::attributes_of(&maps, row);
             let time = chrono::DateTime::from_timestamp_millis(times.value(row)).unwrap();
             out.push(Row {
                 dt: time.format("%Y-%m-%d").to_string(),

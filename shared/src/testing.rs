@@ -17,6 +17,19 @@ pub fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<>
     move |name| settings.get(name).cloned()
 }
 
+/// The entries of row `row` of an `attributes` column, null values left out: what a brute force
+/// over records reads.
+pub fn attributes_of(maps: &arrow_array::MapArray, row: usize) -> std::collections::BTreeMap<String, String> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    let entries = maps.value(row);
+    let (keys, values) = (entries.column(0).as_string::<i32>(), entries.column(1).as_string::<i32>());
+    (0..keys.len())
+        .filter(|&i| values.is_valid(i))
+        .map(|i| (keys.value(i).to_owned(), values.value(i).to_owned()))
+        .collect()
+}
+
 /// xorshift64*: deterministic pseudo-random input, so that a failure reproduces.
 pub struct Rng(pub u64);
 
