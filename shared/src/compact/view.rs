@@ -347,7 +347,8 @@ pub async fn visible_rows_of(store: &dyn ObjectStore, table: CuratedTable) -> Re
     let mut batches = Vec::new();
     let mut curated_ids: HashSet<(String, String, String)> = HashSet::new();
     // As the SQL view: a typed table's rows are in its files and in `logs` files written before
-    // typed tables; with typed tables on, `logs` rows of the typed formats are not `logs_all`'s.
+    // typed tables; with typed tables on, `logs_all` reads every table, the typed ones as `logs`
+    // rows.
     let mut sources = vec![table];
     match table {
         CuratedTable::Typed(_) => sources.push(CuratedTable::Logs),
