@@ -415,16 +415,13 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     // Typed tables from the first run: no `logs` file holds a flow, and the view reads none.
     assert_eq!(state.typed_from_run, Some(0));
     assert!(!sql.contains("FROM \"logs\""), "{sql}");
-    std::fs::write(dir.path().join("view.sql"), sql).unwrap();
-    let script = loglake::testing::repo_root().join("scripts/run_reader_view.py");
-    let output = std::process::Command::new(&python)
-        .arg(script)
-        .args(["--typed", "vpc_flow_logs", "event_id, bytes, dstport, action"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let rows: Vec<(String, i64, i32, String)> = serde_json::from_slice(&output.stdout).unwrap();
+    let rows: Vec<(String, i64, i32, String)> = common::compaction::run_typed_view_on_duckdb(
+        &python,
+        dir.path(),
+        &sql,
+        "vpc_flow_logs",
+        "event_id, bytes, dstport, action",
+    );
     assert_eq!(rows, expected, "the view text on DuckDB");
 
     // `logs_all` is every log: with typed tables on, it reads the flows from their table (and
@@ -493,16 +490,8 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     // The same views as Athena's text, on DuckDB.
     let sql = typed_view_sql(&VPC_FLOW_LOGS, &state, "lake://");
     assert!(sql.contains(&format!("-1) < {}", record.run)), "only logs files of earlier runs: {sql}");
-    std::fs::write(dir.path().join("view.sql"), sql).unwrap();
-    let script = loglake::testing::repo_root().join("scripts/run_reader_view.py");
-    let output = std::process::Command::new(&python)
-        .arg(script)
-        .args(["--typed", "vpc_flow_logs", "event_id, dstport"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let rows: Vec<(String, i32)> = serde_json::from_slice(&output.stdout).unwrap();
+    let rows: Vec<(String, i32)> =
+        common::compaction::run_typed_view_on_duckdb(&python, dir.path(), &sql, "vpc_flow_logs", "event_id, dstport");
     let seen: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(seen, flows, "the typed view on DuckDB");
     assert!(rows.contains(&("vpc-a-1".to_owned(), 3389)));

@@ -190,6 +190,23 @@ pub fn python() -> Option<String> {
     }
 }
 
+/// Runs a typed view's text `sql` on DuckDB over the lake in `dir` (its `table/`, `logs/` and
+/// staging files): the rows of `columns`, sorted by the first.
+pub fn run_typed_view_on_duckdb<T: serde::de::DeserializeOwned>(
+    python: &str,
+    dir: &std::path::Path,
+    sql: &str,
+    table: &str,
+    columns: &str,
+) -> Vec<T> {
+    std::fs::write(dir.join("view.sql"), sql).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run_reader_view.py");
+    let output =
+        std::process::Command::new(python).arg(script).args(["--typed", table, columns]).arg(dir).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// Runs each snapshot's view text on DuckDB: the event ids it returns, by snapshot.
 pub fn run_views_on_duckdb(python: &str, snapshots: &[PathBuf]) -> serde_json::Map<String, serde_json::Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run_reader_view.py");
