@@ -1,8 +1,8 @@
 //! compactor: an EventBridge schedule runs one compaction of the lake's staging files into the
 //! curated `logs` table (see docs/compaction-design.md). The run is the shared crate's
-//! [`loglake::compact::run`]; this crate reads its settings, publishes the reader views (`logs_all`
-//! and the typed tables' `<table>_all`) to Glue for Athena ([`GlueView`]); a failed run is a `Loglake.CompactionError`. The same binary,
-//! deployed a second time, merges one unit of a large hour per invocation ([`handle_unit`]), which
+//! [`loglake::compact::run`]; this crate reads its settings, publishes the reader views
+//! (`logs_all` and the typed tables' `<table>_all`) to Glue for Athena ([`GlueView`]); a failed
+//! run is a `Loglake.CompactionError`. The same binary, deployed a second time, merges one unit of a large hour per invocation ([`handle_unit`]), which
 //! a run invokes through [`units::LambdaUnits`].
 
 use aws_sdk_glue::error::DisplayErrorContext;

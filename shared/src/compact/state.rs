@@ -40,8 +40,8 @@ pub struct CompactionState {
     /// rows are hidden where a visible curated row has the same `log_group` and `event_id`.
     pub deduplicated: BTreeMap<String, i64>,
     /// The first run with typed tables ([`crate::lake::typed`]), set by its switch and kept: from
-    /// it on, the rows of the typed formats go to their typed tables, not `logs`, in every run
-    /// and every reader view (`logs_all` leaves those formats to the typed views). `logs` files
+    /// it on, the rows of the typed formats go to their typed tables, not `logs`, in every run,
+    /// and the reader views read them there (`logs_all` as `logs` rows). `logs` files
     /// of earlier runs may still hold such rows (the typed views read them there); files of
     /// later runs never do.
     pub typed_from_run: Option<u64>,
