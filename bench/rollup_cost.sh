@@ -4,8 +4,7 @@
 # a lake of realistic size, measured in this one run.
 #   EVENTS (default 250) CloudWatch payloads of LINES (default 2000) lines, every kind of log the
 #   rollups read (bench/gen_workload.py --mix services), ingested through the real handler. A
-#   payload must land whole: at the CLI's 128 MB an input holds at most 65,536 attributes
-#   (shared/src/decode/bounds.rs), about 2,000 ALB lines; the bench stops if one is a dead letter.
+#   payload must land whole (shared/src/decode/bounds.rs): the bench stops if one is a dead letter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}

@@ -1,7 +1,8 @@
 //! Peak memory of the worst inputs under the bounds of a 128 MB function: the KPL aggregate bomb
 //! (refused at 8 MiB), and the largest inputs the bounds accept — one Kinesis record whose
 //! CloudWatch Logs payload decodes to nearly 8 MiB, with 16,000 events (the lines bound is
-//! 16,384) of four attributes each (64,000; the bound is 65,536), or with 4,000 longer events.
+//! 16,384) of four attributes each (64,000), or with 4,000 longer events; and one at the
+//! attributes bound (524,288): 16,000 events of 32 attributes of one character each.
 //! An input the old bound accepted (16 MiB, no bound on lines) is measured too.
 //! Each batch goes through
 //! `ingest_kinesis_batch` into a local lake, in a process of its own. Prints the peak resident
@@ -62,10 +63,17 @@ fn main() {
         let pad = "p".repeat(pad);
         gzip(&payload((0..n).map(|i| format!(r#"{{"a":"{pad}","b":{i},"c":"x"}}"#))))
     };
+    // 31 one-character fields plus the envelope attribute: 32 attributes an event.
+    let wide_events = |n: usize| {
+        let fields: Vec<String> = (0..31).map(|k| format!(r#""k{k}":"v""#)).collect();
+        let line = format!("{{{}}}", fields.join(","));
+        gzip(&payload((0..n).map(|_| line.clone())))
+    };
     let cases = [
         ("KPL aggregate bomb (64 x 6 MiB members in 1 MiB)", 128, kpl::aggregate("bomb", &members)),
         ("many events (16,000 events, 64,000 attributes)", 128, events(16_000, 430)),
         ("long events (4,000 events, 16,000 attributes)", 128, events(4_000, 1_900)),
+        ("many attributes (16,000 events, 512,000 attributes)", 128, wide_events(16_000)),
         ("the old default's largest (65,000 events, 260,000 attributes)", 2048, events(65_000, 150)),
     ];
     let config = PipelineConfig::default();

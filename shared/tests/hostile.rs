@@ -175,3 +175,51 @@ async fn records_and_attributes_past_their_bounds_refuse_the_payload_while_it_is
     let report = ingest_cloudwatch_data(&encode_data(&payload_json(&wide[..40])), &config, NOW, &store).await.unwrap();
     assert_eq!((report.records, report.dead_letters.len()), (40, 0));
 }
+
+/// As many lines as one PutLogEvents call may hold: 10,000 events and 1 MiB, each event counted
+/// as its message plus 26 bytes. `line(i)` is the i-th; every line has the same length.
+fn full_put_log_events_call(line: impl Fn(usize) -> String) -> Vec<String> {
+    let count = (1_048_576 / (line(0).len() + 26)).min(10_000);
+    (0..count).map(line).collect()
+}
+
+#[tokio::test]
+async fn full_payloads_of_the_densest_aws_service_logs_land_within_the_smallest_functions_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path());
+    let config = PipelineConfig::default();
+    assert_eq!(config.bounds, InputBounds::for_memory_mb(128));
+    // VPC flow logs: the most attributes per byte of the AWS service logs, 15 a line. The old
+    // bound (512 attributes per MB, 65,536 here) refused a full payload of them. ALB lines: the
+    // most attributes per line.
+    let vpc = |i: usize| {
+        format!(
+            "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 2{i:04} 22 6 20 4249 1795168200 1795168260 ACCEPT OK"
+        )
+    };
+    let alb = |i: usize| {
+        format!(
+            r#"https 2026-11-20T09:30:00.123456Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2026-11-20T09:29:59.975000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234a{i:05}"#
+        )
+    };
+    // Whether the old bound refused the payload: the VPC one is as dense as the test means.
+    let payloads = [("vpc", full_put_log_events_call(vpc), true), ("alb", full_put_log_events_call(alb), false)];
+    for (name, messages, old_refused) in payloads {
+        let payload = payload_json(&messages);
+        let report = ingest_cloudwatch_data(&encode_data(&payload), &config, NOW, &store).await.unwrap();
+        assert_eq!(report.dead_letters.len(), 0, "{name}: {:?}", report.dead_letters);
+        assert_eq!(report.records, messages.len(), "{name}");
+        let old = PipelineConfig { bounds: InputBounds { attributes: 65_536, ..config.bounds }, ..config.clone() };
+        let report = ingest_cloudwatch_data(&encode_data(&payload), &old, NOW, &store).await.unwrap();
+        assert_eq!(report.dead_letters.len() == 1, old_refused, "{name}: {:?}", report.dead_letters);
+    }
+    // A Kinesis record of 1 MiB of flow log lines, as an agent sends them: one input.
+    let count = 1_048_576 / (vpc(0).len() + 1);
+    let lines: String = (0..count).map(|i| vpc(i % 10_000) + "\n").collect();
+    assert!(lines.len() <= 1 << 20);
+    let report =
+        ingest_kinesis_batch(&kinesis_event(&[lines.into_bytes()]), &config, NOW, &store, &BatchOptions::default())
+            .await;
+    assert_eq!(dead_letter_kinds(&report), Vec::<&str>::new());
+    assert_eq!(report.ingest.records, count);
+}

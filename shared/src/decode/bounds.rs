@@ -7,7 +7,7 @@
 //! batch lands.
 //!
 //! The defaults scale with the function's memory ([`InputBounds::for_memory_mb`]): at 128 MB an
-//! input may decode to 8 MiB, hold 16,384 lines or records and 65,536 attributes.
+//! input may decode to 8 MiB, hold 16,384 lines or records and 524,288 attributes.
 
 /// Memory the bounds assume when the function's is unknown (the CLI, tests): the smallest
 /// ingest function's.
@@ -25,15 +25,24 @@ pub struct InputBounds {
 }
 
 impl InputBounds {
-    /// Bounds for a function of `memory_mb`: decoded bytes 1/16 of the memory, 128 lines and 512
-    /// attributes per MB. An input at the bounds costs about six times its decoded bytes at the
-    /// peak (its text, its events, its records, their Parquet encoding: 60 MB for 8 MiB of 16,000
-    /// events, shared/benches/hostile.rs), which leaves a 128 MB function room for its runtime.
-    /// Legitimate input is well inside: CloudWatch Logs sends at most 10,000 events and 1 MB per
-    /// PutLogEvents call, and a Kinesis record is at most 1 MiB.
+    /// Bounds for a function of `memory_mb`: decoded bytes 1/16 of the memory, 128 lines and
+    /// 4,096 attributes per MB.
+    ///
+    /// Legitimate input must be well inside them at the smallest function. A CloudWatch Logs
+    /// payload holds what one PutLogEvents call may: 10,000 events, 1 MiB of text. Its densest
+    /// AWS service log is VPC flow logs, about 15 attributes per 110-byte line (8,000 lines and
+    /// 120,000 attributes in 1 MiB); ALB lines have 30 each. A Kinesis record is at most 1 MiB.
+    /// The attributes bound is one per 16 decoded bytes of the byte bound: 1 MiB of attributes of
+    /// 4 bytes each fits twice. (It was 512 per MB, which refused a full payload of VPC flow logs
+    /// or ALB lines at 128 and 256 MB.)
+    ///
+    /// An input at the bounds costs about six times its decoded bytes at the peak (its text, its
+    /// events, its records, their Parquet encoding), and an input at the attribute bound with tiny
+    /// attributes less: shared/benches/hostile.rs measures both inside a 128 MB function's
+    /// memory with room for its runtime.
     pub fn for_memory_mb(memory_mb: usize) -> InputBounds {
         let mb = memory_mb.max(DEFAULT_MEMORY_MB);
-        InputBounds { decoded_bytes: mb / 16 * 1024 * 1024, lines: mb * 128, attributes: mb * 512 }
+        InputBounds { decoded_bytes: mb / 16 * 1024 * 1024, lines: mb * 128, attributes: mb * 4096 }
     }
 
     /// The running totals of one input against these bounds.
@@ -119,7 +128,7 @@ mod tests {
     #[test]
     fn bounds_scale_with_memory_and_never_fall_below_the_smallest_function() {
         let small = InputBounds::for_memory_mb(128);
-        assert_eq!(small, InputBounds { decoded_bytes: 8 << 20, lines: 16_384, attributes: 65_536 });
+        assert_eq!(small, InputBounds { decoded_bytes: 8 << 20, lines: 16_384, attributes: 524_288 });
         assert_eq!(InputBounds::for_memory_mb(0), small);
         let large = InputBounds::for_memory_mb(1024);
         assert_eq!(large.decoded_bytes, 64 << 20);
