@@ -171,3 +171,50 @@ fn a_compressed_spill_merges_the_same_records_on_less_disk() {
     assert_eq!(compressed, expected);
     assert!(compressed_bytes * 2 < plain_bytes, "{compressed_bytes} compressed, {plain_bytes} plain");
 }
+
+/// Copies of one record that came by different paths (`source`) keep the same one whatever
+/// order they arrived in, in one file or in files of their own: the one whose source sorts
+/// first. Before, the first copy in file and sort order won, so a replay in another order could
+/// show another `source` (the replay test found it).
+#[test]
+fn copies_by_different_paths_keep_the_same_one_in_any_arrival_order() {
+    let sources = ["kinesis", "firehose", "cloudwatch"];
+    let contexts: Vec<LineContext<'_>> = sources
+        .iter()
+        .map(|source| LineContext {
+            source,
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            log_group: Cow::Borrowed("/app"),
+            log_stream: "s".into(),
+            ingest_time_ms: NOW,
+            max_event_time_skew_secs: 3600,
+            envelope: vec![],
+            line_format: &loglake::parse::line::LineFormatChoice::Auto,
+        })
+        .collect();
+    let copies: Vec<_> =
+        contexts.iter().map(|ctx| normalize_line(ctx, Cow::Borrowed("id-1"), Some(NOW - 1000), "m")).collect();
+    let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    for order in orders {
+        for one_file in [true, false] {
+            let spill = tempfile::tempdir().unwrap();
+            // A tiny budget: each file is a sorted run of its own.
+            let options = MergeOptions { memory_budget_bytes: 1, ..MergeOptions::default() };
+            let mut runs = RunWriter::new(spill.path(), options);
+            let arrived: Vec<_> = order.iter().map(|&i| &copies[i]).collect();
+            if one_file {
+                runs.add_file(encode_parquet(&arrived, 1).unwrap()).unwrap();
+            } else {
+                for copy in arrived {
+                    runs.add_file(encode_parquet(&[copy], 1).unwrap()).unwrap();
+                }
+            }
+            let mut merger = runs.finish().unwrap();
+            let batch = merger.next_batch().unwrap().unwrap();
+            let kept: Vec<&str> = batch.column_by_name("source").unwrap().as_string::<i32>().iter().flatten().collect();
+            assert_eq!(kept, ["cloudwatch"], "arrival order {order:?}, one file: {one_file}");
+            assert_eq!(merger.stats().duplicates, 2);
+        }
+    }
+}

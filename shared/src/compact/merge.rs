@@ -8,9 +8,11 @@
 //! not on the size of the input. A record delivered twice has the same id, time and group — the same sort
 //! key — so its copies are adjacent in this order and only the first is kept.
 
+use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_ord::sort::{SortColumn, lexsort_to_indices};
 use arrow_row::{OwnedRow, RowConverter, Rows, SortField};
@@ -49,6 +51,13 @@ fn spill_properties(options: &MergeOptions) -> WriterProperties {
 /// time first, the VPC rollups read 4.6x more of the curated hour than of raw staging), and
 /// the columns that repeat within a group compress better.
 pub const SORT_COLUMNS: [&str; 3] = ["log_group", "event_time", "event_id"];
+
+/// Which copy of a record is kept: the one whose `source` sorts first. Copies of a record that
+/// came by one path are equal but for their arrival time; by two paths (a stream read by both
+/// ingest-kinesis and Firehose), `source` tells them apart. Choosing by it, not by the order
+/// files were listed or rows were sorted in, makes what readers see the same however often and
+/// in whatever order the copies arrived.
+const COPY_ORDER_COLUMN: &str = "source";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -282,13 +291,17 @@ impl<'d> RunWriter<'d> {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(spill_properties(&self.options)))?;
         let all = arrow_select::concat::concat_batches(&schema, &batches)?;
         drop(batches);
-        let columns = SORT_COLUMNS
+        let mut columns = SORT_COLUMNS
             .iter()
             .map(|name| {
                 let values = all.column_by_name(name).cloned().ok_or(MergeError::MissingColumn(name))?;
                 Ok(SortColumn { values, options: None })
             })
             .collect::<Result<Vec<_>, MergeError>>()?;
+        // Copies of a record next to each other, the one to keep first.
+        columns.extend(
+            all.column_by_name(COPY_ORDER_COLUMN).map(|values| SortColumn { values: values.clone(), options: None }),
+        );
         let order = lexsort_to_indices(&columns, None)?;
         for start in (0..all.num_rows()).step_by(self.options.batch_rows) {
             let len = self.options.batch_rows.min(all.num_rows() - start);
@@ -476,6 +489,12 @@ impl Merger {
         &self.stats
     }
 
+    /// The value that decides which copy of a record is kept ([`COPY_ORDER_COLUMN`]).
+    fn copy_order(&self, run: &Run) -> Option<&str> {
+        let column = self.sources[run.source].column_by_name(COPY_ORDER_COLUMN)?.as_string_opt::<i32>()?;
+        column.is_valid(run.at).then(|| column.value(run.at))
+    }
+
     /// The next merged batch, or none when every run is done.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, MergeError> {
         let mut picked: Vec<(usize, usize)> = Vec::with_capacity(self.batch_rows);
@@ -486,7 +505,12 @@ impl Merger {
                 let Some(run) = run else { continue };
                 let better = match best.and_then(|b| self.runs[b].as_ref()) {
                     None => true,
-                    Some(current) => run.rows.row(run.at) < current.rows.row(current.at),
+                    Some(current) => match run.rows.row(run.at).cmp(&current.rows.row(current.at)) {
+                        Ordering::Less => true,
+                        // Two copies of a record: the one to keep comes first.
+                        Ordering::Equal => self.copy_order(run) < self.copy_order(current),
+                        Ordering::Greater => false,
+                    },
                 };
                 if better {
                     best = Some(i);
