@@ -413,7 +413,7 @@ async fn the_typed_view_sees_each_record_once_before_and_after_compaction() {
     let state = load_state(&store).await.unwrap();
     let sql = typed_view_sql(&VPC_FLOW_LOGS, &state, "lake://");
     // Typed tables from the first run: no `logs` file holds a flow, and the view reads none.
-    assert_eq!(state.typed_from_run, Some(0));
+    assert_eq!(state.typed_table_from_run(&VPC_FLOW_LOGS), Some(0));
     assert!(!sql.contains("FROM \"logs\""), "{sql}");
     let rows: Vec<(String, i64, i32, String)> = common::compaction::run_typed_view_on_duckdb(
         &python,
@@ -475,7 +475,7 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     ingest(&store, 6, "/vpc/flows", &flows_a).await;
 
     let state = load_state(&store).await.unwrap();
-    assert_eq!(state.typed_from_run, Some(record.run));
+    assert_eq!(state.typed_table_from_run(&VPC_FLOW_LOGS), Some(record.run));
     assert_eq!(event_ids(&visible_rows_of(&store, table).await.unwrap()), flows, "the typed view, in Rust");
     let every = ["app-a-0", "app-b-0", "more-0", "vpc-a-0", "vpc-a-1", "vpc-b-0"];
     assert_eq!(event_ids(&visible_rows(&store).await.unwrap()), every, "logs_all, in Rust");

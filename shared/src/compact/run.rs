@@ -39,7 +39,7 @@ use crate::compact::view::Readers;
 use crate::lake::encode::curated_writer_properties;
 use crate::lake::layout::{STAGING_PREFIX, compaction_run_key, compaction_set_aside_key, curated_run_of, partition_of};
 use crate::lake::storage::{ListedObject, ObjectStore};
-use crate::lake::typed::{CuratedTable, curated_hour_of};
+use crate::lake::typed::{CuratedTable, TYPED_TABLES, curated_hour_of};
 
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
@@ -502,8 +502,10 @@ async fn run_holding(
 
     // 4. The switch.
     state.next_run = run + 1;
-    if hour_options.typed_tables && !state.typed_tables() {
-        state.typed_from_run = Some(run);
+    if hour_options.typed_tables {
+        for table in TYPED_TABLES {
+            state.typed_from_run.entry(table.name.to_owned()).or_insert(run);
+        }
     }
     state.writing.clear();
     state.suspect_hours.retain(|hour| !record.hours.contains(hour));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::compact::merge::MergeError;
 use crate::lake::layout::{COMPACTION_STATE_KEY, curated_run_marker, curated_run_of};
 use crate::lake::storage::{Expected, ObjectStore, StorageError, Version};
-use crate::lake::typed::CuratedTable;
+use crate::lake::typed::{CuratedTable, TypedTable};
 use crate::metrics::{Measurement, Metric};
 
 /// What readers must not see, and how far runs have got.
@@ -39,12 +39,14 @@ pub struct CompactionState {
     /// Hours compacted within the retry horizon, until when (ms since the epoch): their staging
     /// rows are hidden where a visible curated row has the same `log_group` and `event_id`.
     pub deduplicated: BTreeMap<String, i64>,
-    /// The first run with typed tables ([`crate::lake::typed`]), set by its switch and kept: from
-    /// it on, the rows of the typed formats go to their typed tables, not `logs`, in every run,
-    /// and the reader views read them there (`logs_all` as `logs` rows). `logs` files
-    /// of earlier runs may still hold such rows (the typed views read them there); files of
-    /// later runs never do.
-    pub typed_from_run: Option<u64>,
+    /// For each typed table ([`crate::lake::typed`]), the first run that wrote its rows to it,
+    /// set by that run's switch and kept: from it on, that table's rows go to it, not `logs`, in
+    /// every run. `logs` files of earlier runs may still hold such rows (the table's view reads
+    /// them there); files of later runs never do. A table added to loglake later starts at the
+    /// first run after the upgrade; until then it has no entry, and its view reads every `logs`
+    /// file. (States written when typed tables began hold one run for the tables of then.)
+    #[serde(deserialize_with = "runs_per_table")]
+    pub typed_from_run: BTreeMap<String, u64>,
 }
 
 /// A staging object a switch merged.
@@ -54,6 +56,25 @@ pub struct Consumed {
     pub modified_ms: i64,
     /// When it may be deleted.
     pub delete_after_ms: i64,
+}
+
+/// The typed tables of the first states that held `typed_from_run`, as one run for them all.
+const FIRST_TYPED_TABLES: [&str; 3] = ["vpc_flow_logs", "alb_logs", "cloudtrail_logs"];
+
+/// `typed_from_run` as a map, or as the one run (or null) of the first states that held it.
+fn runs_per_table<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum RunsOrRun {
+        Runs(BTreeMap<String, u64>),
+        Run(Option<u64>),
+    }
+    Ok(match RunsOrRun::deserialize(deserializer)? {
+        RunsOrRun::Runs(runs) => runs,
+        RunsOrRun::Run(run) => {
+            run.into_iter().flat_map(|run| FIRST_TYPED_TABLES.map(|table| (table.to_owned(), run))).collect()
+        }
+    })
 }
 
 /// `replaced` as a map of deadlines, or as the list older states hold (deadline 0: due now).
@@ -73,7 +94,12 @@ fn keys_or_deadlines<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
 impl CompactionState {
     /// Whether typed tables are on: since [`CompactionState::typed_from_run`].
     pub fn typed_tables(&self) -> bool {
-        self.typed_from_run.is_some()
+        !self.typed_from_run.is_empty()
+    }
+
+    /// The first run that wrote `table`'s rows to it, if one has.
+    pub fn typed_table_from_run(&self, table: &TypedTable) -> Option<u64> {
+        self.typed_from_run.get(table.name).copied()
     }
 
     /// The file-name part that marks the files of the run in progress.
@@ -339,5 +365,19 @@ mod tests {
         assert!(!read.curated_visible("logs/dt=2026-11-20/hour=09/r000009-0000.parquet"), "a later run");
         assert!(read.curated_visible("logs/dt=2026-11-20/hour=09/r000006-0001.parquet"));
         assert!(read.curated_visible("logs/dt=2026-11-20/hour=09/imported.parquet"), "not named by a run");
+    }
+
+    /// States written when typed tables began hold one run (or null) for the three tables of
+    /// then; a table added since has no run until a switch gives it one, and keeps it.
+    #[test]
+    fn a_state_with_one_typed_run_reads_as_that_run_for_the_first_typed_tables() {
+        let one: CompactionState = serde_json::from_str(r#"{"next_run": 7, "typed_from_run": 3}"#).unwrap();
+        let runs: Vec<(&str, u64)> = one.typed_from_run.iter().map(|(t, r)| (t.as_str(), *r)).collect();
+        assert_eq!(runs, [("alb_logs", 3), ("cloudtrail_logs", 3), ("vpc_flow_logs", 3)]);
+        assert_eq!(one.typed_table_from_run(&crate::lake::typed::VPC_FLOW_LOGS), Some(3));
+        let none: CompactionState = serde_json::from_str(r#"{"next_run": 7, "typed_from_run": null}"#).unwrap();
+        assert!(!none.typed_tables());
+        let read: CompactionState = serde_json::from_slice(&serde_json::to_vec(&one).unwrap()).unwrap();
+        assert_eq!(read, one);
     }
 }

@@ -222,8 +222,12 @@ fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&st
         CuratedTable::Typed(typed) => Some(format!("{alias}\"format\" = {}", literal(typed.format.as_str()))),
         CuratedTable::Logs => None,
     };
-    // `logs` files that may hold a typed table's rows: every one before typed tables were on.
-    let logs_before = state.typed_from_run;
+    // `logs` files that may hold a typed table's rows: every one before its first run (all of
+    // them while it has none).
+    let logs_before = match table {
+        CuratedTable::Typed(typed) => state.typed_table_from_run(typed),
+        CuratedTable::Logs => None,
+    };
     // A logs-shaped relation aliased `s`, read as this view's columns.
     let converted_columns = match table {
         CuratedTable::Logs => columns.clone(),
@@ -427,4 +431,29 @@ fn group_and_id(batch: &RecordBatch) -> Result<(&arrow_array::StringArray, &arro
         batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>()).ok_or(MergeError::MissingColumn(name))
     };
     Ok((column("log_group")?, column("event_id")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::typed::{ALB_LOGS, CLOUDTRAIL_LOGS, VPC_FLOW_LOGS};
+
+    /// Each typed view reads the `logs` files of the runs before its table's first run: none for
+    /// a table typed from run 0, every one for a table that has no first run yet (one added to
+    /// loglake after the lake turned typed tables on).
+    #[test]
+    fn each_typed_view_reads_the_logs_files_before_its_own_tables_first_run() {
+        let mut state = CompactionState { next_run: 9, ..CompactionState::default() };
+        state.typed_from_run.insert(VPC_FLOW_LOGS.name.to_owned(), 0);
+        state.typed_from_run.insert(ALB_LOGS.name.to_owned(), 3);
+        // The bound on `logs` files (the visible files' own bound is `< 9`, the next run).
+        let bounds = [run_before_sql("s.", 0), run_before_sql("s.", 3)];
+        let vpc = typed_view_sql(&VPC_FLOW_LOGS, &state, "s3://lake/");
+        assert!(!vpc.contains("FROM \"logs\""), "{vpc}");
+        let alb = typed_view_sql(&ALB_LOGS, &state, "s3://lake/");
+        assert!(alb.contains("FROM \"logs\" s") && alb.contains(&bounds[1]), "{alb}");
+        let trail = typed_view_sql(&CLOUDTRAIL_LOGS, &state, "s3://lake/");
+        assert!(trail.contains("FROM \"logs\" s"), "{trail}");
+        assert!(bounds.iter().all(|bound| !trail.contains(bound)), "{trail}");
+    }
 }
