@@ -4,7 +4,7 @@
 -- HTTP requests per ALB target group and per API Gateway route for one hour: status classes
 -- and latency percentiles (ALB: request + target + response processing time, without the -1
 -- of a request no target answered; API Gateway: responseLatency, else integrationLatency).
--- ALB requests come from the typed columns of alb_logs_all; API Gateway's from logs_all.
+-- Both halves read typed columns: alb_logs_all and apigateway_logs_all.
 SELECT
     format,
     target,
@@ -30,12 +30,10 @@ FROM (
     UNION ALL
     SELECT
         format,
-        coalesce(element_at(attributes, 'route_key'),
-            element_at(attributes, 'http_method') || ' ' || element_at(attributes, 'resource_path'), '-') AS target,
-        TRY_CAST(element_at(attributes, 'status') AS BIGINT) AS status,
-        coalesce(TRY_CAST(element_at(attributes, 'response_latency') AS DOUBLE),
-            TRY_CAST(element_at(attributes, 'integration_latency') AS DOUBLE)) AS latency_ms
-    FROM logs_all
-    WHERE dt = {{dt}} AND hour = {{hour}} AND format = 'apigateway'
+        coalesce(route_key, http_method || ' ' || resource_path, '-') AS target,
+        CAST(status AS BIGINT) AS status,
+        CAST(coalesce(response_latency, integration_latency) AS DOUBLE) AS latency_ms
+    FROM apigateway_logs_all
+    WHERE dt = {{dt}} AND hour = {{hour}}
 ) AS requests
 GROUP BY format, target

@@ -9,6 +9,11 @@ fn template() -> Value {
     serde_yaml::from_str(&text).unwrap()
 }
 
+/// The prefix of every curated table: `logs/`, then the typed tables'.
+fn curated_prefixes() -> impl Iterator<Item = String> {
+    loglake::lake::typed::CuratedTable::all().map(|table| table.prefix())
+}
+
 fn functions(template: &Value) -> Vec<(String, Value)> {
     template["Resources"]
         .as_mapping()
@@ -298,7 +303,14 @@ fn the_compactor_may_touch_staging_curated_and_state_and_only_write_what_it_sets
     let statements = properties["Policies"][0]["Statement"].as_sequence().unwrap();
     let objects: Vec<String> =
         statements[0]["Resource"].as_sequence().unwrap().iter().map(|r| resolve(&template, r)).collect();
-    assert_eq!(objects, ["${LakeBucket.Arn}/staging/*", "${LakeBucket.Arn}/logs/*", "${LakeBucket.Arn}/_loglake/*"]);
+    // Staging, every curated table (a typed table it could not write would fail every run once
+    // typed tables were on: the first typed tables were missing here) and the state.
+    let expected: Vec<String> = std::iter::once("staging/".to_owned())
+        .chain(curated_prefixes())
+        .chain(["_loglake/".to_owned()])
+        .map(|prefix| format!("${{LakeBucket.Arn}}/{prefix}*"))
+        .collect();
+    assert_eq!(objects, expected);
     assert!(!objects.iter().any(|o| o.contains("errors")), "errors/ is never read or deleted");
     // Only what it sets aside is written there.
     assert_eq!(statements[1]["Action"].as_sequence().unwrap().len(), 1);
@@ -428,16 +440,12 @@ fn the_compactor_units_function_reads_inputs_writes_curated_files_and_nothing_el
             actions.into_iter().map(move |a| (a, resources.clone()))
         })
         .collect();
-    assert_eq!(
-        granted,
-        [
-            (
-                "s3:GetObject".to_owned(),
-                vec!["${LakeBucket.Arn}/staging/*".to_owned(), "${LakeBucket.Arn}/logs/*".to_owned()]
-            ),
-            ("s3:PutObject".to_owned(), vec!["${LakeBucket.Arn}/logs/*".to_owned()]),
-        ]
-    );
+    // A unit reads staging and the curated files of its hour, of every table, and writes the
+    // curated files of every table.
+    let curated: Vec<String> = curated_prefixes().map(|prefix| format!("${{LakeBucket.Arn}}/{prefix}*")).collect();
+    let inputs: Vec<String> =
+        std::iter::once("${LakeBucket.Arn}/staging/*".to_owned()).chain(curated.clone()).collect();
+    assert_eq!(granted, [("s3:GetObject".to_owned(), inputs), ("s3:PutObject".to_owned(), curated)]);
     let budget: u64 = units["Environment"]["Variables"]["LOGLAKE_COMPACT_MEMORY_MB"].as_str().unwrap().parse().unwrap();
     assert!(units["MemorySize"].as_u64().unwrap() >= 5 * budget);
 

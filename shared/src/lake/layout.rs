@@ -12,6 +12,8 @@
 //! vpc_flow_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                      compactor: typed tables (lake::typed)
 //! alb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                           (docs/typed-layout.md)
 //! cloudtrail_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
+//! apigateway_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
+//! lambda_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! _loglake/compaction/state.json                                                 compaction state: what readers must not see
 //! _loglake/compaction/lease.json                                                 the lease of the one compaction run at work
 //! _loglake/compaction/reading.json                                               the file a run is reading alone, after a run failed or died in its hour

@@ -194,8 +194,65 @@ pub const CLOUDTRAIL_LOGS: TypedTable = TypedTable {
     ],
 };
 
+/// API Gateway access logs in JSON (REST, HTTP and WebSocket APIs). The AWS documentation gives
+/// no Athena table for them: the columns are the keys of its example formats and of the
+/// `$context` variables most formats add, snake_cased as the parser names them (`httpMethod` →
+/// `http_method`). Its `requestId` is the envelope's `request_id`; the keys of a custom format
+/// that no column names stay in `attributes`.
+pub const APIGATEWAY_LOGS: TypedTable = TypedTable {
+    name: "apigateway_logs",
+    format: LineFormat::ApiGateway,
+    columns: &[
+        column("ip", "ip", Text),
+        column("caller", "caller", Text),
+        column("user", "user", Text),
+        column("request_time", "request_time", Text),
+        column("request_time_epoch", "request_time_epoch", BigInt),
+        column("http_method", "http_method", Text),
+        column("resource_path", "resource_path", Text),
+        column("route_key", "route_key", Text),
+        column("path", "path", Text),
+        column("status", "status", Int),
+        column("protocol", "protocol", Text),
+        column("response_length", "response_length", BigInt),
+        column("response_latency", "response_latency", BigInt),
+        column("integration_latency", "integration_latency", BigInt),
+        column("integration_status", "integration_status", Text),
+        column("error_message", "error_message", Text),
+        column("integration_error_message", "integration_error_message", Text),
+        column("domain_name", "domain_name", Text),
+        column("api_id", "api_id", Text),
+        column("stage", "stage", Text),
+        column("user_agent", "user_agent", Text),
+    ],
+};
+
+/// Lambda's own lines (format `lambda`): `START`, `END`, `REPORT`, `INIT_START`, the platform
+/// records of its JSON log format, and the runtimes' tab-separated application lines. The
+/// columns are what a `REPORT` line or a `platform.report` record holds, with the types of the
+/// Telemetry API's `platform.report` metrics (durations in ms as doubles, billed durations and
+/// memory as integers); `lambda_event` says which line a row is (`report`, `start` …).
+pub const LAMBDA_LOGS: TypedTable = TypedTable {
+    name: "lambda_logs",
+    format: LineFormat::Lambda,
+    columns: &[
+        column("lambda_event", "lambda_event", Text),
+        column("version", "version", Text),
+        column("duration_ms", "duration_ms", Double),
+        column("billed_duration_ms", "billed_duration_ms", BigInt),
+        column("memory_size_mb", "memory_size_mb", Int),
+        column("max_memory_used_mb", "max_memory_used_mb", Int),
+        column("init_duration_ms", "init_duration_ms", Double),
+        column("restore_duration_ms", "restore_duration_ms", Double),
+        column("billed_restore_duration_ms", "billed_restore_duration_ms", BigInt),
+        column("status", "status", Text),
+        column("runtime_version", "runtime_version", Text),
+        column("runtime_version_arn", "runtime_version_arn", Text),
+    ],
+};
+
 /// Every typed table.
-pub const TYPED_TABLES: &[&TypedTable] = &[&VPC_FLOW_LOGS, &ALB_LOGS, &CLOUDTRAIL_LOGS];
+pub const TYPED_TABLES: &[&TypedTable] = &[&VPC_FLOW_LOGS, &ALB_LOGS, &CLOUDTRAIL_LOGS, &APIGATEWAY_LOGS, &LAMBDA_LOGS];
 
 /// The typed table of a line format, if it has one.
 pub fn table_of(format: LineFormat) -> Option<&'static TypedTable> {
