@@ -1,6 +1,6 @@
-//! The typed tables (issue 18): the compactor writes the rows of VPC flow, ALB and CloudTrail
-//! lines into `vpc_flow_logs`, `alb_logs` and `cloudtrail_logs`, with the AWS documentation's
-//! column names and types; every record lands in exactly one table, once, and nothing parsed is
+//! The typed tables (issue 18): the compactor writes the rows of VPC flow, load balancer,
+//! CloudTrail, API Gateway and Lambda lines into `vpc_flow_logs`, `alb_logs`, `nlb_logs`,
+//! `elb_logs`, `cloudtrail_logs`, `apigateway_logs` and `lambda_logs`, with the AWS documentation's column names and types (where it has a table); every record lands in exactly one table, once, and nothing parsed is
 //! lost (a field no typed column holds, or one that does not read as its type, stays in
 //! `attributes`). Read back with pyarrow, an independent reader.
 
@@ -18,7 +18,10 @@ use loglake::compact::view::local_readers;
 use loglake::lake::encode::{encode_batches, to_record_batch};
 use loglake::lake::record::Record;
 use loglake::lake::storage::{LocalStore, ObjectStore};
-use loglake::lake::typed::{ALB_LOGS, CLOUDTRAIL_LOGS, CuratedTable, VPC_FLOW_LOGS, split_by_table, typed_batch};
+use loglake::lake::typed::{
+    ALB_LOGS, APIGATEWAY_LOGS, CLOUDTRAIL_LOGS, CuratedTable, ELB_LOGS, LAMBDA_LOGS, NLB_LOGS, VPC_FLOW_LOGS,
+    split_by_table, typed_batch,
+};
 use loglake::parse::line::{LineContext, LineFormatChoice, normalize_line};
 use serde_json::Value;
 
@@ -27,6 +30,11 @@ const VPC_REJECT: &str =
     "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1795168200 1795168260 REJECT OK";
 const ALB: &str = r#"https 2026-11-20T09:30:00.123456Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2026-11-20T09:29:59.975000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd"#;
 const TRAIL: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:ci","arn":"arn:aws:sts::210987654321:assumed-role/deploy/ci","accountId":"210987654321","accessKeyId":"ASIAEXAMPLE"},"eventTime":"2026-11-20T09:40:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15","errorCode":"AccessDenied","errorMessage":"Access Denied","requestParameters":{"bucketName":"b"},"responseElements":null,"requestID":"R1","eventID":"E1","readOnly":true,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}],"eventType":"AwsApiCall","recipientAccountId":"210987654321","eventCategory":"Data"}"#;
+
+const NLB: &str = "tls 2.0 2026-11-20T09:20:00 net/edge/1a2b3c4d5e6f7081 0a1b2c3d4e5f6071 198.51.100.7:40000 10.0.0.9:443 12 3 500 900 - arn:aws:acm:eu-west-1:210987654321:certificate/x - ECDHE-RSA-AES128-SHA tlsv12 - edge.example.org - - - 2026-11-20T09:19:48";
+const CLASSIC: &str = "2026-11-20T09:21:00.000100Z legacy-lb 198.51.100.8:5123 10.0.0.4:80 0.000050 0.002 0.000040 404 404 0 120 \"GET http://legacy.example.org:80/missing HTTP/1.1\" \"curl/8.5.0\" - -";
+const APIGATEWAY: &str = r#"{"requestId":"Q1","ip":"203.0.113.9","requestTimeEpoch":"1795168800000","httpMethod":"POST","routeKey":"POST /orders","status":"502","protocol":"HTTP/1.1","responseLength":"10","integrationLatency":"29","errorMessage":"Internal Server Error","customKey":"x"}"#;
+const LAMBDA_REPORT: &str = "REPORT RequestId: 8f5a2a9d-4c3e-4d7b-9a55-0c1d2e3f4a5b\tDuration: 2.02 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 72 MB\tInit Duration: 148.58 ms\t";
 
 fn context() -> LineContext<'static> {
     LineContext {
@@ -85,6 +93,31 @@ fn typed_columns_hold_the_aws_fields_and_attributes_keep_the_rest() {
     assert_eq!(column("conn_trace_id").as_string::<i32>().value(0), "TID_1234abcd");
     assert!(column("redirect_url").is_null(0), "`-` is no value");
 
+    assert_eq!(column("time").as_string::<i32>().value(0), "2026-11-20T09:30:00.123456Z", "as written");
+
+    let nlb = normalize_line(&ctx, Cow::Borrowed("n"), Some(NOW), NLB);
+    let typed = typed_batch(&NLB_LOGS, &batch_of(&[nlb])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("listener_id").as_string::<i32>().value(0), "0a1b2c3d4e5f6071");
+    assert_eq!(column("target_ip").as_string::<i32>().value(0), "10.0.0.9");
+    assert_eq!(column("target_port").as_primitive::<Int32Type>().value(0), 443);
+    assert_eq!(column("tcp_connection_time_ms").as_primitive::<Float64Type>().value(0), 12.0);
+    assert_eq!(column("sent_bytes").as_primitive::<Int64Type>().value(0), 900);
+    assert_eq!(column("tls_cipher_suite").as_string::<i32>().value(0), "ECDHE-RSA-AES128-SHA");
+    assert_eq!(column("time").as_string::<i32>().value(0), "2026-11-20T09:20:00");
+    assert!(column("incoming_tls_alert").is_null(0), "`-` is no value");
+
+    let classic = normalize_line(&ctx, Cow::Borrowed("c"), Some(NOW), CLASSIC);
+    let typed = typed_batch(&ELB_LOGS, &batch_of(&[classic])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("timestamp").as_string::<i32>().value(0), "2026-11-20T09:21:00.000100Z");
+    assert_eq!(column("elb_name").as_string::<i32>().value(0), "legacy-lb");
+    assert_eq!(column("request_port").as_primitive::<Int32Type>().value(0), 5123);
+    assert_eq!(column("elb_response_code").as_string::<i32>().value(0), "404", "text, as AWS declares it");
+    assert_eq!(column("client_response_time").as_primitive::<Float64Type>().value(0), 0.00004);
+    assert_eq!(column("url").as_string::<i32>().value(0), "http://legacy.example.org:80/missing");
+    assert_eq!(column("protocol").as_string::<i32>().value(0), "HTTP/1.1");
+
     let trail = normalize_line(&ctx, Cow::Borrowed("t"), Some(NOW), TRAIL);
     let typed = typed_batch(&CLOUDTRAIL_LOGS, &batch_of(&[trail])).unwrap();
     let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
@@ -101,6 +134,33 @@ fn typed_columns_hold_the_aws_fields_and_attributes_keep_the_rest() {
     let rest = attributes(&typed, 0);
     assert!(rest.contains_key("resources") && rest.contains_key("event_category"), "{rest:?}");
     assert!(!rest.keys().any(|k| k.starts_with("user_identity_")), "{rest:?}");
+
+    let api = normalize_line(&ctx, Cow::Borrowed("g"), Some(NOW), APIGATEWAY);
+    let typed = typed_batch(&APIGATEWAY_LOGS, &batch_of(&[api])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("status").as_primitive::<Int32Type>().value(0), 502);
+    assert_eq!(column("route_key").as_string::<i32>().value(0), "POST /orders");
+    assert_eq!(column("http_method").as_string::<i32>().value(0), "POST");
+    assert_eq!(column("ip").as_string::<i32>().value(0), "203.0.113.9");
+    assert_eq!(column("response_length").as_primitive::<Int64Type>().value(0), 10);
+    assert_eq!(column("integration_latency").as_primitive::<Int64Type>().value(0), 29);
+    assert_eq!(column("request_time_epoch").as_primitive::<Int64Type>().value(0), 1_795_168_800_000);
+    assert_eq!(column("error_message").as_string::<i32>().value(0), "Internal Server Error");
+    assert!(column("response_latency").is_null(0));
+    assert_eq!(column("request_id").as_string::<i32>().value(0), "Q1", "the envelope's request id");
+    assert!(attributes(&typed, 0).contains_key("custom_key"), "a key of a custom format stays");
+
+    let report = normalize_line(&ctx, Cow::Borrowed("l"), Some(NOW), LAMBDA_REPORT);
+    let typed = typed_batch(&LAMBDA_LOGS, &batch_of(&[report])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("lambda_event").as_string::<i32>().value(0), "report");
+    assert_eq!(column("duration_ms").as_primitive::<Float64Type>().value(0), 2.02);
+    assert_eq!(column("billed_duration_ms").as_primitive::<Int64Type>().value(0), 3);
+    assert_eq!(column("memory_size_mb").as_primitive::<Int32Type>().value(0), 128);
+    assert_eq!(column("max_memory_used_mb").as_primitive::<Int32Type>().value(0), 72);
+    assert_eq!(column("init_duration_ms").as_primitive::<Float64Type>().value(0), 148.58);
+    assert!(column("restore_duration_ms").is_null(0));
+    assert_eq!(column("request_id").as_string::<i32>().value(0), "8f5a2a9d-4c3e-4d7b-9a55-0c1d2e3f4a5b");
 }
 
 /// A value that does not read as its column's type is not dropped: the column is null and the

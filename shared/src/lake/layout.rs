@@ -11,6 +11,8 @@
 //! logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                               compactor: curated, sorted
 //! vpc_flow_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                      compactor: typed tables (lake::typed)
 //! alb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                           (docs/typed-layout.md)
+//! nlb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
+//! elb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! cloudtrail_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! apigateway_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! lambda_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet

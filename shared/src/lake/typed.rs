@@ -111,12 +111,14 @@ pub const VPC_FLOW_LOGS: TypedTable = TypedTable {
 };
 
 /// Application Load Balancer access logs, as the AWS documentation's `alb_logs` table. Its
-/// `time` is `event_time`, and its `trace_id` the envelope's (the root id).
+/// `time` is the line's text (`event_time` the same instant, to the millisecond), and its
+/// `trace_id` the envelope's (the root id).
 pub const ALB_LOGS: TypedTable = TypedTable {
     name: "alb_logs",
     format: LineFormat::Alb,
     columns: &[
         column("type", "type", Text),
+        column("time", "time", Text),
         column("elb", "elb", Text),
         column("client_ip", "client_ip", Text),
         column("client_port", "client_port", Int),
@@ -148,6 +150,67 @@ pub const ALB_LOGS: TypedTable = TypedTable {
         column("classification", "classification", Text),
         column("classification_reason", "classification_reason", Text),
         column("conn_trace_id", "conn_trace_id", Text),
+    ],
+};
+
+/// Network Load Balancer access logs (TLS listeners), as the AWS documentation's `nlb_tls_logs`
+/// table; the parser's names for its fields are older (`listener`, `destination_ip`,
+/// `connection_time` …).
+pub const NLB_LOGS: TypedTable = TypedTable {
+    name: "nlb_logs",
+    format: LineFormat::Nlb,
+    columns: &[
+        column("type", "type", Text),
+        column("version", "version", Text),
+        column("time", "time", Text),
+        column("elb", "elb", Text),
+        column("listener_id", "listener", Text),
+        column("client_ip", "client_ip", Text),
+        column("client_port", "client_port", Int),
+        column("target_ip", "destination_ip", Text),
+        column("target_port", "destination_port", Int),
+        column("tcp_connection_time_ms", "connection_time", Double),
+        column("tls_handshake_time_ms", "tls_handshake_time", Double),
+        column("received_bytes", "received_bytes", BigInt),
+        column("sent_bytes", "sent_bytes", BigInt),
+        column("incoming_tls_alert", "incoming_tls_alert", Int),
+        column("cert_arn", "chosen_cert_arn", Text),
+        column("certificate_serial", "chosen_cert_serial", Text),
+        column("tls_cipher_suite", "tls_cipher", Text),
+        column("tls_protocol_version", "tls_protocol_version", Text),
+        column("tls_named_group", "tls_named_group", Text),
+        column("domain_name", "domain_name", Text),
+        column("alpn_fe_protocol", "alpn_fe_protocol", Text),
+        column("alpn_be_protocol", "alpn_be_protocol", Text),
+        column("alpn_client_preference_list", "alpn_client_preference_list", Text),
+        column("tls_connection_creation_time", "tls_connection_creation_time", Text),
+    ],
+};
+
+/// Classic Load Balancer access logs, as the AWS documentation's `elb_logs` table.
+pub const ELB_LOGS: TypedTable = TypedTable {
+    name: "elb_logs",
+    format: LineFormat::ElbClassic,
+    columns: &[
+        column("timestamp", "time", Text),
+        column("elb_name", "elb", Text),
+        column("request_ip", "client_ip", Text),
+        column("request_port", "client_port", Int),
+        column("backend_ip", "backend_ip", Text),
+        column("backend_port", "backend_port", Int),
+        column("request_processing_time", "request_processing_time", Double),
+        column("backend_processing_time", "backend_processing_time", Double),
+        column("client_response_time", "response_processing_time", Double),
+        column("elb_response_code", "elb_status_code", Text),
+        column("backend_response_code", "backend_status_code", Text),
+        column("received_bytes", "received_bytes", BigInt),
+        column("sent_bytes", "sent_bytes", BigInt),
+        column("request_verb", "http_method", Text),
+        column("url", "url", Text),
+        column("protocol", "http_version", Text),
+        column("user_agent", "user_agent", Text),
+        column("ssl_cipher", "ssl_cipher", Text),
+        column("ssl_protocol", "ssl_protocol", Text),
     ],
 };
 
@@ -252,7 +315,8 @@ pub const LAMBDA_LOGS: TypedTable = TypedTable {
 };
 
 /// Every typed table.
-pub const TYPED_TABLES: &[&TypedTable] = &[&VPC_FLOW_LOGS, &ALB_LOGS, &CLOUDTRAIL_LOGS, &APIGATEWAY_LOGS, &LAMBDA_LOGS];
+pub const TYPED_TABLES: &[&TypedTable] =
+    &[&VPC_FLOW_LOGS, &ALB_LOGS, &NLB_LOGS, &ELB_LOGS, &CLOUDTRAIL_LOGS, &APIGATEWAY_LOGS, &LAMBDA_LOGS];
 
 /// The typed table of a line format, if it has one.
 pub fn table_of(format: LineFormat) -> Option<&'static TypedTable> {

@@ -201,7 +201,8 @@ pub(crate) fn parse<'a>(line: &'a str, kind: LineFormat, out: &mut LineFields<'a
             }
             _ => {}
         }
-        if value == "-" || value.is_empty() || name == "time" || name == "trace_id" {
+        // `time` is also kept as written (microseconds, as the AWS tables' `time` column holds it).
+        if value == "-" || value.is_empty() || name == "trace_id" {
             continue;
         }
         if name == "elb_status_code" {
