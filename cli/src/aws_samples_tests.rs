@@ -215,6 +215,29 @@ async fn the_aws_sample_queries_equal_a_brute_force_computation() {
         assert!(!want.is_empty());
         assert_eq!(got, want, "ALB 5xx, {context}");
 
+        // ALB: "how to parse the logs by datetime", its dates changed to a minute of the lake's
+        // (`parse_datetime`: the engine's Athena functions, cli/src/dialect.rs).
+        let got = run("SELECT client_ip, sum(received_bytes) \nFROM alb_logs_all\nWHERE parse_datetime(time,'yyyy-MM-dd''T''HH:mm:ss.SSSSSS''Z') \n     BETWEEN parse_datetime('2026-11-20-08:00:30','yyyy-MM-dd-HH:mm:ss') \n     AND parse_datetime('2026-11-20-08:01:30','yyyy-MM-dd-HH:mm:ss') \nGROUP BY client_ip;").await;
+        let sums: Vec<Option<String>> = got
+            .iter()
+            .flat_map(|batch| {
+                let column = cast(batch.column(1), &DataType::Utf8).unwrap();
+                let column = column.as_string::<i32>().clone();
+                (0..column.len()).map(move |i| column.is_valid(i).then(|| column.value(i).to_owned()))
+            })
+            .collect();
+        let got: BTreeMap<String, String> =
+            texts(&got, "client_ip").iter().zip(&sums).map(|(ip, sum)| (text(ip), text(sum))).collect();
+        let mut want: BTreeMap<String, i64> = BTreeMap::new();
+        // The lines' times are of one fixed width: as text, they sort as instants.
+        let window = "2026-11-20T08:00:30.000000Z"..="2026-11-20T08:01:30.000000Z";
+        for r in alb.iter().filter(|r| window.contains(&r.get("time").unwrap())) {
+            *want.entry(r.get("client_ip").unwrap().into()).or_default() += r.number("received_bytes");
+        }
+        let want: BTreeMap<String, String> = want.into_iter().map(|(ip, n)| (ip, n.to_string())).collect();
+        assert!(want.len() > 1);
+        assert_eq!(got, want, "ALB bytes received by client in a time window, {context}");
+
         // VPC: "which one of your servers is receiving the highest number of HTTPS requests"
         // (the sample's `date > current_date - interval '7' day` is `dt = …` here).
         let got = run("SELECT SUM(packets) AS packetcount, dstaddr FROM vpc_flow_logs_all WHERE dstport = 443 AND dt = '2026-11-20' GROUP BY dstaddr ORDER BY packetcount DESC LIMIT 10;").await;

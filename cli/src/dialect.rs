@@ -7,6 +7,18 @@
 //! |---------------------------------|-------------------------------------|---------------------------------------|
 //! | `element_at(map, key)`          | `get_field(map, key)`               | DataFusion's `element_at` on a map returns a one-element list |
 //! | `approx_percentile(x, p)`       | `approx_percentile_cont(x, p)`      | the name differs                      |
+//!
+//! Functions Athena has and DataFusion lacks are registered in the engine under Athena's names
+//! ([`athena_functions`]): `parse_datetime(text, format)`, with a Joda-Time format, as the AWS
+//! sample queries for ALB logs use it.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, TimestampMillisecondBuilder};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::scalar::ScalarValue;
 
 /// Function renames, by their Athena name (matched case-insensitively, followed by `(`).
 const RENAMES: &[(&str, &str)] = &[("element_at", "get_field"), ("approx_percentile", "approx_percentile_cont")];
@@ -66,6 +78,141 @@ fn closing_quote(bytes: &[u8], start: usize, quote: u8) -> usize {
     bytes.len()
 }
 
+/// The scalar functions of Athena's that DataFusion lacks, under their Athena names.
+pub fn athena_functions() -> Vec<ScalarUDF> {
+    vec![create_udf(
+        "parse_datetime",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        Volatility::Immutable,
+        Arc::new(parse_datetime),
+    )]
+}
+
+/// Athena's `parse_datetime(text, format)`: `text` read with a Joda-Time `format`, as a UTC
+/// timestamp (a format with `Z` unquoted reads the offset in the text). Null in, null out; text
+/// that does not match its format is an error, as on Athena.
+fn parse_datetime(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let [texts, formats] = arrays.as_slice() else {
+        return Err(DataFusionError::Execution("parse_datetime takes a text and a format".into()));
+    };
+    let (texts, formats) = (texts.as_string::<i32>(), formats.as_string::<i32>());
+    let mut out = TimestampMillisecondBuilder::with_capacity(texts.len());
+    // Formats are mostly one literal: translated once.
+    let mut translated: Option<(String, String)> = None;
+    for row in 0..texts.len() {
+        if texts.is_null(row) || formats.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let joda = formats.value(row);
+        if translated.as_ref().is_none_or(|(from, _)| from != joda) {
+            let chrono = joda_to_chrono(joda).map_err(DataFusionError::Execution)?;
+            translated = Some((joda.to_owned(), chrono));
+        }
+        let chrono = translated.as_ref().map_or("", |(_, chrono)| chrono.as_str());
+        let ms = parse_with(texts.value(row), chrono).ok_or_else(|| {
+            // The text's start only: it may be a whole log line.
+            let text: String = texts.value(row).chars().take(64).collect();
+            DataFusionError::Execution(format!("parse_datetime: {text:?} does not match the format {joda:?}"))
+        })?;
+        out.append_value(ms);
+    }
+    let array: ArrayRef = Arc::new(out.finish().with_timezone("UTC"));
+    match args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
+        true => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)),
+        false => Ok(ColumnarValue::Array(array)),
+    }
+}
+
+/// A Joda-Time pattern as a chrono one: the fields the AWS samples use (`yyyy MM dd HH hh mm ss`,
+/// fractions `SSS`, `SSSSSS`, `SSSSSSSSS`, `a`, `Z`) and quoted literals (`''` is a quote).
+fn joda_to_chrono(joda: &str) -> Result<String, String> {
+    let chars: Vec<char> = joda.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&d| d == c).count();
+        if c == '\'' {
+            if run >= 2 {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            // A quoted literal up to the next lone quote.
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        out.push('\'');
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                push_literal(&mut out, chars[i]);
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let field = match (c, run) {
+            ('y', 4) => "%Y",
+            ('y', 2) => "%y",
+            ('M', 2) => "%m",
+            ('d', 2) => "%d",
+            ('H', 2) => "%H",
+            ('h', 2) => "%I",
+            ('m', 2) => "%M",
+            ('s', 2) => "%S",
+            ('S', 3) => "%3f",
+            ('S', 6) => "%6f",
+            ('S', 9) => "%9f",
+            ('a', 1) => "%p",
+            ('Z', 1) => "%z",
+            _ if c.is_ascii_alphabetic() => {
+                return Err(format!(
+                    "parse_datetime: the format field {:?} is not supported",
+                    c.to_string().repeat(run)
+                ));
+            }
+            _ => {
+                push_literal(&mut out, c);
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(field);
+        i += run;
+    }
+    Ok(out)
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if c == '%' {
+        out.push_str("%%");
+    } else {
+        out.push(c);
+    }
+}
+
+/// Milliseconds since the epoch of `text` read with the chrono `format`: with an offset when the
+/// format has one, else as UTC; a format without a time reads midnight.
+fn parse_with(text: &str, format: &str) -> Option<i64> {
+    if format.contains("%z") {
+        return chrono::DateTime::parse_from_str(text, format).ok().map(|t| t.timestamp_millis());
+    }
+    match chrono::NaiveDateTime::parse_from_str(text, format) {
+        Ok(time) => Some(time.and_utc().timestamp_millis()),
+        Err(_) => chrono::NaiveDate::parse_from_str(text, format)
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|time| time.and_utc().timestamp_millis()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +226,20 @@ mod tests {
         );
         assert_eq!(athena_to_datafusion("SELECT 'é', element_at(m, 'ü')"), "SELECT 'é', get_field(m, 'ü')");
         assert_eq!(athena_to_datafusion("SELECT 'unclosed element_at("), "SELECT 'unclosed element_at(");
+    }
+
+    #[test]
+    fn joda_formats_read_as_athena_reads_them() {
+        let alb = joda_to_chrono("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").unwrap();
+        assert_eq!(alb, "%Y-%m-%dT%H:%M:%S.%6fZ");
+        assert_eq!(parse_with("2018-05-30T12:00:01.123456Z", &alb), Some(1_527_681_601_123));
+        let plain = joda_to_chrono("yyyy-MM-dd-HH:mm:ss").unwrap();
+        assert_eq!(parse_with("2018-05-30-12:00:00", &plain), Some(1_527_681_600_000));
+        assert_eq!(parse_with("2018-05-30", &joda_to_chrono("yyyy-MM-dd").unwrap()), Some(1_527_638_400_000));
+        assert_eq!(joda_to_chrono("HH 'o''clock' 100%").unwrap(), "%H o'clock 100%%");
+        let offset = joda_to_chrono("yyyy-MM-dd HH:mm:ssZ").unwrap();
+        assert_eq!(parse_with("2018-05-30 14:00:00+0200", &offset), Some(1_527_681_600_000));
+        assert_eq!(parse_with("30/05/2018", &plain), None);
+        assert!(joda_to_chrono("EEE, dd MMM yyyy").unwrap_err().contains("\"EEE\""));
     }
 }

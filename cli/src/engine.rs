@@ -105,6 +105,9 @@ impl Engine {
             .build_arc()
             .context("the query engine")?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
+        for function in crate::dialect::athena_functions() {
+            ctx.register_udf(function);
+        }
         // DataFusion 55 pushes field reads (`get_field(attributes, …)`, `useridentity.arn`) down
         // through a union, and then fails to plan a filter beside them, or reads the wrong
         // column, when the union's first arm is a table read as it is: the reader views are such
