@@ -111,24 +111,26 @@ fn no_input_merges_to_nothing() {
     assert_eq!(merger.stats().runs, 0);
 }
 
+/// The context of a line of `group` that came by `source`.
+fn context<'a>(source: &'static str, group: &'a str) -> LineContext<'a> {
+    LineContext {
+        source,
+        account_id: "123456789012".into(),
+        region: "eu-west-1".into(),
+        log_group: Cow::Borrowed(group),
+        log_stream: "s".into(),
+        ingest_time_ms: NOW,
+        max_event_time_skew_secs: 3600,
+        envelope: vec![],
+        line_format: &loglake::parse::line::LineFormatChoice::Auto,
+    }
+}
+
 /// Only the same record twice is a duplicate: the same id at the same time in two log groups
 /// (ids are unique per source, not across them) is two records.
 #[test]
 fn the_same_id_in_two_log_groups_is_two_records() {
-    let contexts: Vec<LineContext<'_>> = ["/a", "/b", "/a"]
-        .iter()
-        .map(|group| LineContext {
-            source: "kinesis",
-            account_id: "123456789012".into(),
-            region: "eu-west-1".into(),
-            log_group: Cow::Borrowed(group),
-            log_stream: "s".into(),
-            ingest_time_ms: NOW,
-            max_event_time_skew_secs: 3600,
-            envelope: vec![],
-            line_format: &loglake::parse::line::LineFormatChoice::Auto,
-        })
-        .collect();
+    let contexts: Vec<LineContext<'_>> = ["/a", "/b", "/a"].iter().map(|group| context("kinesis", group)).collect();
     let records: Vec<_> =
         contexts.iter().map(|ctx| normalize_line(ctx, Cow::Borrowed("shardId-0:1:0"), Some(NOW - 1000), "m")).collect();
     let spill = tempfile::tempdir().unwrap();
@@ -179,20 +181,7 @@ fn a_compressed_spill_merges_the_same_records_on_less_disk() {
 #[test]
 fn copies_by_different_paths_keep_the_same_one_in_any_arrival_order() {
     let sources = ["kinesis", "firehose", "cloudwatch"];
-    let contexts: Vec<LineContext<'_>> = sources
-        .iter()
-        .map(|source| LineContext {
-            source,
-            account_id: "123456789012".into(),
-            region: "eu-west-1".into(),
-            log_group: Cow::Borrowed("/app"),
-            log_stream: "s".into(),
-            ingest_time_ms: NOW,
-            max_event_time_skew_secs: 3600,
-            envelope: vec![],
-            line_format: &loglake::parse::line::LineFormatChoice::Auto,
-        })
-        .collect();
+    let contexts: Vec<LineContext<'_>> = sources.iter().map(|&source| context(source, "/app")).collect();
     let copies: Vec<_> =
         contexts.iter().map(|ctx| normalize_line(ctx, Cow::Borrowed("id-1"), Some(NOW - 1000), "m")).collect();
     let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
