@@ -559,3 +559,32 @@ async fn turning_typed_tables_on_leaves_every_record_in_one_view_once() {
     let seen = common::compaction::run_views_on_duckdb(&python, &[dir.path().to_path_buf()]);
     assert_eq!(seen[dir.path().to_str().unwrap()], serde_json::json!(every), "logs_all on DuckDB");
 }
+
+/// A typed table added by a later version has no first run in the state of a lake that turned
+/// typed tables on before it: the next switch gives it that run, and the tables already on keep
+/// theirs (so their views' bounds on `logs` files stay). Before per-table runs, one run stood for
+/// every table and a table added later got none.
+#[tokio::test]
+async fn a_typed_table_added_later_takes_the_next_switchs_run_and_the_others_keep_theirs() {
+    use loglake::compact::state::{load_state, read_state};
+    use loglake::compact::view::visible_rows_of;
+    let TestLake { spill: _spill, dir: _dir, store, options, spill_dir } = test_lake();
+    let typed = CompactOptions { typed_tables: true, delta_fraction: 0.0, ..options };
+    ingest(&store, 1, "/vpc/flows", &events("vpc", &[VPC])).await;
+    let first = compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    // The state as a version without `alb_logs` left it.
+    let mut stored = read_state(&store).await.unwrap();
+    stored.state.typed_from_run.remove(ALB_LOGS.name);
+    stored.save(&store).await.unwrap();
+    assert_eq!(load_state(&store).await.unwrap().typed_table_from_run(&ALB_LOGS), None);
+
+    ingest(&store, 2, "/alb", &events("alb", &[ALB])).await;
+    let second = compact(&store, &local_readers(), &fresh(&typed), &spill_dir).await.unwrap();
+    assert!(second.run > first.run);
+    let state = load_state(&store).await.unwrap();
+    assert_eq!(state.typed_table_from_run(&ALB_LOGS), Some(second.run));
+    assert_eq!(state.typed_table_from_run(&VPC_FLOW_LOGS), Some(first.run));
+    assert_eq!(state.typed_table_from_run(&CLOUDTRAIL_LOGS), Some(first.run));
+    let alb = event_ids(&visible_rows_of(&store, CuratedTable::Typed(&ALB_LOGS)).await.unwrap());
+    assert_eq!(alb, ["alb-0"]);
+}
