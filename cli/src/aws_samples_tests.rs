@@ -149,9 +149,14 @@ async fn records(lake: &Path) -> Vec<Record> {
 
 /// The column `name` of a result, each value as text (null: None).
 fn texts(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+    texts_at(batches, |batch| batch.schema().index_of(name).unwrap())
+}
+
+/// The column at `index` of a result (for a column the query left unnamed), each value as text.
+fn texts_at(batches: &[RecordBatch], index: impl Fn(&RecordBatch) -> usize) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for batch in batches {
-        let column = cast(batch.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();
+        let column = cast(batch.column(index(batch)), &DataType::Utf8).unwrap();
         let column = column.as_string::<i32>();
         out.extend((0..column.len()).map(|i| column.is_valid(i).then(|| column.value(i).to_owned())));
     }
@@ -218,14 +223,7 @@ async fn the_aws_sample_queries_equal_a_brute_force_computation() {
         // ALB: "how to parse the logs by datetime", its dates changed to a minute of the lake's
         // (`parse_datetime`: the engine's Athena functions, cli/src/dialect.rs).
         let got = run("SELECT client_ip, sum(received_bytes) \nFROM alb_logs_all\nWHERE parse_datetime(time,'yyyy-MM-dd''T''HH:mm:ss.SSSSSS''Z') \n     BETWEEN parse_datetime('2026-11-20-08:00:30','yyyy-MM-dd-HH:mm:ss') \n     AND parse_datetime('2026-11-20-08:01:30','yyyy-MM-dd-HH:mm:ss') \nGROUP BY client_ip;").await;
-        let sums: Vec<Option<String>> = got
-            .iter()
-            .flat_map(|batch| {
-                let column = cast(batch.column(1), &DataType::Utf8).unwrap();
-                let column = column.as_string::<i32>().clone();
-                (0..column.len()).map(move |i| column.is_valid(i).then(|| column.value(i).to_owned()))
-            })
-            .collect();
+        let sums = texts_at(&got, |_| 1);
         let got: BTreeMap<String, String> =
             texts(&got, "client_ip").iter().zip(&sums).map(|(ip, sum)| (text(ip), text(sum))).collect();
         let mut want: BTreeMap<String, i64> = BTreeMap::new();

@@ -52,11 +52,12 @@ fn spill_properties(options: &MergeOptions) -> WriterProperties {
 /// the columns that repeat within a group compress better.
 pub const SORT_COLUMNS: [&str; 3] = ["log_group", "event_time", "event_id"];
 
-/// Which copy of a record is kept: the one whose `source` sorts first. Copies of a record that
-/// came by one path are equal but for their arrival time; by two paths (a stream read by both
-/// ingest-kinesis and Firehose), `source` tells them apart. Choosing by it, not by the order
-/// files were listed or rows were sorted in, makes what readers see the same however often and
-/// in whatever order the copies arrived.
+/// Which of the copies one merge holds is kept: the one whose `source` sorts first. Copies of a
+/// record that came by one path are equal but for their arrival time; by two paths (a stream
+/// read by both ingest-kinesis and Firehose), `source` tells them apart. Choosing by it, not by
+/// the order files were listed or rows were sorted in, makes a merge's result the same whatever
+/// order its copies arrived in. (A copy arriving after its record was compacted is dropped
+/// against the curated row instead: what readers saw stays.)
 const COPY_ORDER_COLUMN: &str = "source";
 
 #[derive(Debug, thiserror::Error)]

@@ -80,7 +80,7 @@ pub struct CompactOptions {
     /// Where units run: elsewhere, at once (the compactor's unit function), or — `None` — in this
     /// process, one after another.
     pub unit_invoker: Option<UnitInvokerRef>,
-    /// Rows of the typed formats (VPC flow, ALB, CloudTrail) go to their typed tables
+    /// Rows of the typed formats (those of [`crate::lake::typed::TYPED_TABLES`]) go to their typed tables
     /// ([`crate::lake::typed`]) rather than `logs`, from this run on and for good (the state
     /// keeps it). On in the functions and the CLI; off only to stand for a lake written before
     /// typed tables existed.

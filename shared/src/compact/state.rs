@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::compact::merge::MergeError;
 use crate::lake::layout::{COMPACTION_STATE_KEY, curated_run_marker, curated_run_of};
 use crate::lake::storage::{Expected, ObjectStore, StorageError, Version};
-use crate::lake::typed::{CuratedTable, TypedTable};
+use crate::lake::typed::{ALB_LOGS, CLOUDTRAIL_LOGS, CuratedTable, TypedTable, VPC_FLOW_LOGS};
 use crate::metrics::{Measurement, Metric};
 
 /// What readers must not see, and how far runs have got.
@@ -59,7 +59,7 @@ pub struct Consumed {
 }
 
 /// The typed tables of the first states that held `typed_from_run`, as one run for them all.
-const FIRST_TYPED_TABLES: [&str; 3] = ["vpc_flow_logs", "alb_logs", "cloudtrail_logs"];
+const FIRST_TYPED_TABLES: [&TypedTable; 3] = [&VPC_FLOW_LOGS, &ALB_LOGS, &CLOUDTRAIL_LOGS];
 
 /// `typed_from_run` as a map, or as the one run (or null) of the first states that held it.
 fn runs_per_table<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, u64>, D::Error> {
@@ -72,7 +72,7 @@ fn runs_per_table<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<B
     Ok(match RunsOrRun::deserialize(deserializer)? {
         RunsOrRun::Runs(runs) => runs,
         RunsOrRun::Run(run) => {
-            run.into_iter().flat_map(|run| FIRST_TYPED_TABLES.map(|table| (table.to_owned(), run))).collect()
+            run.into_iter().flat_map(|run| FIRST_TYPED_TABLES.map(|table| (table.name.to_owned(), run))).collect()
         }
     })
 }
