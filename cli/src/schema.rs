@@ -24,8 +24,8 @@ pub enum Table {
     LogsAll,
     /// The summary table of every shipped rollup.
     Summaries,
-    /// The typed tables (vpc_flow_logs, alb_logs, nlb_logs, elb_logs, cloudtrail_logs,
-    /// apigateway_logs, lambda_logs) and their `_all` views.
+    /// The typed tables (vpc_flow_logs, alb_logs, nlb_logs, elb_logs, cloudfront_logs,
+    /// cloudtrail_logs, apigateway_logs, lambda_logs) and their `_all` views.
     Typed,
     /// The typed tables and their views as template.yaml's Glue resources (a test checks that
     /// the template holds exactly these).

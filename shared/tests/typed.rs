@@ -1,6 +1,8 @@
 //! The typed tables (issue 18): the compactor writes the rows of VPC flow, load balancer,
-//! CloudTrail, API Gateway and Lambda lines into `vpc_flow_logs`, `alb_logs`, `nlb_logs`,
-//! `elb_logs`, `cloudtrail_logs`, `apigateway_logs` and `lambda_logs`, with the AWS documentation's column names and types (where it has a table); every record lands in exactly one table, once, and nothing parsed is
+//! CloudFront, CloudTrail, API Gateway and Lambda lines into `vpc_flow_logs`, `alb_logs`,
+//! `nlb_logs`, `elb_logs`, `cloudfront_logs`, `cloudtrail_logs`, `apigateway_logs` and
+//! `lambda_logs`, with the AWS documentation's column names and types (where it has a table);
+//! every record lands in exactly one table, once, and nothing parsed is
 //! lost (a field no typed column holds, or one that does not read as its type, stays in
 //! `attributes`). Read back with pyarrow, an independent reader.
 
@@ -10,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::types::{Date32Type, Float32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use common::compaction::{NOW, ingest, options};
 use loglake::compact::run::{CompactOptions, compact};
@@ -19,8 +21,8 @@ use loglake::lake::encode::{encode_batches, to_record_batch};
 use loglake::lake::record::Record;
 use loglake::lake::storage::{LocalStore, ObjectStore};
 use loglake::lake::typed::{
-    ALB_LOGS, APIGATEWAY_LOGS, CLOUDTRAIL_LOGS, CuratedTable, ELB_LOGS, LAMBDA_LOGS, NLB_LOGS, VPC_FLOW_LOGS,
-    split_by_table, typed_batch,
+    ALB_LOGS, APIGATEWAY_LOGS, CLOUDFRONT_LOGS, CLOUDTRAIL_LOGS, CuratedTable, ELB_LOGS, LAMBDA_LOGS, NLB_LOGS,
+    VPC_FLOW_LOGS, split_by_table, typed_batch,
 };
 use loglake::parse::line::{LineContext, LineFormatChoice, normalize_line};
 use serde_json::Value;
@@ -33,6 +35,7 @@ const TRAIL: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRol
 
 const NLB: &str = "tls 2.0 2026-11-20T09:20:00 net/edge/1a2b3c4d5e6f7081 0a1b2c3d4e5f6071 198.51.100.7:40000 10.0.0.9:443 12 3 500 900 - arn:aws:acm:eu-west-1:210987654321:certificate/x - ECDHE-RSA-AES128-SHA tlsv12 - edge.example.org - - - 2026-11-20T09:19:48";
 const CLASSIC: &str = "2026-11-20T09:21:00.000100Z legacy-lb 198.51.100.8:5123 10.0.0.4:80 0.000050 0.002 0.000040 404 404 0 120 \"GET http://legacy.example.org:80/missing HTTP/1.1\" \"curl/8.5.0\" - -";
+const CLOUDFRONT: &str = "2026-11-20\t09:58:07\tFRA56-P3\t2390\t198.51.100.10\tGET\td1234abcd.cloudfront.net\t/img/logo.png\t200\thttps://example.org/\tMozilla/5.0%20(X11)\t-\t-\tHit\tR4nd0mID==\twww.example.org\thttps\t180\t0.051\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t54321\t0.047\tHit\timage/png\t2390\t-\t-";
 const APIGATEWAY: &str = r#"{"requestId":"Q1","ip":"203.0.113.9","requestTimeEpoch":"1795168800000","httpMethod":"POST","routeKey":"POST /orders","status":"502","protocol":"HTTP/1.1","responseLength":"10","integrationLatency":"29","errorMessage":"Internal Server Error","customKey":"x"}"#;
 const LAMBDA_REPORT: &str = "REPORT RequestId: 8f5a2a9d-4c3e-4d7b-9a55-0c1d2e3f4a5b\tDuration: 2.02 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 72 MB\tInit Duration: 148.58 ms\t";
 
@@ -117,6 +120,26 @@ fn typed_columns_hold_the_aws_fields_and_attributes_keep_the_rest() {
     assert_eq!(column("client_response_time").as_primitive::<Float64Type>().value(0), 0.00004);
     assert_eq!(column("url").as_string::<i32>().value(0), "http://legacy.example.org:80/missing");
     assert_eq!(column("protocol").as_string::<i32>().value(0), "HTTP/1.1");
+
+    let cloudfront = normalize_line(&ctx, Cow::Borrowed("f"), Some(NOW), CLOUDFRONT);
+    let typed = typed_batch(&CLOUDFRONT_LOGS, &batch_of(&[cloudfront])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    // 2026-11-20 is day 20,777 after 1970-01-01.
+    assert_eq!(column("date").as_primitive::<Date32Type>().value(0), 20_777);
+    assert_eq!(column("time").as_string::<i32>().value(0), "09:58:07");
+    assert_eq!(column("sc_bytes").as_primitive::<Int64Type>().value(0), 2390);
+    assert_eq!(column("sc_status").as_primitive::<Int32Type>().value(0), 200);
+    assert_eq!(column("cs_referrer").as_string::<i32>().value(0), "https://example.org/", "the log's cs(Referer)");
+    assert_eq!(column("time_taken").as_primitive::<Float32Type>().value(0), 0.051);
+    assert_eq!(column("time_to_first_byte").as_primitive::<Float32Type>().value(0), 0.047);
+    assert_eq!(column("c_port").as_primitive::<Int32Type>().value(0), 54321);
+    assert_eq!(column("sc_content_type").as_string::<i32>().value(0), "image/png");
+    assert!(column("sc_range_start").is_null(0) && column("cs_uri_query").is_null(0), "`-` is no value");
+    assert_eq!(
+        column("event_time").as_primitive::<arrow_array::types::TimestampMillisecondType>().value(0),
+        1_795_168_687_000
+    );
+    assert_eq!(attributes(&typed, 0), BTreeMap::from([("subscription_filters".to_owned(), "loglake".to_owned())]));
 
     let trail = normalize_line(&ctx, Cow::Borrowed("t"), Some(NOW), TRAIL);
     let typed = typed_batch(&CLOUDTRAIL_LOGS, &batch_of(&[trail])).unwrap();

@@ -165,7 +165,14 @@ fn staging_columns(table: CuratedTable, datafusion: bool) -> Vec<String> {
     let CuratedTable::Typed(typed) = table else {
         return logs.fields().iter().map(|f| quoted(f.name())).collect();
     };
-    let attribute = |name: &str| format!("element_at(s.\"attributes\", {})", literal(name));
+    // Only this format's rows have a value: a query's condition on a typed column may be
+    // evaluated before the view's own `format` condition, on every row of the relation (DataFusion
+    // evaluates a conjunction over whole batches), and must not see another format's attribute of
+    // the same name (`from_iso8601_timestamp(time)` of an NLB query fails on a CloudFront `time`).
+    let format = literal(typed.format.as_str());
+    let attribute = |name: &str| {
+        format!("CASE WHEN s.\"format\" = {format} THEN element_at(s.\"attributes\", {}) END", literal(name))
+    };
     let (attributes, envelope) = logs.fields().split_last().expect("logs has columns");
     let mut columns: Vec<String> = envelope
         .iter()
@@ -177,6 +184,8 @@ fn staging_columns(table: CuratedTable, datafusion: bool) -> Vec<String> {
             Kind::Int => format!("TRY_CAST({} AS INTEGER)", attribute(column.attribute)),
             Kind::BigInt => format!("TRY_CAST({} AS BIGINT)", attribute(column.attribute)),
             Kind::Double => format!("TRY_CAST({} AS DOUBLE)", attribute(column.attribute)),
+            Kind::Float => format!("TRY_CAST({} AS REAL)", attribute(column.attribute)),
+            Kind::Date => format!("TRY_CAST({} AS DATE)", attribute(column.attribute)),
             Kind::TextStruct(fields) => {
                 let values: Vec<String> = fields.iter().map(|(_, a)| attribute(a)).collect();
                 let types: Vec<String> = fields.iter().map(|(f, _)| format!("{} VARCHAR", quoted(f))).collect();

@@ -13,6 +13,7 @@
 //! alb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet                           (docs/typed-layout.md)
 //! nlb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! elb_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
+//! cloudfront_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! cloudtrail_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! apigateway_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet
 //! lambda_logs/dt=YYYY-MM-DD/hour=HH/r<run>-<part>.parquet

@@ -70,6 +70,8 @@ pub fn hive_type(data_type: &DataType) -> String {
         DataType::Int64 => "bigint".to_owned(),
         DataType::Int32 => "int".to_owned(),
         DataType::Float64 => "double".to_owned(),
+        DataType::Float32 => "float".to_owned(),
+        DataType::Date32 => "date".to_owned(),
         DataType::Boolean => "boolean".to_owned(),
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(fields) if fields.len() == 2 => {
@@ -94,6 +96,8 @@ pub fn presto_type(data_type: &DataType) -> String {
         DataType::Int64 => "bigint".to_owned(),
         DataType::Int32 => "integer".to_owned(),
         DataType::Float64 => "double".to_owned(),
+        DataType::Float32 => "real".to_owned(),
+        DataType::Date32 => "date".to_owned(),
         DataType::Boolean => "boolean".to_owned(),
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(fields) if fields.len() == 2 => {

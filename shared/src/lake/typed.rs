@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, Int32Builder, Int64Builder, MapBuilder, MapFieldNames, StringBuilder, StructBuilder,
+    ArrayBuilder, Date32Builder, Float32Builder, Float64Builder, Int32Builder, Int64Builder, MapBuilder, MapFieldNames,
+    StringBuilder, StructBuilder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, MapArray, RecordBatch};
@@ -43,6 +44,10 @@ pub enum Kind {
     BigInt,
     /// `double`: a finite number.
     Double,
+    /// `float` (Athena's `real`): a finite number that a 32-bit float holds.
+    Float,
+    /// `date`: a day, `YYYY-MM-DD`.
+    Date,
     /// `struct<…:string>`: named text fields, each from an attribute (`useridentity`). Null when
     /// none of them is present.
     TextStruct(&'static [(&'static str, &'static str)]),
@@ -214,6 +219,50 @@ pub const ELB_LOGS: TypedTable = TypedTable {
     ],
 };
 
+/// CloudFront standard logs, as the AWS documentation's `cloudfront_standard_logs` table (its
+/// `cs_referrer` is the log's `cs(Referer)`). `date` and `time` are the line's UTC day and time,
+/// `event_time` the same instant. A `#Version` / `#Fields` header line is a row with every typed
+/// column null (the AWS table skips them).
+pub const CLOUDFRONT_LOGS: TypedTable = TypedTable {
+    name: "cloudfront_logs",
+    format: LineFormat::CloudFront,
+    columns: &[
+        column("date", "date", Kind::Date),
+        column("time", "time", Text),
+        column("x_edge_location", "x_edge_location", Text),
+        column("sc_bytes", "sc_bytes", BigInt),
+        column("c_ip", "c_ip", Text),
+        column("cs_method", "cs_method", Text),
+        column("cs_host", "cs_host", Text),
+        column("cs_uri_stem", "cs_uri_stem", Text),
+        column("sc_status", "sc_status", Int),
+        column("cs_referrer", "cs_referer", Text),
+        column("cs_user_agent", "cs_user_agent", Text),
+        column("cs_uri_query", "cs_uri_query", Text),
+        column("cs_cookie", "cs_cookie", Text),
+        column("x_edge_result_type", "x_edge_result_type", Text),
+        column("x_edge_request_id", "x_edge_request_id", Text),
+        column("x_host_header", "x_host_header", Text),
+        column("cs_protocol", "cs_protocol", Text),
+        column("cs_bytes", "cs_bytes", BigInt),
+        column("time_taken", "time_taken", Kind::Float),
+        column("x_forwarded_for", "x_forwarded_for", Text),
+        column("ssl_protocol", "ssl_protocol", Text),
+        column("ssl_cipher", "ssl_cipher", Text),
+        column("x_edge_response_result_type", "x_edge_response_result_type", Text),
+        column("cs_protocol_version", "cs_protocol_version", Text),
+        column("fle_status", "fle_status", Text),
+        column("fle_encrypted_fields", "fle_encrypted_fields", Int),
+        column("c_port", "c_port", Int),
+        column("time_to_first_byte", "time_to_first_byte", Kind::Float),
+        column("x_edge_detailed_result_type", "x_edge_detailed_result_type", Text),
+        column("sc_content_type", "sc_content_type", Text),
+        column("sc_content_len", "sc_content_len", BigInt),
+        column("sc_range_start", "sc_range_start", BigInt),
+        column("sc_range_end", "sc_range_end", BigInt),
+    ],
+};
+
 /// CloudTrail records, as the AWS documentation's `cloudtrail_logs` table. `resources` and
 /// `tlsdetails` (an array and a struct there) stay in `attributes` as JSON text.
 pub const CLOUDTRAIL_LOGS: TypedTable = TypedTable {
@@ -315,8 +364,16 @@ pub const LAMBDA_LOGS: TypedTable = TypedTable {
 };
 
 /// Every typed table.
-pub const TYPED_TABLES: &[&TypedTable] =
-    &[&VPC_FLOW_LOGS, &ALB_LOGS, &NLB_LOGS, &ELB_LOGS, &CLOUDTRAIL_LOGS, &APIGATEWAY_LOGS, &LAMBDA_LOGS];
+pub const TYPED_TABLES: &[&TypedTable] = &[
+    &VPC_FLOW_LOGS,
+    &ALB_LOGS,
+    &NLB_LOGS,
+    &ELB_LOGS,
+    &CLOUDFRONT_LOGS,
+    &CLOUDTRAIL_LOGS,
+    &APIGATEWAY_LOGS,
+    &LAMBDA_LOGS,
+];
 
 /// The typed table of a line format, if it has one.
 pub fn table_of(format: LineFormat) -> Option<&'static TypedTable> {
@@ -454,6 +511,8 @@ impl Kind {
             Kind::Int => DataType::Int32,
             Kind::BigInt => DataType::Int64,
             Kind::Double => DataType::Float64,
+            Kind::Float => DataType::Float32,
+            Kind::Date => DataType::Date32,
             Kind::TextStruct(fields) => DataType::Struct(struct_fields(fields)),
         }
     }
@@ -513,6 +572,8 @@ enum Builder {
     Int(Int32Builder),
     BigInt(Int64Builder),
     Double(Float64Builder),
+    Float(Float32Builder),
+    Date(Date32Builder),
     Struct(StructBuilder, usize),
 }
 
@@ -523,6 +584,8 @@ impl Builder {
             Kind::Int => Builder::Int(Int32Builder::with_capacity(rows)),
             Kind::BigInt => Builder::BigInt(Int64Builder::with_capacity(rows)),
             Kind::Double => Builder::Double(Float64Builder::with_capacity(rows)),
+            Kind::Float => Builder::Float(Float32Builder::with_capacity(rows)),
+            Kind::Date => Builder::Date(Date32Builder::with_capacity(rows)),
             Kind::TextStruct(fields) => {
                 let builders: Vec<Box<dyn ArrayBuilder>> = fields
                     .iter()
@@ -539,6 +602,8 @@ impl Builder {
             Builder::Int(mut b) => Arc::new(b.finish()),
             Builder::BigInt(mut b) => Arc::new(b.finish()),
             Builder::Double(mut b) => Arc::new(b.finish()),
+            Builder::Float(mut b) => Arc::new(b.finish()),
+            Builder::Date(mut b) => Arc::new(b.finish()),
             Builder::Struct(mut b, _) => Arc::new(b.finish()),
         }
     }
@@ -558,7 +623,15 @@ fn holds(kind: Kind, text: &str) -> bool {
         Kind::Int => text.parse::<i32>().is_ok(),
         Kind::BigInt => text.parse::<i64>().is_ok(),
         Kind::Double => text.parse::<f64>().is_ok_and(f64::is_finite),
+        Kind::Float => text.parse::<f32>().is_ok_and(f32::is_finite),
+        Kind::Date => days_since_epoch(text).is_some(),
     }
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01 (Arrow's `Date32`).
+fn days_since_epoch(text: &str) -> Option<i32> {
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    i32::try_from(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp().div_euclid(86_400)).ok()
 }
 
 /// Rows of `logs` (all of `table`'s format) as rows of `table`.
@@ -658,6 +731,8 @@ fn append(builder: &mut Builder, kind: Kind, values: &[Option<&str>]) -> Result<
         Builder::Int(b) => b.append_option(value.and_then(|v| v.parse().ok())),
         Builder::BigInt(b) => b.append_option(value.and_then(|v| v.parse().ok())),
         Builder::Double(b) => b.append_option(value.and_then(|v| v.parse().ok())),
+        Builder::Float(b) => b.append_option(value.and_then(|v| v.parse().ok())),
+        Builder::Date(b) => b.append_option(value.and_then(days_since_epoch)),
         Builder::Struct(b, fields) => {
             for (field, value) in values.iter().enumerate().take(*fields) {
                 let Some(text) = b.field_builder::<StringBuilder>(field) else {
@@ -685,6 +760,21 @@ pub fn typed_ddl(table: &'static TypedTable, bucket: &str) -> Result<String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_floats_are_held_only_when_they_read_as_their_type() {
+        assert_eq!(days_since_epoch("1970-01-01"), Some(0));
+        assert_eq!(days_since_epoch("2026-11-20"), Some(20_777));
+        assert_eq!(days_since_epoch("1969-12-31"), Some(-1));
+        for text in ["2026-13-01", "2026-02-30", "20261120", "2026-11-20T09:58:07", "-", ""] {
+            assert!(!holds(Kind::Date, text), "{text}");
+        }
+        assert!(holds(Kind::Float, "0.051") && holds(Kind::Float, "12"));
+        // Beyond a 32-bit float's range, or not a number: the text stays in `attributes`.
+        for text in ["1e39", "inf", "NaN", "0.05s"] {
+            assert!(!holds(Kind::Float, text), "{text}");
+        }
+    }
 
     #[test]
     fn every_table_has_one_format_and_unique_column_names() {

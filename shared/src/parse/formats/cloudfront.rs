@@ -1,5 +1,7 @@
 //! CloudFront standard logs (legacy, v1): tab-separated fields in the documented order, `-` for
-//! none; `#Version` / `#Fields` header lines are recognised as such.
+//! none; `#Version` / `#Fields` header lines are recognised as such. `date` and `time` are kept as
+//! attributes too (the line's own text, as the typed table `cloudfront_logs` declares them), beside
+//! the event time they make.
 
 use std::borrow::Cow;
 
@@ -78,7 +80,7 @@ pub(crate) fn parse<'a>(line: &'a str, out: &mut LineFields<'a>) -> bool {
     }
     out.time_ms = Some(time.and_utc().timestamp_millis());
     out.level = values[8].parse::<u16>().ok().map(super::http_status_level);
-    for (name, value) in FIELDS.iter().zip(&values).skip(2) {
+    for (name, value) in FIELDS.iter().zip(&values) {
         if *value != "-" && !value.is_empty() {
             out.attr(name, Cow::Borrowed(*value));
         }
@@ -105,7 +107,7 @@ impl CloudFrontFields {
 }
 
 /// Reads a line whose tab-separated fields are in the order of `fields`: every one its attribute
-/// (none for `-`), `date` and `time` (or an epoch `timestamp`) the event time, `sc_status` the
+/// (none for `-`), `date` and `time` (or an epoch `timestamp`) also the event time, `sc_status` the
 /// level. False, and nothing set, unless the line has exactly those fields and a valid time.
 pub(crate) fn parse_with<'a>(line: &'a str, fields: &CloudFrontFields, out: &mut LineFields<'a>) -> bool {
     if is_header(line) {
@@ -132,7 +134,7 @@ pub(crate) fn parse_with<'a>(line: &'a str, fields: &CloudFrontFields, out: &mut
     out.time_ms = Some(time_ms);
     out.level = value("sc_status").and_then(|s| s.parse::<u16>().ok()).map(super::http_status_level);
     for (name, value) in fields.attributes.iter().zip(&values) {
-        if !matches!(name.as_str(), "date" | "time") && *value != "-" && !value.is_empty() {
+        if *value != "-" && !value.is_empty() {
             out.attributes.push((Cow::Owned(name.clone()), Cow::Borrowed(*value)));
         }
     }
@@ -180,6 +182,7 @@ mod tests {
             (attr("sc_status"), attr("cs_host"), attr("time_taken")),
             (Some("503".into()), Some("d1234abcd.cloudfront.net".into()), Some("0.051".into()))
         );
+        assert_eq!((attr("date"), attr("time")), (Some("2026-11-20".into()), Some("09:58:07".into())));
         assert_eq!(out.level, Some(Level::Error));
         assert_eq!(out.time_ms, Some(1_795_168_687_000));
 
