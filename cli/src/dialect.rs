@@ -10,7 +10,8 @@
 //!
 //! Functions Athena has and DataFusion lacks are registered in the engine under Athena's names
 //! ([`athena_functions`]): `parse_datetime(text, format)`, with a Joda-Time format, as the AWS
-//! sample queries for ALB logs use it.
+//! sample queries for ALB logs use it, and `from_iso8601_timestamp(text)`, as those for NLB logs
+//! do.
 
 use std::sync::Arc;
 
@@ -80,13 +81,81 @@ fn closing_quote(bytes: &[u8], start: usize, quote: u8) -> usize {
 
 /// The scalar functions of Athena's that DataFusion lacks, under their Athena names.
 pub fn athena_functions() -> Vec<ScalarUDF> {
-    vec![create_udf(
-        "parse_datetime",
-        vec![DataType::Utf8, DataType::Utf8],
-        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-        Volatility::Immutable,
-        Arc::new(parse_datetime),
-    )]
+    let utc = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+    vec![
+        create_udf(
+            "parse_datetime",
+            vec![DataType::Utf8, DataType::Utf8],
+            utc.clone(),
+            Volatility::Immutable,
+            Arc::new(parse_datetime),
+        ),
+        create_udf(
+            "from_iso8601_timestamp",
+            vec![DataType::Utf8],
+            utc,
+            Volatility::Immutable,
+            Arc::new(from_iso8601_timestamp),
+        ),
+    ]
+}
+
+/// A UTC timestamp for each row, from `read(row)` (`None`: null); a scalar when every argument
+/// is one.
+fn timestamps(
+    args: &[ColumnarValue],
+    rows: usize,
+    mut read: impl FnMut(usize) -> datafusion::error::Result<Option<i64>>,
+) -> datafusion::error::Result<ColumnarValue> {
+    let mut out = TimestampMillisecondBuilder::with_capacity(rows);
+    for row in 0..rows {
+        out.append_option(read(row)?);
+    }
+    let array: ArrayRef = Arc::new(out.finish().with_timezone("UTC"));
+    match args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
+        true => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)),
+        false => Ok(ColumnarValue::Array(array)),
+    }
+}
+
+/// The start of a value for an error message: it may be a whole log line.
+fn quoted_start(text: &str) -> String {
+    format!("{:?}", text.chars().take(64).collect::<String>())
+}
+
+/// Athena's `from_iso8601_timestamp(text)`: an ISO 8601 date and time with an offset
+/// (`2026-11-20T08:00:00.5Z`, `…+02:00`), or without one (UTC, Athena's session zone), or a date
+/// alone (its midnight). Null in, null out; other text is an error, as on Athena.
+fn from_iso8601_timestamp(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let [texts] = arrays.as_slice() else {
+        return Err(DataFusionError::Execution("from_iso8601_timestamp takes a text".into()));
+    };
+    let texts = texts.as_string::<i32>();
+    timestamps(args, texts.len(), |row| {
+        if texts.is_null(row) {
+            return Ok(None);
+        }
+        let text = texts.value(row);
+        iso8601_millis(text).map(Some).ok_or_else(|| {
+            DataFusionError::Execution(format!(
+                "from_iso8601_timestamp: {} is not an ISO 8601 time",
+                quoted_start(text)
+            ))
+        })
+    })
+}
+
+/// Milliseconds since the epoch of an ISO 8601 time (see [`from_iso8601_timestamp`]).
+fn iso8601_millis(text: &str) -> Option<i64> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(time.timestamp_millis());
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc().timestamp_millis())
 }
 
 /// Athena's `parse_datetime(text, format)`: `text` read with a Joda-Time `format`, as a UTC
@@ -98,13 +167,11 @@ fn parse_datetime(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarV
         return Err(DataFusionError::Execution("parse_datetime takes a text and a format".into()));
     };
     let (texts, formats) = (texts.as_string::<i32>(), formats.as_string::<i32>());
-    let mut out = TimestampMillisecondBuilder::with_capacity(texts.len());
     // Formats are mostly one literal: translated once.
     let mut translated: Option<(String, String)> = None;
-    for row in 0..texts.len() {
+    timestamps(args, texts.len(), |row| {
         if texts.is_null(row) || formats.is_null(row) {
-            out.append_null();
-            continue;
+            return Ok(None);
         }
         let joda = formats.value(row);
         if translated.as_ref().is_none_or(|(from, _)| from != joda) {
@@ -112,18 +179,14 @@ fn parse_datetime(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarV
             translated = Some((joda.to_owned(), chrono));
         }
         let chrono = translated.as_ref().map_or("", |(_, chrono)| chrono.as_str());
-        let ms = parse_with(texts.value(row), chrono).ok_or_else(|| {
-            // The text's start only: it may be a whole log line.
-            let text: String = texts.value(row).chars().take(64).collect();
-            DataFusionError::Execution(format!("parse_datetime: {text:?} does not match the format {joda:?}"))
-        })?;
-        out.append_value(ms);
-    }
-    let array: ArrayRef = Arc::new(out.finish().with_timezone("UTC"));
-    match args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
-        true => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)),
-        false => Ok(ColumnarValue::Array(array)),
-    }
+        let text = texts.value(row);
+        parse_with(text, chrono).map(Some).ok_or_else(|| {
+            DataFusionError::Execution(format!(
+                "parse_datetime: {} does not match the format {joda:?}",
+                quoted_start(text)
+            ))
+        })
+    })
 }
 
 /// A Joda-Time pattern as a chrono one: the fields the AWS samples use (`yyyy MM dd HH hh mm ss`,
@@ -241,5 +304,24 @@ mod tests {
         assert_eq!(parse_with("2018-05-30 14:00:00+0200", &offset), Some(1_527_681_600_000));
         assert_eq!(parse_with("30/05/2018", &plain), None);
         assert!(joda_to_chrono("EEE, dd MMM yyyy").unwrap_err().contains("\"EEE\""));
+    }
+
+    #[test]
+    fn iso8601_times_read_as_athena_reads_them() {
+        let cases = [
+            ("2026-11-20T08:00:30Z", Some(1_795_161_630_000)),
+            ("2026-11-20T08:00:30.250Z", Some(1_795_161_630_250)),
+            ("2026-11-20T10:00:30+02:00", Some(1_795_161_630_000)),
+            // No offset: UTC, the zone of Athena's sessions (NLB logs write their times so).
+            ("2026-11-20T08:00:30", Some(1_795_161_630_000)),
+            ("2026-11-20T08:00", Some(1_795_161_600_000)),
+            ("2026-11-20", Some(1_795_132_800_000)),
+            ("20/11/2026", None),
+            ("2026-11-20T25:00:00", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(iso8601_millis(text), want, "{text}");
+        }
     }
 }

@@ -96,6 +96,9 @@ impl Engine {
         // `CAST(… AS VARCHAR)` is Utf8, as the tables' text columns are (and Athena's varchar):
         // a summary's columns do not depend on how a query made its text.
         config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+        // Athena (Trino) sorts nulls last in either direction; DataFusion's default puts them
+        // first in a descending order, so `ORDER BY x DESC LIMIT 10` would return other rows.
+        config.options_mut().sql_parser.default_null_ordering = "nulls_last".into();
         // No caches: each query reads what it reads (footers included), as on Athena, and
         // sees files written since the engine opened.
         let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
