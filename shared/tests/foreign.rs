@@ -192,6 +192,27 @@ fn a_file_with_a_damaged_embedded_arrow_schema_is_read_by_its_parquet_schema() {
     assert_eq!(ids, ["e0", "e1", "e2"]);
 }
 
+/// A staging file one bit of whose footer makes the `attributes` map's keys optional (found by
+/// the staging_parquet fuzz target in its campaign; fuzz/regressions/staging_parquet/). pyarrow
+/// refuses it ("Map keys must be annotated as required"); parquet-rs read it without an error
+/// into a map the merge wrote to its sorted run, and reading that run back panicked — after the
+/// probe had read the file alone and found nothing, so every run of its hour would have died.
+/// Now the probe and the merge both refuse the file, and the merge of the rest goes on. (Old
+/// code: `check_file` accepted it.)
+#[test]
+fn a_file_whose_map_keys_are_optional_is_refused_by_the_probe_and_the_merge() {
+    use loglake::compact::merge::{MergeError, MergeOptions, RunWriter, check_file};
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/map-keys-optional.parquet");
+    let file = std::fs::read(fixture).unwrap();
+    let checked = check_file("staging/logs/dt=2026-11-20/hour=09/x.parquet", file.clone().into(), 8192);
+    assert!(matches!(checked, Err(MergeError::Input(_))), "{checked:?}");
+    let spill = tempfile::tempdir().unwrap();
+    let mut writer = RunWriter::new(spill.path(), MergeOptions::default());
+    let added = writer.add_file(file);
+    assert!(matches!(added, Err(MergeError::Input(_))), "{added:?}");
+    assert_eq!(writer.finish().unwrap().stats().rows_in, 0, "no row of it is in");
+}
+
 /// A staging file whose reading panics inside arrow-buffer (found by the staging_parquet fuzz
 /// target; fuzz/regressions/staging_parquet/). Where panics unwind, as here, the merge's worker
 /// dies and its hour fails; the hour is then suspect, and the next run reads its files alone
