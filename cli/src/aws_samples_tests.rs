@@ -301,9 +301,47 @@ async fn the_aws_sample_queries_equal_a_brute_force_computation() {
         assert!(want.len() > 1);
         assert_eq!(got, want, "ALB bytes received by client in a time window, {context}");
 
+        // VPC: "a maximum of 100 flow logs for the date specified", the date the lake's. The
+        // view has the AWS table's partition column `date` (`dt` as a date).
+        let got = run("SELECT * \nFROM vpc_flow_logs_all \nWHERE date = DATE('2026-11-20') \nLIMIT 100;").await;
+        let ids: BTreeSet<&str> = vpc.iter().map(|r| r.event_id.as_str()).collect();
+        let got_ids = texts(&got, "event_id");
+        assert!(
+            got_ids.len() == 100 && got_ids.iter().all(|id| ids.contains(text(id).as_str())),
+            "VPC one day, {context}"
+        );
+        assert!(texts(&got, "date").iter().all(|d| d.as_deref() == Some("2026-11-20")), "VPC one day, {context}");
+        let none = run("SELECT * FROM vpc_flow_logs_all WHERE date = DATE('2026-11-21') LIMIT 100;").await;
+        assert!(texts(&none, "event_id").is_empty(), "no flow of another day, {context}");
+
+        // VPC: "the rejected TCP connections", with "the day of the week for which these events
+        // occurred" from the `date` partition column.
+        let got = run("SELECT day_of_week(date) AS\n  day,\n  date,\n  interface_id,\n  srcaddr,\n  action,\n  protocol\nFROM vpc_flow_logs_all\nWHERE action = 'REJECT' AND protocol = 6\nLIMIT 100;").await;
+        let mut got: Vec<Vec<String>> = (0..texts(&got, "day").len())
+            .map(|row| {
+                ["day", "date", "interface_id", "srcaddr", "action", "protocol"]
+                    .iter()
+                    .map(|column| text(&texts(&got, column)[row]))
+                    .collect()
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<Vec<String>> = vpc
+            .iter()
+            .filter(|r| r.get("action") == Some("REJECT") && r.get("protocol") == Some("6"))
+            .map(|r| {
+                // 2026-11-20 was a Friday: 5, as ISO numbers it.
+                let fields = [r.get("interface_id").unwrap(), r.get("src_addr").unwrap(), "REJECT", "6"];
+                ["5", "2026-11-20"].into_iter().chain(fields).map(str::to_owned).collect()
+            })
+            .collect();
+        want.sort();
+        assert!(want.len() > 10 && want.len() < 100);
+        assert_eq!(got, want, "VPC rejected TCP connections by day of the week, {context}");
+
         // VPC: "which one of your servers is receiving the highest number of HTTPS requests"
-        // (the sample's `date > current_date - interval '7' day` is `dt = …` here).
-        let got = run("SELECT SUM(packets) AS packetcount, dstaddr FROM vpc_flow_logs_all WHERE dstport = 443 AND dt = '2026-11-20' GROUP BY dstaddr ORDER BY packetcount DESC LIMIT 10;").await;
+        // (the sample's `date > current_date - interval '7' day`: a day before the lake's).
+        let got = run("SELECT SUM(packets) AS\n  packetcount,\n  dstaddr\nFROM vpc_flow_logs_all\nWHERE dstport = 443 AND date > DATE '2026-11-20' - interval '7' day\nGROUP BY dstaddr\nORDER BY packetcount DESC\nLIMIT 10;").await;
         let got: Vec<(String, i64)> = texts(&got, "dstaddr")
             .iter()
             .zip(texts(&got, "packetcount"))

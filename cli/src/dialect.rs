@@ -10,12 +10,13 @@
 //!
 //! Functions Athena has and DataFusion lacks are registered in the engine under Athena's names
 //! ([`athena_functions`]): `parse_datetime(text, format)`, with a Joda-Time format, as the AWS
-//! sample queries for ALB logs use it, and `from_iso8601_timestamp(text)`, as those for NLB logs
-//! do.
+//! sample queries for ALB logs use it, `from_iso8601_timestamp(text)`, as those for NLB logs do,
+//! and `date(text)` and `day_of_week(date)`, as those for VPC flow logs do.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, TimestampMillisecondBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder, Int64Builder, TimestampMillisecondBuilder};
+use datafusion::arrow::datatypes::Date32Type;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
@@ -97,7 +98,60 @@ pub fn athena_functions() -> Vec<ScalarUDF> {
             Volatility::Immutable,
             Arc::new(from_iso8601_timestamp),
         ),
+        create_udf("date", vec![DataType::Utf8], DataType::Date32, Volatility::Immutable, Arc::new(date)),
+        create_udf(
+            "day_of_week",
+            vec![DataType::Date32],
+            DataType::Int64,
+            Volatility::Immutable,
+            Arc::new(day_of_week),
+        ),
     ]
+}
+
+/// `array` as the function's result: a scalar when every argument is one.
+fn result_of(args: &[ColumnarValue], array: ArrayRef) -> datafusion::error::Result<ColumnarValue> {
+    match args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
+        true => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)),
+        false => Ok(ColumnarValue::Array(array)),
+    }
+}
+
+/// Athena's `date(text)`, `CAST(text AS date)`: a `YYYY-MM-DD` day. Null in, null out; other text
+/// is an error, as on Athena.
+fn date(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let [texts] = arrays.as_slice() else {
+        return Err(DataFusionError::Execution("date takes a text".into()));
+    };
+    let texts = texts.as_string::<i32>();
+    let mut out = Date32Builder::with_capacity(texts.len());
+    for row in 0..texts.len() {
+        if texts.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let text = texts.value(row);
+        let day = loglake::lake::typed::days_since_epoch(text)
+            .ok_or_else(|| DataFusionError::Execution(format!("date: {} is not a date", quoted_start(text))))?;
+        out.append_value(day);
+    }
+    result_of(args, Arc::new(out.finish()))
+}
+
+/// Athena's `day_of_week(date)`: the ISO day of the week, 1 (Monday) to 7 (Sunday).
+fn day_of_week(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let [days] = arrays.as_slice() else {
+        return Err(DataFusionError::Execution("day_of_week takes a date".into()));
+    };
+    let days = days.as_primitive::<Date32Type>();
+    let mut out = Int64Builder::with_capacity(days.len());
+    for day in days.iter() {
+        // Day 0, 1970-01-01, was a Thursday (4).
+        out.append_option(day.map(|d| (i64::from(d) + 3).rem_euclid(7) + 1));
+    }
+    result_of(args, Arc::new(out.finish()))
 }
 
 /// A UTC timestamp for each row, from `read(row)` (`None`: null); a scalar when every argument
@@ -111,11 +165,7 @@ fn timestamps(
     for row in 0..rows {
         out.append_option(read(row)?);
     }
-    let array: ArrayRef = Arc::new(out.finish().with_timezone("UTC"));
-    match args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
-        true => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)),
-        false => Ok(ColumnarValue::Array(array)),
-    }
+    result_of(args, Arc::new(out.finish().with_timezone("UTC")))
 }
 
 /// The start of a value for an error message: it may be a whole log line.
@@ -304,6 +354,22 @@ mod tests {
         assert_eq!(parse_with("2018-05-30 14:00:00+0200", &offset), Some(1_527_681_600_000));
         assert_eq!(parse_with("30/05/2018", &plain), None);
         assert!(joda_to_chrono("EEE, dd MMM yyyy").unwrap_err().contains("\"EEE\""));
+    }
+
+    #[test]
+    fn days_of_the_week_are_isos() {
+        let days =
+            datafusion::arrow::array::Date32Array::from(vec![Some(0), Some(20_777), Some(20_779), Some(-1), None]);
+        let ColumnarValue::Array(out) = day_of_week(&[ColumnarValue::Array(Arc::new(days))]).unwrap() else {
+            panic!("an array in, an array out")
+        };
+        // 1970-01-01 a Thursday; 2026-11-20 a Friday, 2026-11-22 a Sunday; 1969-12-31 a Wednesday.
+        let out: Vec<Option<i64>> = out.as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect();
+        assert_eq!(out, [Some(4), Some(5), Some(7), Some(3), None]);
+        let text = ColumnarValue::Scalar(ScalarValue::Utf8(Some("2026-11-20".into())));
+        assert_eq!(date(&[text]).unwrap().to_array(1).unwrap().as_primitive::<Date32Type>().value(0), 20_777);
+        let bad = ColumnarValue::Scalar(ScalarValue::Utf8(Some("2026-11-31".into())));
+        assert!(date(&[bad]).unwrap_err().to_string().contains("\"2026-11-31\" is not a date"));
     }
 
     #[test]

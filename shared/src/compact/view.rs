@@ -43,10 +43,12 @@ pub struct ReaderView {
 }
 
 impl ReaderView {
-    /// `(name, hive type)` of its columns: its table's, then the partitions. What Glue lists.
+    /// `(name, hive type)` of its columns: its table's, then the partitions, then the partition's
+    /// day where its table has one ([`partition_day`]). What Glue lists.
     pub fn hive_columns(&self) -> Vec<(String, String)> {
         let partitions = PARTITION_COLUMNS.map(|name| (name.to_owned(), "string".to_owned()));
-        self.table.hive_columns().into_iter().chain(partitions).collect()
+        let day = partition_day(self.table).map(|name| (name.to_owned(), "date".to_owned()));
+        self.table.hive_columns().into_iter().chain(partitions).chain(day).collect()
     }
 }
 
@@ -156,6 +158,15 @@ pub fn typed_view_sql_over_visible_files(table: &'static TypedTable, state: &Com
     view_of(CuratedTable::Typed(table), state, None)
 }
 
+/// The name of the view column holding the partition's day, for a typed table whose AWS table is
+/// partitioned by a day ([`TypedTable::partition_day`]).
+fn partition_day(table: CuratedTable) -> Option<&'static str> {
+    match table {
+        CuratedTable::Typed(typed) => typed.partition_day,
+        CuratedTable::Logs => None,
+    }
+}
+
 /// The SQL expression for each column of `table`, from a staging row aliased `s`. A struct
 /// column is built as Trino builds one (`CAST(ROW(…) AS ROW(…))`), or as DataFusion does
 /// (`named_struct`) for the local engine (`datafusion`).
@@ -224,7 +235,9 @@ fn run_before_sql(alias: &str, run: u64) -> String {
 fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&str>) -> String {
     let names: Vec<String> = table.schema().fields().iter().map(|f| format!("\"{}\"", f.name())).collect();
     let partitions = ["dt", "hour"].map(|name| format!("\"{name}\""));
-    let columns = names.iter().chain(&partitions).cloned().collect::<Vec<_>>().join(", ");
+    // The partition's day, as a date, of a relation aliased `alias`.
+    let day = |alias: &str| partition_day(table).map(|name| format!("CAST({alias}\"dt\" AS DATE) AS \"{name}\""));
+    let columns = names.iter().chain(&partitions).cloned().chain(day("")).collect::<Vec<_>>().join(", ");
     let (curated, staging, logs) = (table.name(), Table::Staging.name(), CuratedTable::Logs.name());
     // The rows of `logs` and staging that belong in this view (`alias` the relation's).
     let of_view = |alias: &str| match table {
@@ -244,7 +257,8 @@ fn view_of(table: CuratedTable, state: &CompactionState, path_prefix: Option<&st
             let partitions = partitions.iter().map(|p| format!("s.{p}"));
             // Without `"$path"`, the engine is the local one: DataFusion.
             let datafusion = path_prefix.is_none();
-            staging_columns(table, datafusion).into_iter().chain(partitions).collect::<Vec<_>>().join(", ")
+            let columns = staging_columns(table, datafusion).into_iter().chain(partitions).chain(day("s."));
+            columns.collect::<Vec<_>>().join(", ")
         }
     };
 
@@ -340,6 +354,7 @@ pub fn presto_view_document(view: &ReaderView, database: &str) -> String {
         .iter()
         .map(|f| Column { name: f.name(), r#type: presto_type(f.data_type()) })
         .chain(PARTITION_COLUMNS.map(|name| Column { name, r#type: "varchar".to_owned() }))
+        .chain(partition_day(view.table).map(|name| Column { name, r#type: "date".to_owned() }))
         .collect();
     let document = Document { original_sql: &view.sql, catalog: "awsdatacatalog", schema: database, columns };
     // Serializing strings cannot fail.

@@ -72,6 +72,10 @@ pub struct TypedTable {
     pub name: &'static str,
     pub format: LineFormat,
     pub columns: &'static [TypedColumn],
+    /// Where the AWS table is partitioned by a day (VPC flow logs' `date`): the name under which
+    /// the reader view `<table>_all` has the partition's day, `dt` as a `date`, so that the AWS
+    /// sample queries that select or filter it run as written.
+    pub partition_day: Option<&'static str>,
 }
 
 use Kind::{BigInt, Double, Int, Text};
@@ -82,6 +86,7 @@ use Kind::{BigInt, Double, Int, Text};
 pub const VPC_FLOW_LOGS: TypedTable = TypedTable {
     name: "vpc_flow_logs",
     format: LineFormat::VpcFlow,
+    partition_day: Some("date"),
     columns: &[
         column("version", "version", Int),
         column("account_id", "account_id", Text),
@@ -121,6 +126,7 @@ pub const VPC_FLOW_LOGS: TypedTable = TypedTable {
 pub const ALB_LOGS: TypedTable = TypedTable {
     name: "alb_logs",
     format: LineFormat::Alb,
+    partition_day: None,
     columns: &[
         column("type", "type", Text),
         column("time", "time", Text),
@@ -164,6 +170,7 @@ pub const ALB_LOGS: TypedTable = TypedTable {
 pub const NLB_LOGS: TypedTable = TypedTable {
     name: "nlb_logs",
     format: LineFormat::Nlb,
+    partition_day: None,
     columns: &[
         column("type", "type", Text),
         column("version", "version", Text),
@@ -196,6 +203,7 @@ pub const NLB_LOGS: TypedTable = TypedTable {
 pub const ELB_LOGS: TypedTable = TypedTable {
     name: "elb_logs",
     format: LineFormat::ElbClassic,
+    partition_day: None,
     columns: &[
         column("timestamp", "time", Text),
         column("elb_name", "elb", Text),
@@ -226,6 +234,7 @@ pub const ELB_LOGS: TypedTable = TypedTable {
 pub const CLOUDFRONT_LOGS: TypedTable = TypedTable {
     name: "cloudfront_logs",
     format: LineFormat::CloudFront,
+    partition_day: None,
     columns: &[
         column("date", "date", Kind::Date),
         column("time", "time", Text),
@@ -268,6 +277,7 @@ pub const CLOUDFRONT_LOGS: TypedTable = TypedTable {
 pub const CLOUDTRAIL_LOGS: TypedTable = TypedTable {
     name: "cloudtrail_logs",
     format: LineFormat::CloudTrail,
+    partition_day: None,
     columns: &[
         column("eventversion", "event_version", Text),
         column(
@@ -314,6 +324,7 @@ pub const CLOUDTRAIL_LOGS: TypedTable = TypedTable {
 pub const APIGATEWAY_LOGS: TypedTable = TypedTable {
     name: "apigateway_logs",
     format: LineFormat::ApiGateway,
+    partition_day: None,
     columns: &[
         column("ip", "ip", Text),
         column("caller", "caller", Text),
@@ -347,6 +358,7 @@ pub const APIGATEWAY_LOGS: TypedTable = TypedTable {
 pub const LAMBDA_LOGS: TypedTable = TypedTable {
     name: "lambda_logs",
     format: LineFormat::Lambda,
+    partition_day: None,
     columns: &[
         column("lambda_event", "lambda_event", Text),
         column("version", "version", Text),
@@ -629,7 +641,7 @@ fn holds(kind: Kind, text: &str) -> bool {
 }
 
 /// `YYYY-MM-DD` as days since 1970-01-01 (Arrow's `Date32`).
-fn days_since_epoch(text: &str) -> Option<i32> {
+pub fn days_since_epoch(text: &str) -> Option<i32> {
     let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
     i32::try_from(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp().div_euclid(86_400)).ok()
 }
