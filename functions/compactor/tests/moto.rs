@@ -97,7 +97,11 @@ async fn a_run_publishes_the_view_of_its_state_to_glue() {
         let stored = glue.get_table().database_name(&config.glue_database).name(&name).send().await.unwrap();
         let columns = stored.table().unwrap().storage_descriptor().unwrap().columns();
         let day = usize::from(table.partition_day.is_some());
-        assert_eq!(columns.len(), table.columns.len() + 16 + day, "{name}: envelope, typed, attributes, dt, hour[, date]");
+        assert_eq!(
+            columns.len(),
+            table.columns.len() + 16 + day,
+            "{name}: envelope, typed, attributes, dt, hour[, date]"
+        );
     }
 
     let rows = read_bucket_table_with_pyarrow(&s3, &python, "logs").await;
