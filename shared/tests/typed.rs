@@ -35,6 +35,8 @@ const TRAIL: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRol
 
 const NLB: &str = "tls 2.0 2026-11-20T09:20:00 net/edge/1a2b3c4d5e6f7081 0a1b2c3d4e5f6071 198.51.100.7:40000 10.0.0.9:443 12 3 500 900 - arn:aws:acm:eu-west-1:210987654321:certificate/x - ECDHE-RSA-AES128-SHA tlsv12 - edge.example.org - - - 2026-11-20T09:19:48";
 const CLASSIC: &str = "2026-11-20T09:21:00.000100Z legacy-lb 198.51.100.8:5123 10.0.0.4:80 0.000050 0.002 0.000040 404 404 0 120 \"GET http://legacy.example.org:80/missing HTTP/1.1\" \"curl/8.5.0\" - -";
+/// A Transit Gateway flow log line, all 36 default fields (the VPC User Guide's field order).
+const TGW: &str = "6 TransitGateway 123456789010 tgw-0123abcd tgw-attach-0456ef 123456789010 210987654321 vpc-0aa vpc-0bb subnet-0aa subnet-0bb eni-0aa eni-0bb use1-az1 use1-az2 tgw-attach-0789 10.0.0.1 10.1.0.1 40000 443 6 5 900 1795168800 1795168860 OK IPv4 0 3 0 0 2 us-east-1 ingress - -";
 const CLOUDFRONT: &str = "2026-11-20\t09:58:07\tFRA56-P3\t2390\t198.51.100.10\tGET\td1234abcd.cloudfront.net\t/img/logo.png\t200\thttps://example.org/\tMozilla/5.0%20(X11)\t-\t-\tHit\tR4nd0mID==\twww.example.org\thttps\t180\t0.051\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t54321\t0.047\tHit\timage/png\t2390\t-\t-";
 const APIGATEWAY: &str = r#"{"requestId":"Q1","ip":"203.0.113.9","requestTimeEpoch":"1795168800000","httpMethod":"POST","routeKey":"POST /orders","status":"502","protocol":"HTTP/1.1","responseLength":"10","integrationLatency":"29","errorMessage":"Internal Server Error","customKey":"x"}"#;
 const LAMBDA_REPORT: &str = "REPORT RequestId: 8f5a2a9d-4c3e-4d7b-9a55-0c1d2e3f4a5b\tDuration: 2.02 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 72 MB\tInit Duration: 148.58 ms\t";
@@ -83,6 +85,22 @@ fn typed_columns_hold_the_aws_fields_and_attributes_keep_the_rest() {
     assert_eq!(column("message").as_string::<i32>().value(0), VPC, "the line is kept as it was");
     // What no typed column holds stays in `attributes`, and only that.
     assert_eq!(attributes(&typed, 0), BTreeMap::from([("subscription_filters".to_owned(), "loglake".to_owned())]),);
+
+    // A Transit Gateway flow: its own fields in their columns, the shared ones in the VPC's.
+    let tgw = normalize_line(&ctx, Cow::Borrowed("w"), Some(NOW), TGW);
+    let typed = typed_batch(&VPC_FLOW_LOGS, &batch_of(&[tgw])).unwrap();
+    let column = |name: &str| typed.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+    assert_eq!(column("resource_type").as_string::<i32>().value(0), "TransitGateway");
+    assert_eq!(column("tgw_attachment_id").as_string::<i32>().value(0), "tgw-attach-0456ef");
+    assert_eq!(column("tgw_dst_vpc_account_id").as_string::<i32>().value(0), "210987654321");
+    assert_eq!(column("tgw_pair_attachment_id").as_string::<i32>().value(0), "tgw-attach-0789");
+    assert_eq!(column("packets_lost_blackhole").as_primitive::<Int64Type>().value(0), 3);
+    assert_eq!(column("packets_lost_no_route").as_primitive::<Int64Type>().value(0), 0);
+    assert_eq!(column("bytes").as_primitive::<Int64Type>().value(0), 900);
+    assert_eq!(column("dstport").as_primitive::<Int32Type>().value(0), 443);
+    assert_eq!(column("flow_direction").as_string::<i32>().value(0), "ingress");
+    assert!(column("interface_id").is_null(0), "a VPC field the line does not have");
+    assert_eq!(attributes(&typed, 0), BTreeMap::from([("subscription_filters".to_owned(), "loglake".to_owned())]));
 
     let alb = normalize_line(&ctx, Cow::Borrowed("a"), Some(NOW), ALB);
     let typed = typed_batch(&ALB_LOGS, &batch_of(&[alb])).unwrap();

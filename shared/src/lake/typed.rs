@@ -81,8 +81,10 @@ pub struct TypedTable {
 use Kind::{BigInt, Double, Int, Text};
 
 /// VPC flow logs, as the AWS documentation's `vpc_flow_logs` table (the default fields and the
-/// later ones it lists, in its order). Transit Gateway flow logs share the format; their own
-/// fields stay in `attributes`.
+/// later ones it lists, in its order), and Transit Gateway flow logs, which share the format. The
+/// AWS documentation gives no Athena table for those: their own fields follow, named as the flow
+/// log field names are (`tgw-attachment-id` → `tgw_attachment_id`), the packet counts `bigint`
+/// as `packets` is.
 pub const VPC_FLOW_LOGS: TypedTable = TypedTable {
     name: "vpc_flow_logs",
     format: LineFormat::VpcFlow,
@@ -117,6 +119,24 @@ pub const VPC_FLOW_LOGS: TypedTable = TypedTable {
         column("pkt_dst_aws_service", "pkt_dst_aws_service", Text),
         column("flow_direction", "flow_direction", Text),
         column("traffic_path", "traffic_path", Int),
+        column("resource_type", "resource_type", Text),
+        column("tgw_id", "tgw_id", Text),
+        column("tgw_attachment_id", "tgw_attachment_id", Text),
+        column("tgw_src_vpc_account_id", "tgw_src_vpc_account_id", Text),
+        column("tgw_dst_vpc_account_id", "tgw_dst_vpc_account_id", Text),
+        column("tgw_src_vpc_id", "tgw_src_vpc_id", Text),
+        column("tgw_dst_vpc_id", "tgw_dst_vpc_id", Text),
+        column("tgw_src_subnet_id", "tgw_src_subnet_id", Text),
+        column("tgw_dst_subnet_id", "tgw_dst_subnet_id", Text),
+        column("tgw_src_eni", "tgw_src_eni", Text),
+        column("tgw_dst_eni", "tgw_dst_eni", Text),
+        column("tgw_src_az_id", "tgw_src_az_id", Text),
+        column("tgw_dst_az_id", "tgw_dst_az_id", Text),
+        column("tgw_pair_attachment_id", "tgw_pair_attachment_id", Text),
+        column("packets_lost_no_route", "packets_lost_no_route", BigInt),
+        column("packets_lost_blackhole", "packets_lost_blackhole", BigInt),
+        column("packets_lost_mtu_exceeded", "packets_lost_mtu_exceeded", BigInt),
+        column("packets_lost_ttl_expired", "packets_lost_ttl_expired", BigInt),
     ],
 };
 
