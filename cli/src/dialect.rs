@@ -109,6 +109,12 @@ pub fn athena_functions() -> Vec<ScalarUDF> {
     ]
 }
 
+/// A function's `N` arguments as arrays; `usage` the error when it was given another number.
+fn arguments<const N: usize>(args: &[ColumnarValue], usage: &str) -> datafusion::error::Result<[ArrayRef; N]> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    arrays.try_into().map_err(|_| DataFusionError::Execution(usage.to_owned()))
+}
+
 /// `array` as the function's result: a scalar when every argument is one.
 fn result_of(args: &[ColumnarValue], array: ArrayRef) -> datafusion::error::Result<ColumnarValue> {
     match args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
@@ -120,10 +126,7 @@ fn result_of(args: &[ColumnarValue], array: ArrayRef) -> datafusion::error::Resu
 /// Athena's `date(text)`, `CAST(text AS date)`: a `YYYY-MM-DD` day. Null in, null out; other text
 /// is an error, as on Athena.
 fn date(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let [texts] = arrays.as_slice() else {
-        return Err(DataFusionError::Execution("date takes a text".into()));
-    };
+    let [texts] = arguments(args, "date takes a text")?;
     let texts = texts.as_string::<i32>();
     let mut out = Date32Builder::with_capacity(texts.len());
     for row in 0..texts.len() {
@@ -141,10 +144,7 @@ fn date(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
 
 /// Athena's `day_of_week(date)`: the ISO day of the week, 1 (Monday) to 7 (Sunday).
 fn day_of_week(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let [days] = arrays.as_slice() else {
-        return Err(DataFusionError::Execution("day_of_week takes a date".into()));
-    };
+    let [days] = arguments(args, "day_of_week takes a date")?;
     let days = days.as_primitive::<Date32Type>();
     let mut out = Int64Builder::with_capacity(days.len());
     for day in days.iter() {
@@ -177,10 +177,7 @@ fn quoted_start(text: &str) -> String {
 /// (`2026-11-20T08:00:00.5Z`, `…+02:00`), or without one (UTC, Athena's session zone), or a date
 /// alone (its midnight). Null in, null out; other text is an error, as on Athena.
 fn from_iso8601_timestamp(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let [texts] = arrays.as_slice() else {
-        return Err(DataFusionError::Execution("from_iso8601_timestamp takes a text".into()));
-    };
+    let [texts] = arguments(args, "from_iso8601_timestamp takes a text")?;
     let texts = texts.as_string::<i32>();
     timestamps(args, texts.len(), |row| {
         if texts.is_null(row) {
@@ -212,10 +209,7 @@ fn iso8601_millis(text: &str) -> Option<i64> {
 /// timestamp (a format with `Z` unquoted reads the offset in the text). Null in, null out; text
 /// that does not match its format is an error, as on Athena.
 fn parse_datetime(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let [texts, formats] = arrays.as_slice() else {
-        return Err(DataFusionError::Execution("parse_datetime takes a text and a format".into()));
-    };
+    let [texts, formats] = arguments(args, "parse_datetime takes a text and a format")?;
     let (texts, formats) = (texts.as_string::<i32>(), formats.as_string::<i32>());
     // Formats are mostly one literal: translated once.
     let mut translated: Option<(String, String)> = None;
